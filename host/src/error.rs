@@ -1,0 +1,257 @@
+//! The one error type of the host's public API.
+
+use serde::Serialize;
+
+use crate::case::CaseRejection;
+use crate::schema::Violation;
+
+/// Everything that can go wrong when loading plugins or evaluating cases.
+///
+/// Messages name plugins, rule ids, JSON pointers and error classes; they
+/// never carry values from a case. [`Error::report`] gives a serialisable
+/// form with a stable `type` tag.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The case failed validation; nothing was evaluated.
+    #[error("invalid case: {0}")]
+    InvalidCase(CaseRejection),
+
+    /// The as-of moment is not a date or an RFC 3339 date-time, or the case
+    /// cannot be evaluated at it (a birth after the as-of, say).
+    #[error("invalid as-of: {0}")]
+    InvalidAsOf(String),
+
+    /// A plugin file could not be loaded: not a component, too large, an
+    /// import the host does not provide, a different contract version, or an
+    /// invalid description.
+    #[error("cannot load plugin {source_name}: {message}")]
+    PluginLoad {
+        /// The file (or id) of the plugin.
+        source_name: String,
+        /// Why.
+        message: String,
+    },
+
+    /// Settings for a plugin do not fit its settings schema.
+    #[error("invalid settings for plugin {plugin}: {}", violations.first().map(ToString::to_string).unwrap_or_default())]
+    InvalidSettings {
+        /// The plugin.
+        plugin: String,
+        /// The problems, each with its pointer into the settings object.
+        violations: Vec<Violation>,
+    },
+
+    /// A plugin was stopped by the sandbox: out of fuel, past its deadline,
+    /// out of memory, a stack overflow or another trap. Its store was
+    /// discarded; the host is unaffected.
+    #[error("plugin {plugin} was stopped: {kind}")]
+    Contained {
+        /// The plugin.
+        plugin: String,
+        /// What stopped it.
+        kind: Containment,
+    },
+
+    /// A plugin returned something that breaks the contract: a malformed
+    /// date, an unknown rule, text too long, output too large. It is refused,
+    /// never passed on.
+    #[error("plugin {plugin} returned invalid output at {pointer}: {message}")]
+    InvalidOutput {
+        /// The plugin.
+        plugin: String,
+        /// Where in the plugin's output (a JSON pointer into its rendering).
+        pointer: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A plugin refused the call with an error of its own.
+    #[error("plugin {plugin} refused: {code}: {message}{}", pointer.as_deref().map(|p| format!(" (at {p})")).unwrap_or_default())]
+    PluginRefused {
+        /// The plugin.
+        plugin: String,
+        /// The class the plugin gave.
+        kind: PluginErrorKind,
+        /// The plugin's stable code.
+        code: String,
+        /// The plugin's message (cut and cleaned).
+        message: String,
+        /// The pointer it named, if any.
+        pointer: Option<String>,
+    },
+
+    /// No plugin with this id is loaded.
+    #[error("no plugin with id {0} is loaded")]
+    UnknownPlugin(String),
+
+    /// No loaded reporting plugin offers this template.
+    #[error("no loaded plugin offers the report template {0}")]
+    UnknownTemplate(String),
+
+    /// Two plugins claim the same id.
+    #[error("two plugins have the id {0}")]
+    DuplicatePlugin(String),
+
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The sandbox itself could not be set up (a host bug or a platform
+    /// limit, never a plugin's doing).
+    #[error("the sandbox could not be set up: {0}")]
+    Engine(String),
+}
+
+/// What stopped a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Containment {
+    /// It used up its fuel.
+    OutOfFuel,
+    /// It ran past its wall-clock deadline.
+    Deadline,
+    /// It tried to use more memory (or table space) than allowed.
+    MemoryLimit,
+    /// Its stack overflowed.
+    StackOverflow,
+    /// It hit `unreachable` (a Rust panic ends this way).
+    Unreachable,
+    /// It divided by zero or overflowed an integer conversion.
+    Arithmetic,
+    /// It accessed memory or a table out of bounds.
+    OutOfBounds,
+    /// It made an indirect call with the wrong signature or to null.
+    BadCall,
+    /// Its output was larger than the limit.
+    OutputTooLarge,
+    /// Another trap.
+    OtherTrap,
+}
+
+impl std::fmt::Display for Containment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Containment::OutOfFuel => "it ran out of fuel (too much computation)",
+            Containment::Deadline => "it ran past its deadline",
+            Containment::MemoryLimit => "it tried to use more memory than allowed",
+            Containment::StackOverflow => "its stack overflowed",
+            Containment::Unreachable => "it trapped (unreachable code, e.g. a panic)",
+            Containment::Arithmetic => "it trapped (arithmetic error)",
+            Containment::OutOfBounds => "it trapped (out-of-bounds access)",
+            Containment::BadCall => "it trapped (bad indirect call)",
+            Containment::OutputTooLarge => "its output was larger than allowed",
+            Containment::OtherTrap => "it trapped",
+        })
+    }
+}
+
+/// The class of error a plugin reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PluginErrorKind {
+    /// The case cannot be evaluated (the pointer names the field).
+    InvalidCase,
+    /// The settings are unusable.
+    InvalidSettings,
+    /// A template or parameter is unknown or malformed.
+    InvalidParameters,
+    /// A bug in the plugin.
+    Internal,
+}
+
+/// A serialisable summary of an [`Error`], with a stable `type` tag.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorReport {
+    /// Stable kebab-case class of the error.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The one-line message.
+    pub message: String,
+    /// The JSON pointer where the problem is, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    /// The plugin involved, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+}
+
+impl Error {
+    /// The stable kebab-case class of this error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidCase(_) => "invalid-case",
+            Error::InvalidAsOf(_) => "invalid-as-of",
+            Error::PluginLoad { .. } => "plugin-load",
+            Error::InvalidSettings { .. } => "invalid-settings",
+            Error::Contained { .. } => "contained",
+            Error::InvalidOutput { .. } => "invalid-output",
+            Error::PluginRefused { .. } => "plugin-refused",
+            Error::UnknownPlugin(_) => "unknown-plugin",
+            Error::UnknownTemplate(_) => "unknown-template",
+            Error::DuplicatePlugin(_) => "duplicate-plugin",
+            Error::Io { .. } => "io",
+            Error::Engine(_) => "engine",
+        }
+    }
+
+    /// Whether the error is the caller's input (the case, the as-of, the
+    /// settings, a template or parameter) rather than a failed evaluation.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            Error::InvalidCase(_) | Error::InvalidAsOf(_) | Error::InvalidSettings { .. } | Error::UnknownTemplate(_) => {
+                true
+            }
+            Error::PluginRefused { kind, .. } => {
+                matches!(kind, PluginErrorKind::InvalidCase | PluginErrorKind::InvalidParameters)
+            }
+            _ => false,
+        }
+    }
+
+    /// The JSON pointer the error names, if any.
+    pub fn pointer(&self) -> Option<&str> {
+        match self {
+            Error::InvalidCase(r) => r.violations.first().map(|v| v.pointer.as_str()),
+            Error::InvalidSettings { violations, .. } => violations.first().map(|v| v.pointer.as_str()),
+            Error::InvalidOutput { pointer, .. } => Some(pointer),
+            Error::PluginRefused { pointer, .. } => pointer.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The plugin involved, if any.
+    pub fn plugin(&self) -> Option<&str> {
+        match self {
+            Error::InvalidSettings { plugin, .. }
+            | Error::Contained { plugin, .. }
+            | Error::InvalidOutput { plugin, .. }
+            | Error::PluginRefused { plugin, .. } => Some(plugin),
+            Error::UnknownPlugin(id) | Error::DuplicatePlugin(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// A serialisable summary.
+    pub fn report(&self) -> ErrorReport {
+        ErrorReport {
+            kind: self.kind(),
+            message: self.to_string(),
+            pointer: self.pointer().map(str::to_owned),
+            plugin: self.plugin().map(str::to_owned),
+        }
+    }
+}
+
+impl From<CaseRejection> for Error {
+    fn from(r: CaseRejection) -> Self {
+        Error::InvalidCase(r)
+    }
+}

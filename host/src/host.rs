@@ -1,0 +1,445 @@
+//! The host: one engine, the loaded plugins, and the calls into them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+use crate::asof::AsOf;
+use crate::cache::ArtifactCache;
+use crate::case::ValidCase;
+use crate::engine::{self, EpochTicker};
+use crate::error::Error;
+use crate::limits::Limits;
+use crate::output::{Decision, OutputCheck, Referral, due_key};
+use crate::plugin::{LoadedPlugin, Loader, PluginDescription, PluginKind, WorldPre, classify, engine_error, is_trap, refused};
+use crate::report::ReportRun;
+use crate::sandbox::{StoreState, new_store};
+
+/// Builds a [`Host`].
+#[derive(Debug, Clone, Default)]
+pub struct HostBuilder {
+    limits: Limits,
+    cache_dir: Option<PathBuf>,
+}
+
+impl HostBuilder {
+    /// A builder with the default [`Limits`] and no artifact cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the sandbox limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Keeps compiled plugins in `dir` (see [`crate::cache`]), so that the
+    /// next start loads them without compiling.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Builds the host.
+    ///
+    /// # Errors
+    /// [`Error::Engine`] when the sandbox cannot be set up, [`Error::Io`] when
+    /// the cache directory cannot be opened.
+    pub fn build(self) -> Result<Host, Error> {
+        let engine = engine::build(&self.limits).map_err(engine_error)?;
+        let linker = crate::sandbox::linker(&engine).map_err(engine_error)?;
+        let cache = match &self.cache_dir {
+            Some(dir) => Some(
+                ArtifactCache::open(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?,
+            ),
+            None => None,
+        };
+        let ticker = EpochTicker::start(&engine);
+        Ok(Host { engine, linker, limits: self.limits, cache, plugins: Vec::new(), _ticker: ticker })
+    }
+}
+
+/// Options of one evaluation.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EvalOptions {
+    /// The as-of moment.
+    pub as_of: AsOf,
+    /// Only these plugins (by id); all plugins of the kind when `None`.
+    pub plugins: Option<Vec<String>>,
+    /// Whether to return a trace of each plugin call.
+    pub trace: bool,
+}
+
+impl EvalOptions {
+    /// Every plugin of the kind, as of `as_of`, without a trace.
+    pub fn new(as_of: AsOf) -> Self {
+        EvalOptions { as_of, plugins: None, trace: false }
+    }
+
+    /// Only the plugins with these ids.
+    pub fn plugins(mut self, ids: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.plugins = Some(ids.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// With a trace of each plugin call.
+    pub fn trace(mut self, trace: bool) -> Self {
+        self.trace = trace;
+        self
+    }
+}
+
+/// One plugin call, as traced.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallTrace {
+    /// The plugin.
+    pub plugin: String,
+    /// Its content hash.
+    pub content_sha256: String,
+    /// The rules switched on.
+    pub enabled_rules: Vec<String>,
+    /// The settings, as canonical JSON.
+    pub settings: String,
+    /// The as-of passed.
+    pub as_of: String,
+    /// Fuel used (deterministic for the same input).
+    pub fuel_used: u64,
+    /// Wall-clock time of the call, instantiation included.
+    #[serde(serialize_with = "micros")]
+    pub duration: Duration,
+}
+
+fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// The result of an evaluation with options.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation<T> {
+    /// The outputs of every plugin called, in order.
+    pub outputs: Vec<T>,
+    /// One entry per plugin call, when a trace was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Vec<CallTrace>>,
+}
+
+/// The Kinga host: loads plugins and runs them in a sandbox.
+///
+/// # Examples
+/// ```no_run
+/// use kinga_host::{AsOf, Host, ValidCase};
+///
+/// let mut host = Host::builder().build()?;
+/// host.load_dir("plugins")?;
+/// let case = ValidCase::parse(&std::fs::read("case.json")?)?;
+/// let as_of = AsOf::parse("2026-07-01T09:00:00+03:00", kinga_host::EAST_AFRICA_TIME)?;
+/// for decision in host.evaluate(&case, as_of)? {
+///     println!("{} {}: {:?}", decision.plugin, decision.track, decision.status);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Host {
+    engine: Engine,
+    linker: Linker<StoreState>,
+    limits: Limits,
+    cache: Option<ArtifactCache>,
+    plugins: Vec<LoadedPlugin>,
+    _ticker: EpochTicker,
+}
+
+impl Host {
+    /// A builder.
+    pub fn builder() -> HostBuilder {
+        HostBuilder::new()
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Loads every `*.wasm` file in `dir`, in file-name order.
+    ///
+    /// # Errors
+    /// The first plugin that fails to load, or a duplicate id; plugins loaded
+    /// before it stay loaded.
+    pub fn load_dir(&mut self, dir: impl AsRef<Path>) -> Result<Vec<String>, Error> {
+        let dir = dir.as_ref();
+        let io = |source| Error::Io { path: dir.display().to_string(), source };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+            .collect();
+        files.sort();
+        files.iter().map(|file| self.load_file(file)).collect()
+    }
+
+    /// Loads one plugin file and returns its id.
+    ///
+    /// # Errors
+    /// [`Error::PluginLoad`] with the reason, [`Error::DuplicatePlugin`].
+    pub fn load_file(&mut self, path: impl AsRef<Path>) -> Result<String, Error> {
+        let path = path.as_ref();
+        let bytes = read_bounded(path, self.limits.component_bytes)?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        self.load_bytes(&bytes, &name)
+    }
+
+    /// Loads one plugin from the bytes of its component; `source` names it in
+    /// errors. Returns its id.
+    ///
+    /// # Errors
+    /// [`Error::PluginLoad`] with the reason, [`Error::DuplicatePlugin`].
+    pub fn load_bytes(&mut self, bytes: &[u8], source: &str) -> Result<String, Error> {
+        let started = Instant::now();
+        let loader = Loader { engine: &self.engine, linker: &self.linker, limits: &self.limits, cache: self.cache.as_ref() };
+        let plugin = loader.load(bytes, source)?;
+        let id = plugin.description.id.clone();
+        if self.plugins.iter().any(|p| p.description.id == id) {
+            return Err(Error::DuplicatePlugin(id));
+        }
+        tracing::info!(
+            target: "kinga::host",
+            plugin = %id,
+            version = %plugin.description.version,
+            sha256 = %plugin.description.content_sha256,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "plugin loaded"
+        );
+        self.plugins.push(plugin);
+        Ok(id)
+    }
+
+    /// The loaded plugins.
+    pub fn plugins(&self) -> impl Iterator<Item = &LoadedPlugin> {
+        self.plugins.iter()
+    }
+
+    /// The description of one plugin.
+    pub fn plugin(&self, id: &str) -> Option<&PluginDescription> {
+        self.find(id).ok().map(|p| &p.description)
+    }
+
+    fn find(&self, id: &str) -> Result<&LoadedPlugin, Error> {
+        self.plugins.iter().find(|p| p.description.id == id).ok_or_else(|| Error::UnknownPlugin(id.to_owned()))
+    }
+
+    fn find_mut(&mut self, id: &str) -> Result<&mut LoadedPlugin, Error> {
+        self.plugins.iter_mut().find(|p| p.description.id == id).ok_or_else(|| Error::UnknownPlugin(id.to_owned()))
+    }
+
+    /// Switches one rule of a plugin on or off.
+    ///
+    /// # Errors
+    /// An unknown plugin or rule.
+    pub fn set_rule_enabled(&mut self, plugin: &str, rule: &str, enabled: bool) -> Result<(), Error> {
+        self.find_mut(plugin)?.set_rule(rule, enabled)
+    }
+
+    /// Sets a plugin's settings: `overrides` is laid over the defaults (top
+    /// level keys) and the result is checked against the plugin's schema.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSettings`] naming the offending field; the previous
+    /// settings stay in force.
+    pub fn set_settings(&mut self, plugin: &str, overrides: &Map<String, Value>) -> Result<(), Error> {
+        self.find_mut(plugin)?.set_settings(overrides)
+    }
+
+    fn selected(&self, kind: PluginKind, only: Option<&[String]>) -> Result<Vec<&LoadedPlugin>, Error> {
+        if let Some(ids) = only {
+            for id in ids {
+                let plugin = self.find(id)?;
+                if plugin.description.kind != kind {
+                    return Err(Error::UnknownPlugin(format!("{id} (it is a {} plugin)", plugin.description.kind.as_str())));
+                }
+            }
+        }
+        Ok(self
+            .plugins
+            .iter()
+            .filter(|p| p.description.kind == kind)
+            .filter(|p| only.is_none_or(|ids| ids.contains(&p.description.id)))
+            .collect())
+    }
+
+    /// Eligibility decisions of every eligibility plugin for `case`.
+    ///
+    /// # Errors
+    /// See [`Host::evaluate_with`].
+    pub fn evaluate(&self, case: &ValidCase, as_of: AsOf) -> Result<Vec<Decision>, Error> {
+        Ok(self.evaluate_with(case, &EvalOptions::new(as_of))?.outputs)
+    }
+
+    /// Eligibility decisions with options (plugins, trace).
+    ///
+    /// # Errors
+    /// [`Error::InvalidAsOf`] when the child is born after the as-of; any
+    /// plugin's failure ([`Error::Contained`], [`Error::InvalidOutput`],
+    /// [`Error::PluginRefused`]) fails the whole evaluation: a partial answer
+    /// could be mistaken for a complete one.
+    pub fn evaluate_with(&self, case: &ValidCase, options: &EvalOptions) -> Result<Evaluation<Decision>, Error> {
+        self.run(PluginKind::Eligibility, case, options, |plugin, store, ctx, json| {
+            let WorldPre::Eligibility(pre) = &plugin.pre else { unreachable!("selected by kind") };
+            let instance = pre.instantiate(&mut *store)?;
+            Ok(instance.kinga_plugin_eligibility().call_evaluate(&mut *store, ctx, json)?.map(|raw| {
+                move |check: &OutputCheck<'_>| check.decisions(raw)
+            }))
+        })
+    }
+
+    /// Referrals of every referral plugin for `case`, ordered by urgency then
+    /// due time.
+    ///
+    /// # Errors
+    /// See [`Host::evaluate_with`].
+    pub fn route(&self, case: &ValidCase, as_of: AsOf) -> Result<Vec<Referral>, Error> {
+        Ok(self.route_with(case, &EvalOptions::new(as_of))?.outputs)
+    }
+
+    /// Referrals with options.
+    ///
+    /// # Errors
+    /// See [`Host::evaluate_with`].
+    pub fn route_with(&self, case: &ValidCase, options: &EvalOptions) -> Result<Evaluation<Referral>, Error> {
+        let mut evaluation = self.run(PluginKind::Referral, case, options, |plugin, store, ctx, json| {
+            let WorldPre::Referral(pre) = &plugin.pre else { unreachable!("selected by kind") };
+            let instance = pre.instantiate(&mut *store)?;
+            Ok(instance.kinga_plugin_referral().call_route(&mut *store, ctx, json)?.map(|raw| {
+                move |check: &OutputCheck<'_>| check.referrals(raw)
+            }))
+        })?;
+        evaluation.outputs.sort_by_key(due_key);
+        Ok(evaluation)
+    }
+
+    /// Calls every selected plugin of `kind` on `case` in a fresh store each.
+    fn run<T, Checker>(
+        &self,
+        kind: PluginKind,
+        case: &ValidCase,
+        options: &EvalOptions,
+        call: impl Fn(
+            &LoadedPlugin,
+            &mut wasmtime::Store<StoreState>,
+            &crate::bindings::types::Context,
+            &str,
+        ) -> wasmtime::Result<Result<Checker, crate::bindings::types::PluginError>>,
+    ) -> Result<Evaluation<T>, Error>
+    where
+        Checker: FnOnce(&OutputCheck<'_>) -> Result<Vec<T>, Error>,
+    {
+        check_case_at(case, options.as_of)?;
+        let as_of = options.as_of.to_rfc3339();
+        let mut outputs = Vec::new();
+        let mut trace = options.trace.then(Vec::new);
+        for plugin in self.selected(kind, options.plugins.as_deref())? {
+            let started = Instant::now();
+            let ctx = plugin.context(&as_of);
+            let json = case.projected_json(&plugin.description.case_fields);
+            let mut store = new_store(&self.engine, &self.limits, Arc::clone(&plugin.id)).map_err(engine_error)?;
+            let answer = call(plugin, &mut store, &ctx, &json);
+            let checker = match answer {
+                Ok(Ok(checker)) => checker,
+                Ok(Err(e)) => return Err(refused(&plugin.description.id, e)),
+                Err(e) => return Err(self.failed(plugin, &store, &e)),
+            };
+            let fuel_used = self.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+            drop(store);
+            let check = OutputCheck {
+                plugin: &plugin.description.id,
+                plugin_version: &plugin.description.version,
+                rules: &plugin.rule_ids,
+                enabled: &plugin.enabled,
+                max_bytes: self.limits.output_bytes,
+                max_items: self.limits.output_items,
+            };
+            outputs.extend(checker(&check)?);
+            let duration = started.elapsed();
+            tracing::debug!(target: "kinga::host", plugin = %plugin.id, fuel_used, micros = duration.as_micros() as u64, "plugin call");
+            if let Some(trace) = trace.as_mut() {
+                trace.push(CallTrace {
+                    plugin: plugin.description.id.clone(),
+                    content_sha256: plugin.description.content_sha256.clone(),
+                    enabled_rules: ctx.enabled_rules.clone(),
+                    settings: ctx.settings.clone(),
+                    as_of: as_of.clone(),
+                    fuel_used,
+                    duration,
+                });
+            }
+        }
+        Ok(Evaluation { outputs, trace })
+    }
+
+    /// Turns a failed call into a contained error and records the event.
+    pub(crate) fn failed(&self, plugin: &LoadedPlugin, store: &wasmtime::Store<StoreState>, e: &wasmtime::Error) -> Error {
+        if is_trap(store, e) {
+            let kind = classify(store, e);
+            tracing::warn!(target: "kinga::containment", plugin = %plugin.id, kind = ?kind, "plugin stopped");
+            Error::Contained { plugin: plugin.description.id.clone(), kind }
+        } else {
+            tracing::warn!(target: "kinga::containment", plugin = %plugin.id, "plugin output could not be read");
+            Error::InvalidOutput {
+                plugin: plugin.description.id.clone(),
+                pointer: String::new(),
+                message: "its answer breaks the contract's types and could not be read".into(),
+            }
+        }
+    }
+
+    /// Opens a report of `template` with `parameters`, to which cases are
+    /// then added one at a time (see [`ReportRun`]).
+    ///
+    /// # Errors
+    /// [`Error::UnknownTemplate`]; the plugin's refusal of the parameters.
+    pub fn report(&self, template: &str, parameters: &[(String, String)], as_of: AsOf) -> Result<ReportRun<'_>, Error> {
+        let plugin = self
+            .plugins
+            .iter()
+            .find(|p| p.description.kind == PluginKind::Reporting && p.description.templates.iter().any(|t| t.id == template))
+            .ok_or_else(|| Error::UnknownTemplate(template.to_owned()))?;
+        ReportRun::open(self, plugin, template, parameters, as_of)
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// A child cannot be evaluated as of a day before her birth.
+fn check_case_at(case: &ValidCase, as_of: AsOf) -> Result<(), Error> {
+    if let Some(born) = case.date_of_birth()
+        && born > as_of.date()
+    {
+        return Err(Error::InvalidCase(crate::case::CaseRejection {
+            violations: vec![crate::schema::Violation {
+                pointer: "/child/date_of_birth".into(),
+                message: format!("is after the as-of date {}", as_of.date()),
+            }],
+        }));
+    }
+    Ok(())
+}
+
+/// Reads a file, refusing one larger than `max` bytes before reading it.
+pub(crate) fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, Error> {
+    let io = |source| Error::Io { path: path.display().to_string(), source };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > max as u64 {
+        return Err(Error::PluginLoad {
+            source_name: path.display().to_string(),
+            message: format!("the file is {len} bytes, more than the limit of {max}"),
+        });
+    }
+    std::fs::read(path).map_err(io)
+}

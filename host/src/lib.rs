@@ -1,0 +1,71 @@
+//! # Kinga host
+//!
+//! Kinga runs a child-protection programme's rules — eligibility checks,
+//! referral routing and report templates — as sandboxed WebAssembly
+//! components, so the same rules can sit beside any case platform.
+//!
+//! ## Embedding in a few lines
+//! ```no_run
+//! use kinga_host::{AsOf, Host, ValidCase, EAST_AFRICA_TIME};
+//!
+//! let mut host = Host::builder().cache_dir("/var/cache/kinga").build()?;
+//! host.load_dir("plugins")?;
+//! let case = ValidCase::parse(&std::fs::read("case.json")?)?;
+//! let as_of = AsOf::parse("2026-07-01T09:00:00+03:00", EAST_AFRICA_TIME)?;
+//! let decisions = host.evaluate(&case, as_of)?;
+//! let referrals = host.route(&case, as_of)?;
+//! println!("{}", serde_json::to_string_pretty(&decisions)?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## What happens on a call
+//! 1. The case is validated before any plugin sees it ([`ValidCase`]):
+//!    strict JSON (no duplicate keys, bounded size and depth, exact
+//!    numbers), `schemas/case.schema.json`, and real calendar dates. Every
+//!    refusal names a JSON pointer and never echoes a value.
+//! 2. Each plugin of the kind gets the case reduced to the fields its
+//!    `describe` declared, the as-of, its enabled rules and its settings,
+//!    in a **fresh store** (see [`sandbox`]) with a fuel budget, a wall-clock
+//!    deadline, a memory cap and a stack cap ([`Limits`]).
+//! 3. Its answer is checked ([`output`]): rule ids it has and that are on,
+//!    ids and codes of the right form, real dates, bounded size. A plugin
+//!    that traps, runs out of fuel or time, or answers out of contract
+//!    yields a typed [`Error`]; the host stays up.
+//!
+//! ## Sandbox defaults
+//! See [`Limits`]: 500 M fuel and a 2 s deadline per call, 64 MiB of memory,
+//! 512 KiB of wasm stack, 1 MiB of output, 100 log lines. Plugins can import
+//! only `kinga:plugin/log` and an inert WASI subset (no files, network,
+//! environment, real clock or real randomness).
+//!
+//! ## Speed
+//! One [`wasmtime::Engine`] per host; each plugin is compiled once (or loaded
+//! from the integrity-checked [`cache`]) and pre-instantiated once; the
+//! pooling allocator with copy-on-write images makes each per-call instance
+//! cheap.
+
+pub mod asof;
+pub mod bindings;
+pub mod cache;
+pub mod case;
+pub mod engine;
+pub mod error;
+pub mod host;
+pub mod json;
+pub mod limits;
+pub mod output;
+pub mod plugin;
+pub mod render;
+pub mod report;
+pub mod sandbox;
+pub mod schema;
+
+pub use asof::{AsOf, EAST_AFRICA_TIME};
+pub use case::{CaseRejection, ValidCase};
+pub use error::{Containment, Error, ErrorReport, PluginErrorKind};
+pub use host::{CallTrace, EvalOptions, Evaluation, Host, HostBuilder};
+pub use limits::Limits;
+pub use output::{ConsentStatus, Decision, Provider, Reason, Referral, Status, Urgency};
+pub use plugin::{CONTRACT, LoadedPlugin, PluginDescription, PluginKind, RuleDescription, TemplateDescription};
+pub use render::{Format, render};
+pub use report::{Count, Report, ReportRow, ReportRun, ReportTable};

@@ -1,0 +1,144 @@
+//! Rendering report tables as JSON, CSV and Markdown.
+//!
+//! Text that came from a plugin is neutralised for each format: control and
+//! bidirectional-formatting characters are replaced, CSV cells that a
+//! spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a
+//! tab or a carriage return) are prefixed with `'`, and Markdown cells have
+//! their table and HTML syntax escaped.
+
+use crate::output::neutralise;
+use crate::report::Report;
+
+/// An output format for reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Pretty-printed JSON following `schemas/report.schema.json`.
+    Json,
+    /// One CSV section per table (`table,<dimensions...>,count`), separated
+    /// by a blank line.
+    Csv,
+    /// A Markdown document with one table per report table.
+    Markdown,
+}
+
+/// Renders `report` in `format`.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
+        Format::Csv => csv(report),
+        Format::Markdown => markdown(report),
+    }
+}
+
+fn csv(report: &Report) -> String {
+    let mut out = Vec::new();
+    for (i, table) in report.tables.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+        }
+        let mut writer = ::csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+        let mut header = vec!["table".to_owned()];
+        header.extend(table.dimensions.iter().map(|d| csv_cell(d)));
+        header.push(csv_cell(&table.unit));
+        let _ = writer.write_record(&header);
+        for row in &table.rows {
+            let mut record = vec![csv_cell(&table.id)];
+            record.extend(row.labels.iter().map(|l| csv_cell(l)));
+            record.push(row.count.display());
+            let _ = writer.write_record(&record);
+        }
+        out.extend(writer.into_inner().unwrap_or_default());
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A CSV cell a spreadsheet will show as text, never run as a formula.
+pub fn csv_cell(text: &str) -> String {
+    let text = neutralise(text);
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text }
+}
+
+fn markdown(report: &Report) -> String {
+    let mut out = format!("# {}\n\n", md_cell(&report.title));
+    out.push_str(&format!(
+        "Template `{}` from plugin `{}` {} · {} cases",
+        md_cell(&report.template),
+        md_cell(&report.plugin),
+        md_cell(&report.plugin_version),
+        report.cases
+    ));
+    if let Some(below) = report.suppressed_below {
+        out.push_str(&format!(" · counts from 1 to {} shown as <{below}", below - 1));
+    }
+    out.push_str("\n\n");
+    if let Some(narrative) = &report.narrative {
+        out.push_str(&md_cell(narrative));
+        out.push_str("\n\n");
+    }
+    for table in &report.tables {
+        out.push_str(&format!("## {}\n\n", md_cell(&table.title)));
+        let mut header: Vec<String> = table.dimensions.iter().map(|d| md_cell(d)).collect();
+        header.push(md_cell(&table.unit));
+        out.push_str(&format!("| {} |\n", header.join(" | ")));
+        let mut rule: Vec<&str> = table.dimensions.iter().map(|_| "---").collect();
+        rule.push("---:");
+        out.push_str(&format!("|{}|\n", rule.join("|")));
+        if table.rows.is_empty() {
+            out.push_str(&format!("|{}|\n", vec![" "; header.len()].join("|")));
+        }
+        for row in &table.rows {
+            let mut cells: Vec<String> = row.labels.iter().map(|l| md_cell(l)).collect();
+            cells.push(row.count.display());
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Markdown-safe text: no control or bidi characters, no table breaks, no
+/// HTML tags, no formula prefix.
+pub fn md_cell(text: &str) -> String {
+    let text = csv_cell(text);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\\' | '`' | '*' | '_' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' if chars.peek().is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) => {
+                out.push_str("&lt;")
+            }
+            '&' => out.push_str("&amp;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("kwale"), "kwale");
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_replaced() {
+        assert_eq!(csv_cell("a\u{1b}[31mb\u{202e}c"), "a?[31mb?c");
+    }
+
+    #[test]
+    fn markdown_cells_cannot_break_tables_or_inject_html() {
+        assert_eq!(md_cell("a|b"), "a\\|b");
+        assert_eq!(md_cell("<script>"), "&lt;script>");
+        assert_eq!(md_cell("<5"), "<5");
+    }
+}

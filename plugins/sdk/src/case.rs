@@ -1,0 +1,436 @@
+//! A typed view of the canonical case, version 1 (`schemas/case.schema.json`).
+//!
+//! The host validates every case against the schema before a plugin sees it,
+//! so this view does not re-check ranges or formats; it only gives the fields
+//! Rust types. Every field the schema marks optional is an `Option` here, and
+//! the host may have removed fields the plugin did not declare in
+//! `case-fields`, so a plugin must treat `None` as "not known", never as "no".
+
+use serde::Deserialize;
+use time::{Date, OffsetDateTime};
+
+use crate::date::{date_serde, datetime_serde};
+
+/// One case, as a plugin receives it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// The schema version, `"1"` when present.
+    #[serde(default)]
+    pub schema_version: Option<String>,
+    /// Pseudonymous case reference. Never a name; still, never log it.
+    pub case_id: String,
+    /// The day the case was registered.
+    #[serde(default, with = "date_serde::option")]
+    pub registered_on: Option<Date>,
+    /// Whether the case is open.
+    #[serde(default)]
+    pub status: Option<CaseStatus>,
+    /// The child.
+    #[serde(default)]
+    pub child: Option<Child>,
+    /// Whether the child is an identified survivor.
+    #[serde(default)]
+    pub survivor_status: Option<SurvivorStatus>,
+    /// Protection concerns recorded for the child.
+    #[serde(default)]
+    pub protection_concerns: Option<Vec<ProtectionConcern>>,
+    /// Schooling.
+    #[serde(default)]
+    pub education: Option<Education>,
+    /// The child's household.
+    #[serde(default)]
+    pub household: Option<Household>,
+    /// Incidents, in any order.
+    #[serde(default)]
+    pub incidents: Option<Vec<Incident>>,
+    /// Consent and assent recorded for the case.
+    #[serde(default)]
+    pub consent: Option<Consent>,
+    /// Safety assessment.
+    #[serde(default)]
+    pub safety: Option<Safety>,
+    /// Services the platform already records.
+    #[serde(default)]
+    pub services: Option<Vec<Service>>,
+    /// Referrals the platform already made.
+    #[serde(default)]
+    pub referrals: Option<Vec<ExistingReferral>>,
+    /// Platform-specific data; the reference plugins never read it.
+    #[serde(default)]
+    pub extensions: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Whether a case is open or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// The case is being managed.
+    Open,
+    /// The case is closed.
+    Closed,
+}
+
+/// The child a case is about.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Child {
+    /// Date of birth, when known.
+    #[serde(default, with = "date_serde::option")]
+    pub date_of_birth: Option<Date>,
+    /// Estimated age in years, used only when the date of birth is absent.
+    #[serde(default)]
+    pub age_estimate_years: Option<u8>,
+    /// Sex.
+    #[serde(default)]
+    pub sex: Option<Sex>,
+    /// County slug (for example `kwale`).
+    #[serde(default)]
+    pub county: Option<String>,
+    /// Sub-county slug (for example `msambweni`).
+    #[serde(default)]
+    pub sub_county: Option<String>,
+    /// Ward slug.
+    #[serde(default)]
+    pub ward: Option<String>,
+    /// Town slug (for example `ukunda`).
+    #[serde(default)]
+    pub town: Option<String>,
+}
+
+/// Sex as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    /// Female.
+    Female,
+    /// Male.
+    Male,
+    /// Another sex.
+    Other,
+    /// Not known.
+    Unknown,
+}
+
+impl Sex {
+    /// The schema's spelling of the value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sex::Female => "female",
+            Sex::Male => "male",
+            Sex::Other => "other",
+            Sex::Unknown => "unknown",
+        }
+    }
+}
+
+/// Whether the child is a survivor of child sex trafficking or commercial
+/// sexual exploitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SurvivorStatus {
+    /// An identified survivor.
+    Survivor,
+    /// A child at risk.
+    AtRisk,
+    /// Neither identified as a survivor nor as at risk.
+    NotIdentified,
+}
+
+impl SurvivorStatus {
+    /// The schema's spelling of the value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SurvivorStatus::Survivor => "survivor",
+            SurvivorStatus::AtRisk => "at_risk",
+            SurvivorStatus::NotIdentified => "not_identified",
+        }
+    }
+}
+
+/// A protection concern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProtectionConcern {
+    /// Commercial sexual exploitation.
+    SexualExploitation,
+    /// Trafficking.
+    Trafficking,
+    /// Sexual abuse.
+    SexualAbuse,
+    /// Child marriage.
+    ChildMarriage,
+    /// Child labour.
+    ChildLabour,
+    /// Physical abuse.
+    PhysicalAbuse,
+    /// Neglect.
+    Neglect,
+    /// Online abuse.
+    OnlineAbuse,
+    /// Another concern.
+    Other,
+}
+
+/// Schooling.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Education {
+    /// Whether the child is enrolled in school.
+    #[serde(default)]
+    pub enrolled: Option<bool>,
+    /// The level of schooling.
+    #[serde(default)]
+    pub level: Option<EducationLevel>,
+    /// The school's identifier.
+    #[serde(default)]
+    pub school_id: Option<String>,
+    /// Whether the school runs a Child Rights Club.
+    #[serde(default)]
+    pub school_has_child_rights_club: Option<bool>,
+    /// Attendance rate, 0 to 1.
+    #[serde(default)]
+    pub attendance_rate: Option<f64>,
+}
+
+/// A level of schooling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EducationLevel {
+    /// Primary school.
+    Primary,
+    /// Junior secondary school.
+    JuniorSecondary,
+    /// Senior secondary school.
+    SeniorSecondary,
+    /// Technical and vocational education and training.
+    Tvet,
+    /// No schooling.
+    None,
+}
+
+/// The child's household.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Household {
+    /// Who cares for the child.
+    #[serde(default)]
+    pub caregiver: Option<Caregiver>,
+    /// Monthly household income in Kenyan shillings.
+    #[serde(default)]
+    pub monthly_income_kes: Option<u64>,
+    /// People depending on the caregiver.
+    #[serde(default)]
+    pub dependents: Option<u8>,
+}
+
+/// Who cares for the child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Caregiver {
+    /// A parent.
+    Parent,
+    /// A grandparent.
+    Grandparent,
+    /// Another relative.
+    Relative,
+    /// A foster carer.
+    Foster,
+    /// The household is headed by a child.
+    ChildHeaded,
+    /// Nobody.
+    None,
+}
+
+/// An incident recorded for the child.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incident {
+    /// When it happened (with the offset it was recorded in).
+    #[serde(with = "datetime_serde")]
+    pub occurred_at: OffsetDateTime,
+    /// What kind of incident it was.
+    pub kind: IncidentKind,
+    /// Whether the perpetrator lives in the child's household.
+    #[serde(default)]
+    pub perpetrator_in_household: Option<bool>,
+    /// Whether it was reported to the police.
+    #[serde(default)]
+    pub reported_to_police: Option<bool>,
+    /// Whether the child received health care for it.
+    #[serde(default)]
+    pub health_care_received: Option<bool>,
+}
+
+/// The kind of an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    /// Sexual abuse.
+    SexualAbuse,
+    /// Sexual exploitation.
+    SexualExploitation,
+    /// Trafficking.
+    Trafficking,
+    /// Physical abuse.
+    PhysicalAbuse,
+    /// Another kind.
+    Other,
+}
+
+impl IncidentKind {
+    /// Whether this is a *sexual incident* in the sense of the reference
+    /// rules: sexual abuse, sexual exploitation or trafficking.
+    pub fn is_sexual(self) -> bool {
+        matches!(
+            self,
+            IncidentKind::SexualAbuse | IncidentKind::SexualExploitation | IncidentKind::Trafficking
+        )
+    }
+}
+
+/// Consent and assent recorded for the case.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    /// Consent to share information with other organisations.
+    #[serde(default)]
+    pub information_sharing: Option<bool>,
+    /// Consent to report to the police.
+    #[serde(default)]
+    pub police_report: Option<bool>,
+}
+
+/// Safety assessment.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Safety {
+    /// Whether the child is safe at home.
+    #[serde(default)]
+    pub safe_at_home: Option<bool>,
+}
+
+/// A service the platform records.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// The type of service.
+    #[serde(rename = "type")]
+    pub kind: ServiceType,
+    /// The day it started.
+    #[serde(with = "date_serde")]
+    pub started_on: Date,
+    /// The day it ended, if it has.
+    #[serde(default, with = "date_serde::option")]
+    pub ended_on: Option<Date>,
+    /// Its status.
+    pub status: ServiceStatus,
+}
+
+/// A type of service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceType {
+    /// Education support.
+    EducationSupport,
+    /// Vocational training.
+    VocationalTraining,
+    /// Family livelihood support.
+    FamilyLivelihood,
+    /// Psychosocial support.
+    Psychosocial,
+    /// Health care.
+    Health,
+    /// Legal support.
+    Legal,
+    /// Shelter.
+    Shelter,
+    /// A Child Rights Club.
+    ChildRightsClub,
+    /// Another service.
+    Other,
+}
+
+/// The status of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceStatus {
+    /// Ongoing.
+    Active,
+    /// Completed.
+    Completed,
+    /// Dropped before completion.
+    Dropped,
+}
+
+/// A referral the platform already made.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExistingReferral {
+    /// The service id (for example `health.post-rape-care`).
+    pub service: String,
+    /// The day it was made.
+    #[serde(with = "date_serde")]
+    pub made_on: Date,
+    /// Its status.
+    pub status: ExistingReferralStatus,
+}
+
+/// The status of a referral the platform made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExistingReferralStatus {
+    /// Sent, no answer yet.
+    Pending,
+    /// Accepted by the provider.
+    Accepted,
+    /// Completed.
+    Completed,
+    /// Declined.
+    Declined,
+}
+
+impl Case {
+    /// Parses a case from the JSON text the host passes.
+    ///
+    /// # Errors
+    /// A [`crate::PluginError`] of kind `invalid-case` when the text does not
+    /// fit the canonical case (which means the host and plugin disagree on
+    /// the schema version).
+    pub fn from_json(text: &str) -> Result<Case, crate::PluginError> {
+        serde_json::from_str(text).map_err(|e| {
+            crate::PluginError::invalid_case(
+                "case-not-canonical",
+                format!("the case does not fit canonical case v1: {}", e.classify_message()),
+                None,
+            )
+        })
+    }
+
+    /// The most recent incident for which `filter` holds, if any.
+    pub fn latest_incident(&self, filter: impl Fn(&Incident) -> bool) -> Option<(usize, &Incident)> {
+        self.incidents
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, i)| filter(i))
+            .max_by_key(|(_, i)| i.occurred_at)
+    }
+}
+
+/// A serde error message that does not echo case values.
+trait ClassifyMessage {
+    fn classify_message(&self) -> String;
+}
+
+impl ClassifyMessage for serde_json::Error {
+    fn classify_message(&self) -> String {
+        let class = match self.classify() {
+            serde_json::error::Category::Io => "input error",
+            serde_json::error::Category::Syntax => "syntax error",
+            serde_json::error::Category::Data => "unexpected field or value",
+            serde_json::error::Category::Eof => "truncated input",
+        };
+        format!("{class} at line {} column {}", self.line(), self.column())
+    }
+}
