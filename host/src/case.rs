@@ -52,6 +52,8 @@ impl std::fmt::Display for CaseRejection {
     }
 }
 
+impl std::error::Error for CaseRejection {}
+
 impl ValidCase {
     /// Parses and validates one case from JSON bytes.
     ///

@@ -15,6 +15,8 @@ use serde_json::{Map, Value};
 
 /// Largest integer magnitude a JSON number may have (2^53: beyond it a double
 /// loses integers).
+const MAX_EXACT_INT: u64 = 1 << 53;
+/// The same bound for numbers with a fraction or an exponent.
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
 
 /// Why a JSON text was refused, and where.
@@ -135,14 +137,14 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        if v.unsigned_abs() as f64 > MAX_EXACT {
+        if v.unsigned_abs() > MAX_EXACT_INT {
             return Err(self.state.fail("integer is too large to be exact (more than 2^53)".into()));
         }
         Ok(Value::from(v))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        if v as f64 > MAX_EXACT {
+        if v > MAX_EXACT_INT {
             return Err(self.state.fail("integer is too large to be exact (more than 2^53)".into()));
         }
         Ok(Value::from(v))
@@ -248,7 +250,9 @@ mod tests {
         assert_eq!(e.pointer, "/a/b/2");
         assert!(err(r#"{"a":1} x"#).message.contains("trailing"));
         assert!(err(r#"{"a":1,}"#).message.contains("trailing comma"));
-        assert!(err(r#"{"a":"\ud800"}"#).message.contains("surrogate"));
+        let surrogate = err(r#"{"a":"\ud800"}"#);
+        assert_eq!(surrogate.pointer, "/a", "{surrogate}");
+        assert_eq!(err(r#"{"a":"\udc00x"}"#).pointer, "/a");
         assert!(parse_strict(b"{\"a\":\"\xff\"}", LIMITS).is_err());
         assert!(err("{\"a\":1 // c\n}").message.contains("line"));
     }

@@ -52,6 +52,7 @@ pub mod engine;
 pub mod error;
 pub mod host;
 pub mod json;
+pub mod jsonl;
 pub mod limits;
 pub mod output;
 pub mod plugin;

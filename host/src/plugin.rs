@@ -266,9 +266,9 @@ impl Loader<'_> {
             return Err(refuse("not a WebAssembly component (no `\\0asm` header)".into()));
         }
         let sha256 = sha256_hex(bytes);
-        let component = self.compile(bytes, &sha256).map_err(|e| refuse(e))?;
-        let kind = self.kind_of(&component).map_err(|e| refuse(e))?;
-        self.check_imports(&component).map_err(|e| refuse(e))?;
+        let component = self.compile(bytes, &sha256).map_err(&refuse)?;
+        self.check_imports(&component).map_err(&refuse)?;
+        let kind = self.kind_of(&component).map_err(&refuse)?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)

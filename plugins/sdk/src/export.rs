@@ -142,6 +142,9 @@ macro_rules! export_eligibility_plugin {
             }
         }
 
+        // Exported only in the component: natively the rules are tested as
+        // plain Rust and the symbol names would not link.
+        #[cfg(target_arch = "wasm32")]
         __kinga_bindings::export!(__KingaComponent with_types_in __kinga_bindings);
     };
 }
@@ -202,6 +205,9 @@ macro_rules! export_referral_plugin {
             }
         }
 
+        // Exported only in the component: natively the rules are tested as
+        // plain Rust and the symbol names would not link.
+        #[cfg(target_arch = "wasm32")]
         __kinga_bindings::export!(__KingaComponent with_types_in __kinga_bindings);
     };
 }
@@ -300,6 +306,9 @@ macro_rules! export_reporting_plugin {
             }
         }
 
+        // Exported only in the component: natively the rules are tested as
+        // plain Rust and the symbol names would not link.
+        #[cfg(target_arch = "wasm32")]
         __kinga_bindings::export!(__KingaComponent with_types_in __kinga_bindings);
     };
 }

@@ -75,6 +75,12 @@ pub use describe::{ParameterInfo, PluginInfo, RuleInfo, TemplateInfo};
 pub use outcome::*;
 pub use report::{ReportBuilder, ReportOutput, Table};
 
+/// The date and time library the SDK's types use.
+pub use time;
+/// The JSON library the SDK uses (settings of type `serde_json::Map` accept
+/// any object).
+pub use serde_json;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

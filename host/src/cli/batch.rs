@@ -1,0 +1,157 @@
+//! `kinga eligibility` and `kinga route`: one case, or a JSON Lines batch.
+
+use std::io::{BufReader, Read, Write};
+
+use kinga_host::jsonl::CaseLines;
+use kinga_host::{Error, EvalOptions, Host, ValidCase};
+use serde_json::{Value, json};
+
+use super::setup::{self, ErrorPrinter};
+use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EvaluateArgs, Global};
+
+/// Which evaluation.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// Eligibility decisions.
+    Eligibility,
+    /// Referrals.
+    Route,
+}
+
+impl Kind {
+    fn field(self) -> &'static str {
+        match self {
+            Kind::Eligibility => "decisions",
+            Kind::Route => "referrals",
+        }
+    }
+}
+
+/// Runs the command and returns its exit code.
+pub fn run(global: &Global, args: &EvaluateArgs, kind: Kind, errors: &ErrorPrinter) -> u8 {
+    let as_of = match setup::as_of(args.as_of.as_deref()) {
+        Ok(as_of) => as_of,
+        Err(e) => return errors.fail(&e),
+    };
+    let mut options = EvalOptions::new(as_of).trace(args.trace);
+    if !args.only.is_empty() {
+        options = options.plugins(args.only.iter().cloned());
+    }
+    let host = match setup::host(global) {
+        Ok(host) => host,
+        Err(e) => return errors.fail(&e),
+    };
+    if let Some(path) = &args.case {
+        return single(&host, path, kind, &options, errors);
+    }
+    match &args.cases {
+        Some(path) => batch(&host, path, kind, &options, errors),
+        None => errors.usage("give --case FILE or --cases FILE.jsonl"),
+    }
+}
+
+/// Evaluates one case: outputs, plus the trace when asked for.
+fn evaluate(host: &Host, case: &ValidCase, kind: Kind, options: &EvalOptions) -> Result<(Value, Option<Value>), Error> {
+    let (outputs, trace) = match kind {
+        Kind::Eligibility => {
+            let e = host.evaluate_with(case, options)?;
+            (serde_json::to_value(e.outputs), e.trace.map(|t| serde_json::to_value(t)))
+        }
+        Kind::Route => {
+            let e = host.route_with(case, options)?;
+            (serde_json::to_value(e.outputs), e.trace.map(|t| serde_json::to_value(t)))
+        }
+    };
+    Ok((outputs.unwrap_or(Value::Null), trace.and_then(Result::ok)))
+}
+
+fn single(host: &Host, path: &std::path::Path, kind: Kind, options: &EvalOptions, errors: &ErrorPrinter) -> u8 {
+    let bytes = match read_input(path) {
+        Ok(bytes) => bytes,
+        Err(e) => return errors.fail(&e),
+    };
+    let result = ValidCase::parse(&bytes).map_err(Error::from).and_then(|case| evaluate(host, &case, kind, options));
+    match result {
+        Ok((outputs, trace)) => {
+            let printed = match trace {
+                Some(trace) => json!({ kind.field(): outputs, "trace": trace }),
+                None => outputs,
+            };
+            println!("{}", serde_json::to_string_pretty(&printed).unwrap_or_default());
+            EXIT_OK
+        }
+        Err(e) => errors.fail(&e),
+    }
+}
+
+fn batch(host: &Host, path: &std::path::Path, kind: Kind, options: &EvalOptions, errors: &ErrorPrinter) -> u8 {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(source) => return errors.fail(&Error::Io { path: path.display().to_string(), source }),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut total, mut bad_input, mut failed) = (0u64, 0u64, 0u64);
+    for line in CaseLines::new(BufReader::new(file)) {
+        let line = match line {
+            Ok(line) => line,
+            Err(source) => return errors.fail(&Error::Io { path: path.display().to_string(), source }),
+        };
+        total += 1;
+        let record = match line.case {
+            Err(rejection) => {
+                bad_input += 1;
+                json!({ "line": line.line, "error": Error::from(rejection).report() })
+            }
+            Ok(case) => match evaluate(host, &case, kind, options) {
+                Ok((outputs, trace)) => {
+                    let mut record = json!({ "line": line.line, "case_id": case.case_id(), kind.field(): outputs });
+                    if let Some(trace) = trace {
+                        record["trace"] = trace;
+                    }
+                    record
+                }
+                Err(e) => {
+                    if e.is_bad_input() {
+                        bad_input += 1;
+                    } else {
+                        failed += 1;
+                    }
+                    json!({ "line": line.line, "case_id": case.case_id(), "error": e.report() })
+                }
+            },
+        };
+        if writeln!(out, "{record}").is_err() {
+            return EXIT_FAILED;
+        }
+    }
+    let _ = out.flush();
+    if bad_input + failed > 0 {
+        let message = format!("{} of {total} cases were not evaluated ({bad_input} invalid, {failed} failed)", bad_input + failed);
+        if errors.json {
+            eprintln!("{}", json!({"type": "batch-summary", "message": message, "total": total, "invalid": bad_input, "failed": failed}));
+        } else {
+            eprintln!("kinga: {message}");
+        }
+    }
+    if failed > 0 {
+        EXIT_FAILED
+    } else if bad_input > 0 {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Reads a case file, refusing one far larger than any valid case.
+fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+    let io = |source| Error::Io { path: path.display().to_string(), source };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(kinga_host::case::MAX_CASE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    Ok(bytes)
+}
+

@@ -1,0 +1,107 @@
+//! Command-line parsing and dispatch.
+
+mod batch;
+mod plugins;
+mod report;
+mod setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit code: everything succeeded.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: an evaluation failed (a plugin was stopped or misbehaved).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: bad usage or bad input.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Kinga runs a child-protection programme's eligibility checks, referral
+/// routing and report templates as sandboxed WebAssembly plugins.
+#[derive(Debug, Parser)]
+#[command(name = "kinga", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Directory of plugin components (*.wasm). Default: the plugins this
+    /// workspace builds.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub plugins: Option<PathBuf>,
+    /// Directory for compiled plugins. Default: $XDG_CACHE_HOME/kinga or
+    /// ~/.cache/kinga.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile plugins on every start instead of caching them.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+    /// Print errors on stderr as JSON objects instead of one readable line.
+    #[arg(long, global = true)]
+    pub json_errors: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decide which programme tracks a case (or each case of a batch) is
+    /// eligible for.
+    Eligibility(EvaluateArgs),
+    /// Decide which services a case (or each case of a batch) must be
+    /// referred to, how urgently, to whom.
+    Route(EvaluateArgs),
+    /// Build a report from a batch of cases.
+    Report(report::ReportArgs),
+    /// Inspect the plugins.
+    #[command(subcommand)]
+    Plugins(plugins::PluginsCommand),
+}
+
+/// Input and options of `eligibility` and `route`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["case", "cases"])))]
+pub struct EvaluateArgs {
+    /// One case, as a JSON file (canonical case v1). Prints a JSON array.
+    #[arg(long, value_name = "FILE")]
+    pub case: Option<PathBuf>,
+    /// Many cases, one JSON object per line. Prints one JSON line per case;
+    /// a bad case is reported on its line and never stops the batch.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub cases: Option<PathBuf>,
+    /// The moment to evaluate as of: YYYY-MM-DD (start of that day, East
+    /// Africa Time) or an RFC 3339 date-time with offset. Default: now.
+    #[arg(long, value_name = "WHEN")]
+    pub as_of: Option<String>,
+    /// Only this plugin (by id); repeat for several. Default: all of the kind.
+    #[arg(long = "plugin", value_name = "ID")]
+    pub only: Vec<String>,
+    /// Include a trace of each plugin call (rules, settings, fuel, time).
+    #[arg(long)]
+    pub trace: bool,
+}
+
+/// Parses the command line, runs the command, and returns its exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { EXIT_OK });
+        }
+    };
+    setup::init_logging();
+    let errors = setup::ErrorPrinter { json: cli.global.json_errors };
+    let code = match &cli.command {
+        Command::Eligibility(args) => batch::run(&cli.global, args, batch::Kind::Eligibility, &errors),
+        Command::Route(args) => batch::run(&cli.global, args, batch::Kind::Route, &errors),
+        Command::Report(args) => report::run(&cli.global, args, &errors),
+        Command::Plugins(command) => plugins::run(&cli.global, command, &errors),
+    };
+    ExitCode::from(code)
+}

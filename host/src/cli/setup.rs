@@ -1,0 +1,91 @@
+//! What every command needs: logging, the host, the as-of, error printing.
+
+use std::path::PathBuf;
+
+use kinga_host::{AsOf, EAST_AFRICA_TIME, Error, Host};
+
+use super::{EXIT_BAD_INPUT, EXIT_FAILED, Global};
+
+/// Logs go to stderr; `KINGA_LOG` sets the filter (default `warn`). Logs
+/// carry plugin ids, codes, counts and durations, never case data.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KINGA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Prints errors on stderr, as one line or as JSON.
+pub struct ErrorPrinter {
+    pub json: bool,
+}
+
+impl ErrorPrinter {
+    /// Prints `error` and returns the exit code it deserves.
+    pub fn fail(&self, error: &Error) -> u8 {
+        if self.json {
+            eprintln!("{}", serde_json::to_string(&error.report()).unwrap_or_default());
+        } else {
+            eprintln!("kinga: {}", printable(&error.to_string()));
+        }
+        exit_code(error)
+    }
+
+    /// Prints a usage problem and returns [`EXIT_BAD_INPUT`].
+    pub fn usage(&self, message: &str) -> u8 {
+        if self.json {
+            eprintln!("{}", serde_json::json!({"type": "usage", "message": message}));
+        } else {
+            eprintln!("kinga: {}", printable(message));
+        }
+        EXIT_BAD_INPUT
+    }
+}
+
+/// The exit code of an error: 2 for bad input, 1 for a failed evaluation.
+pub fn exit_code(error: &Error) -> u8 {
+    if error.is_bad_input() { EXIT_BAD_INPUT } else { EXIT_FAILED }
+}
+
+/// Text safe to print on a terminal: control and bidi characters escaped.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if kinga_host::sandbox::is_unsafe_char(c) { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() })
+        .collect()
+}
+
+/// The as-of of a command: `--as-of`, or now (East Africa Time).
+pub fn as_of(text: Option<&str>) -> Result<AsOf, Error> {
+    match text {
+        Some(text) => AsOf::parse(text, EAST_AFRICA_TIME),
+        None => Ok(AsOf::now(EAST_AFRICA_TIME)),
+    }
+}
+
+/// The plugin directory: `--plugins`, or the plugins this workspace builds.
+pub fn plugin_dir(global: &Global) -> PathBuf {
+    global.plugins.clone().unwrap_or_else(|| PathBuf::from(kinga_artifacts::REFERENCE_PLUGINS_DIR))
+}
+
+fn cache_dir(global: &Global) -> Option<PathBuf> {
+    if global.no_cache {
+        return None;
+    }
+    if let Some(dir) = &global.cache_dir {
+        return Some(dir.clone());
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("kinga"))
+}
+
+/// A host with the plugins of `global` loaded.
+pub fn host(global: &Global) -> Result<Host, Error> {
+    let mut builder = Host::builder();
+    if let Some(dir) = cache_dir(global) {
+        builder = builder.cache_dir(dir);
+    }
+    let mut host = builder.build()?;
+    host.load_dir(plugin_dir(global))?;
+    Ok(host)
+}

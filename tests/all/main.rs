@@ -1,0 +1,10 @@
+//! Integration tests of the host, the CLI and the plugins, through real
+//! components built from source by `kinga-artifacts`.
+
+mod cache;
+mod cli;
+mod containment;
+mod contract;
+mod pipeline;
+mod support;
+mod validation;

@@ -1,0 +1,94 @@
+//! A test referral plugin with two rules:
+//!
+//! - `notify-officer`: every case goes to the Children's Officer within 24 h;
+//! - `recent-incident`: an incident less than `window_hours` (a setting) old
+//!   needs health care as an emergency, due at the end of the window.
+
+use kinga_plugin_sdk::*;
+use serde::{Deserialize, Serialize};
+use kinga_plugin_sdk::time::Duration;
+
+/// The plugin.
+pub struct TestReferral;
+
+/// Its settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Hours after an incident during which health care is an emergency.
+    pub window_hours: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { window_hours: 72 }
+    }
+}
+
+impl Plugin for TestReferral {
+    type Settings = Settings;
+
+    fn info() -> PluginInfo {
+        PluginInfo {
+            id: "test-referral".into(),
+            name: "Test referral".into(),
+            version: "0.1.0".into(),
+            purpose: "Exercises the referral contract in the host's tests.".into(),
+            rules: vec![
+                RuleInfo::new("notify-officer", "Notify the officer", "Every case goes to the Children's Officer."),
+                RuleInfo::new("recent-incident", "Recent incident", "Health care within the window."),
+            ],
+            settings_schema: r#"{"type":"object","additionalProperties":false,"required":["window_hours"],
+                "properties":{"window_hours":{"type":"integer","minimum":1,"maximum":720}}}"#
+                .into(),
+            case_fields: vec!["/incidents".into()],
+        }
+    }
+}
+
+impl ReferralPlugin for TestReferral {
+    fn route(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Referral>, PluginError> {
+        let mut out = Vec::new();
+        if ctx.enabled("recent-incident")
+            && let Some((index, incident)) = case.latest_incident(|_| true)
+        {
+            if incident.occurred_at > ctx.as_of {
+                return Err(PluginError::invalid_case(
+                    "incident-after-as-of",
+                    "the incident is dated after the as-of",
+                    Some(&format!("/incidents/{index}/occurred_at")),
+                ));
+            }
+            let window = Duration::hours(i64::from(ctx.settings.window_hours));
+            if ctx.as_of - incident.occurred_at <= window {
+                out.push(Referral {
+                    rule: "recent-incident".into(),
+                    service: "health.post-rape-care".into(),
+                    urgency: Urgency::Emergency,
+                    due: incident.occurred_at + window,
+                    provider: None,
+                    consent: ConsentStatus::NotRequired,
+                    reasons: vec![Reason::new("recent-incident", "within-window", "the incident is within the window")],
+                });
+            }
+        }
+        if ctx.enabled("notify-officer") {
+            out.push(Referral {
+                rule: "notify-officer".into(),
+                service: "statutory.childrens-officer".into(),
+                urgency: Urgency::Within24h,
+                due: ctx.as_of + Duration::hours(24),
+                provider: Some(Provider {
+                    id: "test-officer".into(),
+                    name: "Test Sub-County Children's Office".into(),
+                    contact: "sample only".into(),
+                }),
+                consent: ConsentStatus::NotRequired,
+                reasons: vec![Reason::new("notify-officer", "statutory", "statutory notification")],
+            });
+        }
+        Ok(out)
+    }
+}
+
+kinga_plugin_sdk::export_referral_plugin!(TestReferral, wit = "../../../wit");

@@ -1,0 +1,81 @@
+//! A test reporting plugin with one template, `count-by-sex`: cases by sex
+//! and survivor status, titled with the required `label` parameter.
+
+use kinga_plugin_sdk::*;
+
+/// The plugin.
+pub struct TestReporting;
+
+impl Plugin for TestReporting {
+    type Settings = kinga_plugin_sdk::serde_json::Map<String, kinga_plugin_sdk::serde_json::Value>;
+
+    fn info() -> PluginInfo {
+        PluginInfo {
+            id: "test-reporting".into(),
+            name: "Test reporting".into(),
+            version: "0.1.0".into(),
+            purpose: "Exercises the reporting contract in the host's tests.".into(),
+            rules: vec![],
+            settings_schema: r#"{"type":"object","additionalProperties":false}"#.into(),
+            case_fields: vec!["/child/sex".into(), "/survivor_status".into()],
+        }
+    }
+}
+
+/// A report in progress: counts only, never cases.
+pub struct CountBySex {
+    label: String,
+    table: Table,
+}
+
+impl ReportBuilder for CountBySex {
+    fn add(&mut self, case: &Case) -> Result<(), PluginError> {
+        let sex = case.child.as_ref().and_then(|c| c.sex).map(Sex::as_str).unwrap_or("unknown");
+        let status = case.survivor_status.map(SurvivorStatus::as_str).unwrap_or("unknown");
+        self.table.count(&[sex, status]);
+        Ok(())
+    }
+
+    fn finish(self) -> Result<ReportOutput, PluginError> {
+        Ok(ReportOutput {
+            template: "count-by-sex".into(),
+            title: format!("Cases by sex: {}", self.label),
+            tables: vec![self.table],
+            narrative: None,
+        })
+    }
+}
+
+impl ReportingPlugin for TestReporting {
+    type Report = CountBySex;
+
+    fn templates() -> Vec<TemplateInfo> {
+        vec![TemplateInfo {
+            id: "count-by-sex".into(),
+            title: "Cases by sex".into(),
+            description: "Counts cases by sex and survivor status.".into(),
+            parameters: vec![ParameterInfo {
+                name: "label".into(),
+                description: "A title for the report.".into(),
+                required: true,
+            }],
+        }]
+    }
+
+    fn open(_ctx: &Context<Self::Settings>, template: &str, parameters: &[(String, String)]) -> Result<CountBySex, PluginError> {
+        if template != "count-by-sex" {
+            return Err(PluginError::invalid_parameters("unknown-template", "no such template"));
+        }
+        let label = parameters
+            .iter()
+            .find(|(k, _)| k == "label")
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| PluginError::invalid_parameters("missing-parameter", "the label parameter is required"))?;
+        Ok(CountBySex {
+            label,
+            table: Table::new("by-sex", "Cases by sex and survivor status", "cases", &["sex", "survivor_status"]),
+        })
+    }
+}
+
+kinga_plugin_sdk::export_reporting_plugin!(TestReporting, wit = "../../../wit");
