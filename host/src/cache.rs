@@ -40,7 +40,9 @@ pub struct ArtifactCache {
 
 impl std::fmt::Debug for ArtifactCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ArtifactCache").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("ArtifactCache")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -74,7 +76,10 @@ impl ArtifactCache {
                 key
             }
         };
-        Ok(ArtifactCache { dir: dir.to_path_buf(), key })
+        Ok(ArtifactCache {
+            dir: dir.to_path_buf(),
+            key,
+        })
     }
 
     /// The cache directory.
@@ -84,13 +89,18 @@ impl ArtifactCache {
 
     /// The file an artifact for `component_sha256` lives in.
     fn path(&self, engine: &Engine, component_sha256: &str) -> PathBuf {
-        self.dir.join(format!("{component_sha256}-{:016x}.cwasm", engine_fingerprint(engine)))
+        self.dir.join(format!(
+            "{component_sha256}-{:016x}.cwasm",
+            engine_fingerprint(engine)
+        ))
     }
 
     /// Looks up the artifact of a component, checking its integrity.
     pub fn get(&self, engine: &Engine, component_sha256: &str) -> Lookup {
         let path = self.path(engine, component_sha256);
-        let Ok(bytes) = fs::read(&path) else { return Lookup::Miss };
+        let Ok(bytes) = fs::read(&path) else {
+            return Lookup::Miss;
+        };
         match self.verify(&bytes) {
             Some(artifact) => Lookup::Hit(artifact.to_vec()),
             None => {
@@ -110,7 +120,12 @@ impl ArtifactCache {
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn put(&self, engine: &Engine, component_sha256: &str, artifact: &[u8]) -> std::io::Result<()> {
+    pub fn put(
+        &self,
+        engine: &Engine,
+        component_sha256: &str,
+        artifact: &[u8],
+    ) -> std::io::Result<()> {
         let mut contents = Vec::with_capacity(MAGIC.len() + MAC_LEN + artifact.len());
         contents.extend_from_slice(MAGIC);
         contents.extend_from_slice(&self.mac(artifact));
@@ -119,7 +134,8 @@ impl ArtifactCache {
     }
 
     fn mac(&self, artifact: &[u8]) -> [u8; MAC_LEN] {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC takes keys of any length");
         mac.update(artifact);
         mac.finalize().into_bytes().into()
     }
@@ -139,7 +155,10 @@ impl ArtifactCache {
 
 /// The SHA-256 of `bytes`, in lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A fingerprint of everything about the engine that makes an artifact
@@ -166,7 +185,10 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
     getrandom::fill(&mut suffix).map_err(|e| std::io::Error::other(e.to_string()))?;
     let name: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
     let path = dir.join(format!(".tmp-{name}"));
-    let file = fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
     Ok((path, file))
 }
 

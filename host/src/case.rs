@@ -37,7 +37,12 @@ pub struct CaseRejection {
 
 impl CaseRejection {
     fn one(pointer: &str, message: impl Into<String>) -> Self {
-        CaseRejection { violations: vec![Violation { pointer: pointer.to_owned(), message: message.into() }] }
+        CaseRejection {
+            violations: vec![Violation {
+                pointer: pointer.to_owned(),
+                message: message.into(),
+            }],
+        }
     }
 }
 
@@ -60,9 +65,13 @@ impl ValidCase {
     /// # Errors
     /// A [`CaseRejection`] naming each problem's JSON pointer.
     pub fn parse(bytes: &[u8]) -> Result<ValidCase, CaseRejection> {
-        let limits = JsonLimits { max_bytes: MAX_CASE_BYTES, max_depth: MAX_CASE_DEPTH };
-        let value = parse_strict(bytes, limits)
-            .map_err(|e| CaseRejection::one(&e.pointer, format!("not valid JSON: {}", e.message)))?;
+        let limits = JsonLimits {
+            max_bytes: MAX_CASE_BYTES,
+            max_depth: MAX_CASE_DEPTH,
+        };
+        let value = parse_strict(bytes, limits).map_err(|e| {
+            CaseRejection::one(&e.pointer, format!("not valid JSON: {}", e.message))
+        })?;
         ValidCase::from_value(value)
     }
 
@@ -92,12 +101,18 @@ impl ValidCase {
 
     /// The case's pseudonymous id.
     pub fn case_id(&self) -> &str {
-        self.value.get("case_id").and_then(Value::as_str).unwrap_or_default()
+        self.value
+            .get("case_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 
     /// The date of birth, if recorded.
     pub fn date_of_birth(&self) -> Option<Date> {
-        self.value.pointer("/child/date_of_birth").and_then(Value::as_str).and_then(parse_date)
+        self.value
+            .pointer("/child/date_of_birth")
+            .and_then(Value::as_str)
+            .and_then(parse_date)
     }
 
     /// The latest incident time, if any (with its pointer).
@@ -109,7 +124,10 @@ impl ValidCase {
             .flatten()
             .enumerate()
             .filter_map(|(i, incident)| {
-                let at = incident.get("occurred_at").and_then(Value::as_str).and_then(parse_datetime)?;
+                let at = incident
+                    .get("occurred_at")
+                    .and_then(Value::as_str)
+                    .and_then(parse_datetime)?;
                 Some((format!("/incidents/{i}/occurred_at"), at))
             })
     }
@@ -169,11 +187,15 @@ fn insert_at(root: &mut Value, pointer: &str, value: Value) {
         .skip(1)
         .map(|t| t.replace("~1", "/").replace("~0", "~"))
         .collect();
-    let Some((last, parents)) = tokens.split_last() else { return };
+    let Some((last, parents)) = tokens.split_last() else {
+        return;
+    };
     let mut node = root;
     for token in parents {
         let Value::Object(map) = node else { return };
-        node = map.entry(token.clone()).or_insert_with(|| Value::Object(Map::new()));
+        node = map
+            .entry(token.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
     if let Value::Object(map) = node {
         map.insert(last.clone(), value);
@@ -195,7 +217,10 @@ fn semantic_violations(case: &Value) -> Vec<Violation> {
         let text = case.pointer(pointer)?.as_str()?;
         let date = parse_date(text);
         if date.is_none() {
-            out.push(Violation { pointer: pointer.to_owned(), message: "is not a real calendar date".into() });
+            out.push(Violation {
+                pointer: pointer.to_owned(),
+                message: "is not a real calendar date".into(),
+            });
         }
         date
     };
@@ -211,7 +236,10 @@ fn semantic_violations(case: &Value) -> Vec<Violation> {
         date_at(&format!("/referrals/{i}/made_on"));
     }
     for (i, incident) in array(case, "incidents").enumerate() {
-        let text = incident.get("occurred_at").and_then(Value::as_str).unwrap_or_default();
+        let text = incident
+            .get("occurred_at")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if parse_datetime(text).is_none() {
             out.push(Violation {
                 pointer: format!("/incidents/{i}/occurred_at"),
@@ -224,7 +252,8 @@ fn semantic_violations(case: &Value) -> Vec<Violation> {
     {
         out.push(Violation {
             pointer: "/child/date_of_birth".into(),
-            message: "is after /registered_on: a child cannot be registered before being born".into(),
+            message: "is after /registered_on: a child cannot be registered before being born"
+                .into(),
         });
     }
     for (i, started, ended) in service_dates {
@@ -241,17 +270,24 @@ fn semantic_violations(case: &Value) -> Vec<Violation> {
 }
 
 fn array<'a>(case: &'a Value, field: &str) -> impl Iterator<Item = &'a Value> {
-    case.get(field).and_then(Value::as_array).into_iter().flatten()
+    case.get(field)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
 }
 
 /// Checks that `pointer` names a field of the canonical case: an object path
 /// through the schema's `properties` (no array indices).
 pub fn is_case_field(pointer: &str) -> bool {
-    let Some(rest) = pointer.strip_prefix('/') else { return false };
+    let Some(rest) = pointer.strip_prefix('/') else {
+        return false;
+    };
     let mut node = schema::case_schema();
     for token in rest.split('/') {
         let token = token.replace("~1", "/").replace("~0", "~");
-        let Some(next) = node.get("properties").and_then(|p| p.get(&token)) else { return false };
+        let Some(next) = node.get("properties").and_then(|p| p.get(&token)) else {
+            return false;
+        };
         node = next;
         if let Some(reference) = node.get("$ref").and_then(Value::as_str)
             && let Some(name) = reference.strip_prefix("#/$defs/")
@@ -315,17 +351,26 @@ mod tests {
         assert_eq!(rejection(case).violations[0].pointer, "/child");
         let mut case = minimal();
         case["child"]["age_estimate_years"] = json!("17");
-        assert_eq!(rejection(case).violations[0].pointer, "/child/age_estimate_years");
+        assert_eq!(
+            rejection(case).violations[0].pointer,
+            "/child/age_estimate_years"
+        );
         let mut case = minimal();
         case["consent"] = json!({"information_sharing": null});
-        assert_eq!(rejection(case).violations[0].pointer, "/consent/information_sharing");
+        assert_eq!(
+            rejection(case).violations[0].pointer,
+            "/consent/information_sharing"
+        );
     }
 
     #[test]
     fn a_service_ending_before_it_starts_is_refused() {
         let mut case = minimal();
         case["services"] = json!([{"type": "health", "started_on": "2026-02-01", "ended_on": "2026-01-31", "status": "completed"}]);
-        assert_eq!(rejection(case).violations[0].pointer, "/services/0/ended_on");
+        assert_eq!(
+            rejection(case).violations[0].pointer,
+            "/services/0/ended_on"
+        );
     }
 
     #[test]
@@ -333,9 +378,14 @@ mod tests {
         let mut case = minimal();
         case["extensions"] = json!({"note": "free text"});
         let valid = ValidCase::from_value(case).unwrap();
-        let projected: Value =
-            serde_json::from_str(&valid.projected_json(&["/child/date_of_birth".into(), "/status".into()])).unwrap();
-        assert_eq!(projected, json!({"case_id": "C-1", "status": "open", "child": {"date_of_birth": "2012-05-01"}}));
+        let projected: Value = serde_json::from_str(
+            &valid.projected_json(&["/child/date_of_birth".into(), "/status".into()]),
+        )
+        .unwrap();
+        assert_eq!(
+            projected,
+            json!({"case_id": "C-1", "status": "open", "child": {"date_of_birth": "2012-05-01"}})
+        );
     }
 
     #[test]

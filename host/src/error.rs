@@ -206,11 +206,15 @@ impl Error {
     /// settings, a template or parameter) rather than a failed evaluation.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Error::InvalidCase(_) | Error::InvalidAsOf(_) | Error::InvalidSettings { .. } | Error::UnknownTemplate(_) => {
-                true
-            }
+            Error::InvalidCase(_)
+            | Error::InvalidAsOf(_)
+            | Error::InvalidSettings { .. }
+            | Error::UnknownTemplate(_) => true,
             Error::PluginRefused { kind, .. } => {
-                matches!(kind, PluginErrorKind::InvalidCase | PluginErrorKind::InvalidParameters)
+                matches!(
+                    kind,
+                    PluginErrorKind::InvalidCase | PluginErrorKind::InvalidParameters
+                )
             }
             _ => false,
         }
@@ -220,7 +224,9 @@ impl Error {
     pub fn pointer(&self) -> Option<&str> {
         match self {
             Error::InvalidCase(r) => r.violations.first().map(|v| v.pointer.as_str()),
-            Error::InvalidSettings { violations, .. } => violations.first().map(|v| v.pointer.as_str()),
+            Error::InvalidSettings { violations, .. } => {
+                violations.first().map(|v| v.pointer.as_str())
+            }
             Error::InvalidOutput { pointer, .. } => Some(pointer),
             Error::PluginRefused { pointer, .. } => pointer.as_deref(),
             _ => None,

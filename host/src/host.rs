@@ -16,7 +16,10 @@ use crate::engine::{self, EpochTicker};
 use crate::error::Error;
 use crate::limits::Limits;
 use crate::output::{Decision, OutputCheck, Referral, due_key};
-use crate::plugin::{LoadedPlugin, Loader, PluginDescription, PluginKind, WorldPre, classify, engine_error, is_trap, refused};
+use crate::plugin::{
+    LoadedPlugin, Loader, PluginDescription, PluginKind, WorldPre, classify, engine_error, is_trap,
+    refused,
+};
 use crate::report::ReportRun;
 use crate::sandbox::{StoreState, new_store};
 
@@ -55,13 +58,21 @@ impl HostBuilder {
         let engine = engine::build(&self.limits).map_err(engine_error)?;
         let linker = crate::sandbox::linker(&engine).map_err(engine_error)?;
         let cache = match &self.cache_dir {
-            Some(dir) => Some(
-                ArtifactCache::open(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?,
-            ),
+            Some(dir) => Some(ArtifactCache::open(dir).map_err(|source| Error::Io {
+                path: dir.display().to_string(),
+                source,
+            })?),
             None => None,
         };
         let ticker = EpochTicker::start(&engine);
-        Ok(Host { engine, linker, limits: self.limits, cache, plugins: Vec::new(), _ticker: ticker })
+        Ok(Host {
+            engine,
+            linker,
+            limits: self.limits,
+            cache,
+            plugins: Vec::new(),
+            _ticker: ticker,
+        })
     }
 }
 
@@ -80,7 +91,11 @@ pub struct EvalOptions {
 impl EvalOptions {
     /// Every plugin of the kind, as of `as_of`, without a trace.
     pub fn new(as_of: AsOf) -> Self {
-        EvalOptions { as_of, plugins: None, trace: false }
+        EvalOptions {
+            as_of,
+            plugins: None,
+            trace: false,
+        }
     }
 
     /// Only the plugins with these ids.
@@ -172,7 +187,10 @@ impl Host {
     /// before it stay loaded.
     pub fn load_dir(&mut self, dir: impl AsRef<Path>) -> Result<Vec<String>, Error> {
         let dir = dir.as_ref();
-        let io = |source| Error::Io { path: dir.display().to_string(), source };
+        let io = |source| Error::Io {
+            path: dir.display().to_string(),
+            source,
+        };
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(io)?
             .filter_map(Result::ok)
@@ -190,7 +208,10 @@ impl Host {
     pub fn load_file(&mut self, path: impl AsRef<Path>) -> Result<String, Error> {
         let path = path.as_ref();
         let bytes = read_bounded(path, self.limits.component_bytes)?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         self.load_bytes(&bytes, &name)
     }
 
@@ -201,7 +222,12 @@ impl Host {
     /// [`Error::PluginLoad`] with the reason, [`Error::DuplicatePlugin`].
     pub fn load_bytes(&mut self, bytes: &[u8], source: &str) -> Result<String, Error> {
         let started = Instant::now();
-        let loader = Loader { engine: &self.engine, linker: &self.linker, limits: &self.limits, cache: self.cache.as_ref() };
+        let loader = Loader {
+            engine: &self.engine,
+            linker: &self.linker,
+            limits: &self.limits,
+            cache: self.cache.as_ref(),
+        };
         let plugin = loader.load(bytes, source)?;
         let id = plugin.description.id.clone();
         if self.plugins.iter().any(|p| p.description.id == id) {
@@ -230,18 +256,29 @@ impl Host {
     }
 
     fn find(&self, id: &str) -> Result<&LoadedPlugin, Error> {
-        self.plugins.iter().find(|p| p.description.id == id).ok_or_else(|| Error::UnknownPlugin(id.to_owned()))
+        self.plugins
+            .iter()
+            .find(|p| p.description.id == id)
+            .ok_or_else(|| Error::UnknownPlugin(id.to_owned()))
     }
 
     fn find_mut(&mut self, id: &str) -> Result<&mut LoadedPlugin, Error> {
-        self.plugins.iter_mut().find(|p| p.description.id == id).ok_or_else(|| Error::UnknownPlugin(id.to_owned()))
+        self.plugins
+            .iter_mut()
+            .find(|p| p.description.id == id)
+            .ok_or_else(|| Error::UnknownPlugin(id.to_owned()))
     }
 
     /// Switches one rule of a plugin on or off.
     ///
     /// # Errors
     /// An unknown plugin or rule.
-    pub fn set_rule_enabled(&mut self, plugin: &str, rule: &str, enabled: bool) -> Result<(), Error> {
+    pub fn set_rule_enabled(
+        &mut self,
+        plugin: &str,
+        rule: &str,
+        enabled: bool,
+    ) -> Result<(), Error> {
         self.find_mut(plugin)?.set_rule(rule, enabled)
     }
 
@@ -251,16 +288,27 @@ impl Host {
     /// # Errors
     /// [`Error::InvalidSettings`] naming the offending field; the previous
     /// settings stay in force.
-    pub fn set_settings(&mut self, plugin: &str, overrides: &Map<String, Value>) -> Result<(), Error> {
+    pub fn set_settings(
+        &mut self,
+        plugin: &str,
+        overrides: &Map<String, Value>,
+    ) -> Result<(), Error> {
         self.find_mut(plugin)?.set_settings(overrides)
     }
 
-    fn selected(&self, kind: PluginKind, only: Option<&[String]>) -> Result<Vec<&LoadedPlugin>, Error> {
+    fn selected(
+        &self,
+        kind: PluginKind,
+        only: Option<&[String]>,
+    ) -> Result<Vec<&LoadedPlugin>, Error> {
         if let Some(ids) = only {
             for id in ids {
                 let plugin = self.find(id)?;
                 if plugin.description.kind != kind {
-                    return Err(Error::UnknownPlugin(format!("{id} (it is a {} plugin)", plugin.description.kind.as_str())));
+                    return Err(Error::UnknownPlugin(format!(
+                        "{id} (it is a {} plugin)",
+                        plugin.description.kind.as_str()
+                    )));
                 }
             }
         }
@@ -287,14 +335,26 @@ impl Host {
     /// plugin's failure ([`Error::Contained`], [`Error::InvalidOutput`],
     /// [`Error::PluginRefused`]) fails the whole evaluation: a partial answer
     /// could be mistaken for a complete one.
-    pub fn evaluate_with(&self, case: &ValidCase, options: &EvalOptions) -> Result<Evaluation<Decision>, Error> {
-        self.run(PluginKind::Eligibility, case, options, |plugin, store, ctx, json| {
-            let WorldPre::Eligibility(pre) = &plugin.pre else { unreachable!("selected by kind") };
-            let instance = pre.instantiate(&mut *store)?;
-            Ok(instance.kinga_plugin_eligibility().call_evaluate(&mut *store, ctx, json)?.map(|raw| {
-                move |check: &OutputCheck<'_>| check.decisions(raw)
-            }))
-        })
+    pub fn evaluate_with(
+        &self,
+        case: &ValidCase,
+        options: &EvalOptions,
+    ) -> Result<Evaluation<Decision>, Error> {
+        self.run(
+            PluginKind::Eligibility,
+            case,
+            options,
+            |plugin, store, ctx, json| {
+                let WorldPre::Eligibility(pre) = &plugin.pre else {
+                    unreachable!("selected by kind")
+                };
+                let instance = pre.instantiate(&mut *store)?;
+                Ok(instance
+                    .kinga_plugin_eligibility()
+                    .call_evaluate(&mut *store, ctx, json)?
+                    .map(|raw| move |check: &OutputCheck<'_>| check.decisions(raw)))
+            },
+        )
     }
 
     /// Referrals of every referral plugin for `case`, ordered by urgency then
@@ -310,14 +370,26 @@ impl Host {
     ///
     /// # Errors
     /// See [`Host::evaluate_with`].
-    pub fn route_with(&self, case: &ValidCase, options: &EvalOptions) -> Result<Evaluation<Referral>, Error> {
-        let mut evaluation = self.run(PluginKind::Referral, case, options, |plugin, store, ctx, json| {
-            let WorldPre::Referral(pre) = &plugin.pre else { unreachable!("selected by kind") };
-            let instance = pre.instantiate(&mut *store)?;
-            Ok(instance.kinga_plugin_referral().call_route(&mut *store, ctx, json)?.map(|raw| {
-                move |check: &OutputCheck<'_>| check.referrals(raw)
-            }))
-        })?;
+    pub fn route_with(
+        &self,
+        case: &ValidCase,
+        options: &EvalOptions,
+    ) -> Result<Evaluation<Referral>, Error> {
+        let mut evaluation = self.run(
+            PluginKind::Referral,
+            case,
+            options,
+            |plugin, store, ctx, json| {
+                let WorldPre::Referral(pre) = &plugin.pre else {
+                    unreachable!("selected by kind")
+                };
+                let instance = pre.instantiate(&mut *store)?;
+                Ok(instance
+                    .kinga_plugin_referral()
+                    .call_route(&mut *store, ctx, json)?
+                    .map(|raw| move |check: &OutputCheck<'_>| check.referrals(raw)))
+            },
+        )?;
         evaluation.outputs.sort_by_key(due_key);
         Ok(evaluation)
     }
@@ -346,14 +418,18 @@ impl Host {
             let started = Instant::now();
             let ctx = plugin.context(&as_of);
             let json = case.projected_json(&plugin.description.case_fields);
-            let mut store = new_store(&self.engine, &self.limits, Arc::clone(&plugin.id)).map_err(engine_error)?;
+            let mut store = new_store(&self.engine, &self.limits, Arc::clone(&plugin.id))
+                .map_err(engine_error)?;
             let answer = call(plugin, &mut store, &ctx, &json);
             let checker = match answer {
                 Ok(Ok(checker)) => checker,
                 Ok(Err(e)) => return Err(refused(&plugin.description.id, e)),
                 Err(e) => return Err(self.failed(plugin, &store, &e)),
             };
-            let fuel_used = self.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+            let fuel_used = self
+                .limits
+                .fuel
+                .saturating_sub(store.get_fuel().unwrap_or(0));
             drop(store);
             let check = OutputCheck {
                 plugin: &plugin.description.id,
@@ -382,11 +458,19 @@ impl Host {
     }
 
     /// Turns a failed call into a contained error and records the event.
-    pub(crate) fn failed(&self, plugin: &LoadedPlugin, store: &wasmtime::Store<StoreState>, e: &wasmtime::Error) -> Error {
+    pub(crate) fn failed(
+        &self,
+        plugin: &LoadedPlugin,
+        store: &wasmtime::Store<StoreState>,
+        e: &wasmtime::Error,
+    ) -> Error {
         if is_trap(store, e) {
             let kind = classify(store, e);
             tracing::warn!(target: "kinga::containment", plugin = %plugin.id, kind = ?kind, "plugin stopped");
-            Error::Contained { plugin: plugin.description.id.clone(), kind }
+            Error::Contained {
+                plugin: plugin.description.id.clone(),
+                kind,
+            }
         } else {
             tracing::warn!(target: "kinga::containment", plugin = %plugin.id, "plugin output could not be read");
             Error::InvalidOutput {
@@ -402,11 +486,19 @@ impl Host {
     ///
     /// # Errors
     /// [`Error::UnknownTemplate`]; the plugin's refusal of the parameters.
-    pub fn report(&self, template: &str, parameters: &[(String, String)], as_of: AsOf) -> Result<ReportRun<'_>, Error> {
+    pub fn report(
+        &self,
+        template: &str,
+        parameters: &[(String, String)],
+        as_of: AsOf,
+    ) -> Result<ReportRun<'_>, Error> {
         let plugin = self
             .plugins
             .iter()
-            .find(|p| p.description.kind == PluginKind::Reporting && p.description.templates.iter().any(|t| t.id == template))
+            .find(|p| {
+                p.description.kind == PluginKind::Reporting
+                    && p.description.templates.iter().any(|t| t.id == template)
+            })
             .ok_or_else(|| Error::UnknownTemplate(template.to_owned()))?;
         ReportRun::open(self, plugin, template, parameters, as_of)
     }
@@ -433,7 +525,10 @@ fn check_case_at(case: &ValidCase, as_of: AsOf) -> Result<(), Error> {
 
 /// Reads a file, refusing one larger than `max` bytes before reading it.
 pub(crate) fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, Error> {
-    let io = |source| Error::Io { path: path.display().to_string(), source };
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let len = std::fs::metadata(path).map_err(io)?.len();
     if len > max as u64 {
         return Err(Error::PluginLoad {

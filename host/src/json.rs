@@ -58,7 +58,11 @@ pub fn parse_strict(bytes: &[u8], limits: JsonLimits) -> Result<Value, JsonError
     if bytes.len() > limits.max_bytes {
         return Err(JsonError {
             pointer: String::new(),
-            message: format!("document is {} bytes, more than the limit of {}", bytes.len(), limits.max_bytes),
+            message: format!(
+                "document is {} bytes, more than the limit of {}",
+                bytes.len(),
+                limits.max_bytes
+            ),
         });
     }
     let state = ParseState {
@@ -67,14 +71,21 @@ pub fn parse_strict(bytes: &[u8], limits: JsonLimits) -> Result<Value, JsonError
         max_depth: limits.max_depth,
     };
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let parsed = StrictSeed { state: &state, depth: 0 }
-        .deserialize(&mut deserializer)
-        .and_then(|value| deserializer.end().map(|()| value));
+    let parsed = StrictSeed {
+        state: &state,
+        depth: 0,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value));
     parsed.map_err(|e| {
-        state.failure.borrow_mut().take().unwrap_or_else(|| JsonError {
-            pointer: pointer_of(&state.path.borrow()),
-            message: syntax_message(&e),
-        })
+        state
+            .failure
+            .borrow_mut()
+            .take()
+            .unwrap_or_else(|| JsonError {
+                pointer: pointer_of(&state.path.borrow()),
+                message: syntax_message(&e),
+            })
     })
 }
 
@@ -84,7 +95,9 @@ pub fn escape_token(token: &str) -> String {
 }
 
 fn pointer_of(path: &[String]) -> String {
-    path.iter().map(|t| format!("/{}", escape_token(t))).collect()
+    path.iter()
+        .map(|t| format!("/{}", escape_token(t)))
+        .collect()
 }
 
 /// serde_json's message, which names the problem and the line and column but
@@ -107,7 +120,10 @@ struct ParseState {
 impl ParseState {
     fn fail<E: de::Error>(&self, message: String) -> E {
         let pointer = pointer_of(&self.path.borrow());
-        *self.failure.borrow_mut() = Some(JsonError { pointer, message: message.clone() });
+        *self.failure.borrow_mut() = Some(JsonError {
+            pointer,
+            message: message.clone(),
+        });
         E::custom(message)
     }
 }
@@ -138,21 +154,27 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
         if v.unsigned_abs() > MAX_EXACT_INT {
-            return Err(self.state.fail("integer is too large to be exact (more than 2^53)".into()));
+            return Err(self
+                .state
+                .fail("integer is too large to be exact (more than 2^53)".into()));
         }
         Ok(Value::from(v))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
         if v > MAX_EXACT_INT {
-            return Err(self.state.fail("integer is too large to be exact (more than 2^53)".into()));
+            return Err(self
+                .state
+                .fail("integer is too large to be exact (more than 2^53)".into()));
         }
         Ok(Value::from(v))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         if !v.is_finite() || v.abs() > MAX_EXACT {
-            return Err(self.state.fail("number is out of range (more than 2^53 in magnitude)".into()));
+            return Err(self
+                .state
+                .fail("number is out of range (more than 2^53 in magnitude)".into()));
         }
         serde_json::Number::from_f64(v)
             .map(Value::Number)
@@ -176,7 +198,10 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
         let mut items = Vec::new();
         loop {
             self.state.path.borrow_mut().push(items.len().to_string());
-            let next = seq.next_element_seed(StrictSeed { state: self.state, depth })?;
+            let next = seq.next_element_seed(StrictSeed {
+                state: self.state,
+                depth,
+            })?;
             self.state.path.borrow_mut().pop();
             match next {
                 Some(item) => items.push(item),
@@ -192,9 +217,14 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
         while let Some(key) = map.next_key::<String>()? {
             self.state.path.borrow_mut().push(key.clone());
             if object.contains_key(&key) {
-                return Err(self.state.fail("duplicate key: a key may appear only once in an object".into()));
+                return Err(self
+                    .state
+                    .fail("duplicate key: a key may appear only once in an object".into()));
             }
-            let value = map.next_value_seed(StrictSeed { state: self.state, depth })?;
+            let value = map.next_value_seed(StrictSeed {
+                state: self.state,
+                depth,
+            })?;
             self.state.path.borrow_mut().pop();
             object.insert(key, value);
         }
@@ -206,7 +236,10 @@ impl StrictSeed<'_> {
     fn enter<E: de::Error>(&self) -> Result<usize, E> {
         let depth = self.depth + 1;
         if depth > self.state.max_depth {
-            return Err(self.state.fail(format!("nesting is deeper than the limit of {}", self.state.max_depth)));
+            return Err(self.state.fail(format!(
+                "nesting is deeper than the limit of {}",
+                self.state.max_depth
+            )));
         }
         Ok(depth)
     }
@@ -216,7 +249,10 @@ impl StrictSeed<'_> {
 mod tests {
     use super::*;
 
-    const LIMITS: JsonLimits = JsonLimits { max_bytes: 1 << 16, max_depth: 8 };
+    const LIMITS: JsonLimits = JsonLimits {
+        max_bytes: 1 << 16,
+        max_depth: 8,
+    };
 
     fn err(text: &str) -> JsonError {
         parse_strict(text.as_bytes(), LIMITS).unwrap_err()
@@ -238,8 +274,16 @@ mod tests {
 
     #[test]
     fn inexact_numbers_are_refused() {
-        assert!(err(r#"{"a":18446744073709551616}"#).message.contains("out of range"));
-        assert!(err(r#"{"a":9007199254740993}"#).message.contains("too large"));
+        assert!(
+            err(r#"{"a":18446744073709551616}"#)
+                .message
+                .contains("out of range")
+        );
+        assert!(
+            err(r#"{"a":9007199254740993}"#)
+                .message
+                .contains("too large")
+        );
         assert!(err(r#"{"a":1e400}"#).message.contains("out of range"));
         assert_eq!(err(r#"{"a":[1,1e400]}"#).pointer, "/a/1");
     }
@@ -259,8 +303,16 @@ mod tests {
 
     #[test]
     fn oversized_documents_are_refused_before_parsing() {
-        let limits = JsonLimits { max_bytes: 4, max_depth: 8 };
-        assert!(parse_strict(b"[1, 2]", limits).unwrap_err().message.contains("limit"));
+        let limits = JsonLimits {
+            max_bytes: 4,
+            max_depth: 8,
+        };
+        assert!(
+            parse_strict(b"[1, 2]", limits)
+                .unwrap_err()
+                .message
+                .contains("limit")
+        );
     }
 
     #[test]

@@ -28,7 +28,11 @@ pub struct CaseLines<R> {
 impl<R: BufRead> CaseLines<R> {
     /// Reads cases from `reader`.
     pub fn new(reader: R) -> Self {
-        CaseLines { reader, line: 0, buffer: Vec::new() }
+        CaseLines {
+            reader,
+            line: 0,
+            buffer: Vec::new(),
+        }
     }
 
     /// Reads one line into the buffer, up to the limit; returns whether the
@@ -82,11 +86,16 @@ impl<R: BufRead> Iterator for CaseLines<R> {
                 Err(CaseRejection {
                     violations: vec![Violation {
                         pointer: String::new(),
-                        message: format!("the line is longer than the largest case ({MAX_CASE_BYTES} bytes)"),
+                        message: format!(
+                            "the line is longer than the largest case ({MAX_CASE_BYTES} bytes)"
+                        ),
                     }],
                 })
             };
-            return Some(Ok(CaseLine { line: self.line, case }));
+            return Some(Ok(CaseLine {
+                line: self.line,
+                case,
+            }));
         }
     }
 }
@@ -99,10 +108,19 @@ mod tests {
     fn long_lines_are_skipped_and_numbering_continues() {
         let long = "x".repeat(MAX_CASE_BYTES + 10);
         let text = format!("{long}\n\n{{}}\n");
-        let lines: Vec<CaseLine> = CaseLines::new(io::Cursor::new(text)).map(Result::unwrap).collect();
+        let lines: Vec<CaseLine> = CaseLines::new(io::Cursor::new(text))
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].line, 1);
-        assert!(lines[0].case.as_ref().unwrap_err().to_string().contains("longer"));
+        assert!(
+            lines[0]
+                .case
+                .as_ref()
+                .unwrap_err()
+                .to_string()
+                .contains("longer")
+        );
         assert_eq!(lines[1].line, 3);
     }
 }

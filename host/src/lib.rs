@@ -67,6 +67,8 @@ pub use error::{Containment, Error, ErrorReport, PluginErrorKind};
 pub use host::{CallTrace, EvalOptions, Evaluation, Host, HostBuilder};
 pub use limits::Limits;
 pub use output::{ConsentStatus, Decision, Provider, Reason, Referral, Status, Urgency};
-pub use plugin::{CONTRACT, LoadedPlugin, PluginDescription, PluginKind, RuleDescription, TemplateDescription};
+pub use plugin::{
+    CONTRACT, LoadedPlugin, PluginDescription, PluginKind, RuleDescription, TemplateDescription,
+};
 pub use render::{Format, render};
 pub use report::{Count, Report, ReportRow, ReportRun, ReportTable};

@@ -142,7 +142,11 @@ pub(crate) struct OutputCheck<'a> {
 
 impl OutputCheck<'_> {
     fn invalid(&self, pointer: String, message: impl Into<String>) -> Error {
-        Error::InvalidOutput { plugin: self.plugin.to_owned(), pointer, message: message.into() }
+        Error::InvalidOutput {
+            plugin: self.plugin.to_owned(),
+            pointer,
+            message: message.into(),
+        }
     }
 
     fn reasons(&self, reasons: Vec<wit::Reason>, at: &str) -> Result<Vec<Reason>, Error> {
@@ -151,9 +155,16 @@ impl OutputCheck<'_> {
             .enumerate()
             .map(|(i, r)| {
                 if !self.rules.contains(&r.rule) {
-                    return Err(self.invalid(format!("{at}/reasons/{i}/rule"), "names a rule the plugin does not have"));
+                    return Err(self.invalid(
+                        format!("{at}/reasons/{i}/rule"),
+                        "names a rule the plugin does not have",
+                    ));
                 }
-                Ok(Reason { rule: r.rule, code: r.code, message: neutralise(&r.message) })
+                Ok(Reason {
+                    rule: r.rule,
+                    code: r.code,
+                    message: neutralise(&r.message),
+                })
             })
             .collect()
     }
@@ -170,17 +181,30 @@ impl OutputCheck<'_> {
 
     fn within_limits<T: Serialize>(&self, items: &[T], count: usize) -> Result<Value, Error> {
         if count > self.max_items {
-            return Err(self.invalid(String::new(), format!("{count} items, more than the limit of {}", self.max_items)));
+            return Err(self.invalid(
+                String::new(),
+                format!("{count} items, more than the limit of {}", self.max_items),
+            ));
         }
-        let value = serde_json::to_value(items).map_err(|_| self.invalid(String::new(), "cannot be represented"))?;
-        let size = serde_json::to_vec(&value).map(|v| v.len()).unwrap_or(usize::MAX);
+        let value = serde_json::to_value(items)
+            .map_err(|_| self.invalid(String::new(), "cannot be represented"))?;
+        let size = serde_json::to_vec(&value)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
         if size > self.max_bytes {
-            return Err(self.invalid(String::new(), format!("{size} bytes, more than the limit of {}", self.max_bytes)));
+            return Err(self.invalid(
+                String::new(),
+                format!("{size} bytes, more than the limit of {}", self.max_bytes),
+            ));
         }
         Ok(value)
     }
 
-    fn against_schema(&self, validator: &jsonschema::Validator, items: &Value) -> Result<(), Error> {
+    fn against_schema(
+        &self,
+        validator: &jsonschema::Validator,
+        items: &Value,
+    ) -> Result<(), Error> {
         for (i, item) in items.as_array().into_iter().flatten().enumerate() {
             if let Some(v) = schema::violations(validator, item, 1).into_iter().next() {
                 return Err(self.invalid(format!("/{i}{}", v.pointer), v.message));
@@ -191,13 +215,20 @@ impl OutputCheck<'_> {
 
     /// Converts and checks an eligibility answer.
     pub fn decisions(&self, raw: Vec<wit_eligibility::Decision>) -> Result<Vec<Decision>, Error> {
-        let count = raw.len() + raw.iter().map(|d| d.reasons.len() + d.missing.len()).sum::<usize>();
+        let count = raw.len()
+            + raw
+                .iter()
+                .map(|d| d.reasons.len() + d.missing.len())
+                .sum::<usize>();
         let mut tracks = BTreeSet::new();
         let mut out = Vec::with_capacity(raw.len());
         for (i, d) in raw.into_iter().enumerate() {
             self.rule_enabled(&d.track, format!("/{i}/track"))?;
             if !tracks.insert(d.track.clone()) {
-                return Err(self.invalid(format!("/{i}/track"), "a second decision for the same track"));
+                return Err(self.invalid(
+                    format!("/{i}/track"),
+                    "a second decision for the same track",
+                ));
             }
             out.push(Decision {
                 plugin: self.plugin.to_owned(),
@@ -216,8 +247,15 @@ impl OutputCheck<'_> {
         let value = self.within_limits(&out, count)?;
         self.against_schema(schema::decision(), &value)?;
         for (i, d) in out.iter().enumerate() {
-            if let Some(j) = d.missing.iter().position(|p| !crate::case::is_case_field(p)) {
-                return Err(self.invalid(format!("/{i}/missing/{j}"), "is not a field of the canonical case"));
+            if let Some(j) = d
+                .missing
+                .iter()
+                .position(|p| !crate::case::is_case_field(p))
+            {
+                return Err(self.invalid(
+                    format!("/{i}/missing/{j}"),
+                    "is not a field of the canonical case",
+                ));
             }
         }
         Ok(out)
@@ -262,14 +300,19 @@ impl OutputCheck<'_> {
 
 /// Replaces control and bidirectional-formatting characters with `?`.
 pub fn neutralise(text: &str) -> String {
-    text.chars().map(|c| if is_unsafe_char(c) { '?' } else { c }).collect()
+    text.chars()
+        .map(|c| if is_unsafe_char(c) { '?' } else { c })
+        .collect()
 }
 
 /// The time a referral's `due` names, for ordering (invalid dates, which the
 /// checks above refuse, sort last).
 pub(crate) fn due_key(referral: &Referral) -> (Urgency, i128) {
-    let at = time::OffsetDateTime::parse(&referral.due, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp_nanos())
-        .unwrap_or(i128::MAX);
+    let at = time::OffsetDateTime::parse(
+        &referral.due,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map(|t| t.unix_timestamp_nanos())
+    .unwrap_or(i128::MAX);
     (referral.urgency, at)
 }

@@ -191,7 +191,10 @@ impl LoadedPlugin {
         if !self.rule_ids.contains(rule) {
             return Err(Error::InvalidSettings {
                 plugin: self.description.id.clone(),
-                violations: vec![Violation { pointer: String::new(), message: format!("no rule {}", schema::quote(rule)) }],
+                violations: vec![Violation {
+                    pointer: String::new(),
+                    message: format!("no rule {}", schema::quote(rule)),
+                }],
             });
         }
         self.rule_overrides.insert(rule.to_owned(), enabled);
@@ -202,14 +205,22 @@ impl LoadedPlugin {
     /// Replaces the settings overrides: `overrides` is overlaid on the
     /// defaults (top-level keys) and the result must fit the schema.
     pub(crate) fn set_settings(&mut self, overrides: &Map<String, Value>) -> Result<(), Error> {
-        let mut effective = self.description.default_settings.as_object().cloned().unwrap_or_default();
+        let mut effective = self
+            .description
+            .default_settings
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         for (key, value) in overrides {
             effective.insert(key.clone(), value.clone());
         }
         let effective = Value::Object(effective);
         let violations = schema::violations(&self.settings_validator, &effective, 20);
         if !violations.is_empty() {
-            return Err(Error::InvalidSettings { plugin: self.description.id.clone(), violations });
+            return Err(Error::InvalidSettings {
+                plugin: self.description.id.clone(),
+                violations,
+            });
         }
         self.settings_json = crate::case::canonical_json(&effective);
         Ok(())
@@ -225,10 +236,18 @@ impl LoadedPlugin {
     }
 }
 
-fn effective_rules(rules: &[RuleDescription], overrides: &BTreeMap<String, bool>) -> BTreeSet<String> {
+fn effective_rules(
+    rules: &[RuleDescription],
+    overrides: &BTreeMap<String, bool>,
+) -> BTreeSet<String> {
     rules
         .iter()
-        .filter(|r| overrides.get(&r.id).copied().unwrap_or(r.enabled_by_default))
+        .filter(|r| {
+            overrides
+                .get(&r.id)
+                .copied()
+                .unwrap_or(r.enabled_by_default)
+        })
         .map(|r| r.id.clone())
         .collect()
 }
@@ -244,7 +263,10 @@ pub(crate) struct Loader<'a> {
 impl Loader<'_> {
     /// Loads a plugin from the bytes of its component.
     pub fn load(&self, bytes: &[u8], source: &str) -> Result<LoadedPlugin, Error> {
-        let refuse = |message: String| Error::PluginLoad { source_name: source.to_owned(), message };
+        let refuse = |message: String| Error::PluginLoad {
+            source_name: source.to_owned(),
+            message,
+        };
         if bytes.len() > self.limits.component_bytes {
             return Err(refuse(format!(
                 "the file is {} bytes, more than the limit of {}",
@@ -263,7 +285,9 @@ impl Loader<'_> {
             None => {}
         }
         if !bytes.starts_with(b"\0asm") {
-            return Err(refuse("not a WebAssembly component (no `\\0asm` header)".into()));
+            return Err(refuse(
+                "not a WebAssembly component (no `\\0asm` header)".into(),
+            ));
         }
         let sha256 = sha256_hex(bytes);
         let component = self.compile(bytes, &sha256).map_err(&refuse)?;
@@ -274,11 +298,18 @@ impl Loader<'_> {
             .instantiate_pre(&component)
             .map_err(|e| refuse(format!("cannot be linked: {}", one_line(&e))))?;
         let pre = match kind {
-            PluginKind::Eligibility => EligibilityPluginPre::new(instance_pre).map(WorldPre::Eligibility),
+            PluginKind::Eligibility => {
+                EligibilityPluginPre::new(instance_pre).map(WorldPre::Eligibility)
+            }
             PluginKind::Referral => ReferralPluginPre::new(instance_pre).map(WorldPre::Referral),
             PluginKind::Reporting => ReportingPluginPre::new(instance_pre).map(WorldPre::Reporting),
         }
-        .map_err(|e| refuse(format!("does not match the {CONTRACT} contract: {}", one_line(&e))))?;
+        .map_err(|e| {
+            refuse(format!(
+                "does not match the {CONTRACT} contract: {}",
+                one_line(&e)
+            ))
+        })?;
 
         let (info, templates) = self.describe(&pre, source)?;
         self.validate(info, templates, kind, sha256, pre, source)
@@ -293,7 +324,9 @@ impl Loader<'_> {
             // wasmtime checks its engine compatibility on load.
             match unsafe { Component::deserialize(self.engine, &artifact) } {
                 Ok(component) => return Ok(component),
-                Err(e) => tracing::warn!(target: "kinga::cache", error = %one_line(&e), "cached artifact unusable; recompiling"),
+                Err(e) => {
+                    tracing::warn!(target: "kinga::cache", error = %one_line(&e), "cached artifact unusable; recompiling")
+                }
             }
         }
         let artifact = self
@@ -311,22 +344,38 @@ impl Loader<'_> {
     }
 
     fn kind_of(&self, component: &Component) -> Result<PluginKind, String> {
-        let exports: Vec<String> =
-            component.component_type().exports(self.engine).map(|(name, _)| name.to_owned()).collect();
-        let kinds: Vec<PluginKind> = [PluginKind::Eligibility, PluginKind::Referral, PluginKind::Reporting]
-            .into_iter()
-            .filter(|k| exports.iter().any(|e| e == k.export()))
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(self.engine)
+            .map(|(name, _)| name.to_owned())
             .collect();
+        let kinds: Vec<PluginKind> = [
+            PluginKind::Eligibility,
+            PluginKind::Referral,
+            PluginKind::Reporting,
+        ]
+        .into_iter()
+        .filter(|k| exports.iter().any(|e| e == k.export()))
+        .collect();
         match kinds.as_slice() {
             [kind] => Ok(*kind),
             [] => {
-                let other: Vec<&String> = exports.iter().filter(|e| e.starts_with("kinga:plugin/")).collect();
+                let other: Vec<&String> = exports
+                    .iter()
+                    .filter(|e| e.starts_with("kinga:plugin/"))
+                    .collect();
                 if other.is_empty() {
-                    Err(format!("exports no Kinga capability (expected one of the {CONTRACT} worlds)"))
+                    Err(format!(
+                        "exports no Kinga capability (expected one of the {CONTRACT} worlds)"
+                    ))
                 } else {
                     Err(format!(
                         "exports {}, but this host speaks {CONTRACT}",
-                        other.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        other
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ))
                 }
             }
@@ -339,7 +388,11 @@ impl Loader<'_> {
             .component_type()
             .imports(self.engine)
             .map(|(name, _)| name.to_owned())
-            .filter(|name| !ALLOWED_IMPORTS.iter().any(|allowed| name.starts_with(allowed)))
+            .filter(|name| {
+                !ALLOWED_IMPORTS
+                    .iter()
+                    .any(|allowed| name.starts_with(allowed))
+            })
             .collect();
         if refused.is_empty() {
             return Ok(());
@@ -351,27 +404,47 @@ impl Loader<'_> {
         ))
     }
 
-    fn describe(&self, pre: &WorldPre, source: &str) -> Result<(wit::PluginInfo, Vec<TemplateDescription>), Error> {
+    fn describe(
+        &self,
+        pre: &WorldPre,
+        source: &str,
+    ) -> Result<(wit::PluginInfo, Vec<TemplateDescription>), Error> {
         let id: Arc<str> = Arc::from(source);
-        let mut store = new_store(self.engine, self.limits, Arc::clone(&id)).map_err(engine_error)?;
+        let mut store =
+            new_store(self.engine, self.limits, Arc::clone(&id)).map_err(engine_error)?;
         let contained = |store: &Store<StoreState>, e: wasmtime::Error| Error::PluginLoad {
             source_name: source.to_owned(),
             message: format!("describe failed: {}", classify(store, &e)),
         };
         match pre {
             WorldPre::Eligibility(pre) => {
-                let plugin = pre.instantiate(&mut store).map_err(|e| contained(&store, e))?;
-                let info = plugin.kinga_plugin_plugin().call_describe(&mut store).map_err(|e| contained(&store, e))?;
+                let plugin = pre
+                    .instantiate(&mut store)
+                    .map_err(|e| contained(&store, e))?;
+                let info = plugin
+                    .kinga_plugin_plugin()
+                    .call_describe(&mut store)
+                    .map_err(|e| contained(&store, e))?;
                 Ok((info, Vec::new()))
             }
             WorldPre::Referral(pre) => {
-                let plugin = pre.instantiate(&mut store).map_err(|e| contained(&store, e))?;
-                let info = plugin.kinga_plugin_plugin().call_describe(&mut store).map_err(|e| contained(&store, e))?;
+                let plugin = pre
+                    .instantiate(&mut store)
+                    .map_err(|e| contained(&store, e))?;
+                let info = plugin
+                    .kinga_plugin_plugin()
+                    .call_describe(&mut store)
+                    .map_err(|e| contained(&store, e))?;
                 Ok((info, Vec::new()))
             }
             WorldPre::Reporting(pre) => {
-                let plugin = pre.instantiate(&mut store).map_err(|e| contained(&store, e))?;
-                let info = plugin.kinga_plugin_plugin().call_describe(&mut store).map_err(|e| contained(&store, e))?;
+                let plugin = pre
+                    .instantiate(&mut store)
+                    .map_err(|e| contained(&store, e))?;
+                let info = plugin
+                    .kinga_plugin_plugin()
+                    .call_describe(&mut store)
+                    .map_err(|e| contained(&store, e))?;
                 let templates = plugin
                     .kinga_plugin_reporting()
                     .call_templates(&mut store)
@@ -384,7 +457,11 @@ impl Loader<'_> {
                         parameters: t
                             .parameters
                             .into_iter()
-                            .map(|p| ParameterDescription { name: p.name, description: p.description, required: p.required })
+                            .map(|p| ParameterDescription {
+                                name: p.name,
+                                description: p.description,
+                                required: p.required,
+                            })
                             .collect(),
                     })
                     .collect();
@@ -402,7 +479,10 @@ impl Loader<'_> {
         pre: WorldPre,
         source: &str,
     ) -> Result<LoadedPlugin, Error> {
-        let refuse = |message: String| Error::PluginLoad { source_name: source.to_owned(), message };
+        let refuse = |message: String| Error::PluginLoad {
+            source_name: source.to_owned(),
+            message,
+        };
         let declared_kind = match info.kind {
             wit::PluginKind::Eligibility => PluginKind::Eligibility,
             wit::PluginKind::Referral => PluginKind::Referral,
@@ -442,14 +522,18 @@ impl Loader<'_> {
             case_fields: info.case_fields,
             templates,
         };
-        let as_json = serde_json::to_value(&description).map_err(|_| refuse("its description cannot be represented".into()))?;
+        let as_json = serde_json::to_value(&description)
+            .map_err(|_| refuse("its description cannot be represented".into()))?;
         let mut checked = as_json.clone();
         if let Some(map) = checked.as_object_mut() {
             map.remove("contract");
             map.remove("content_sha256");
             map.remove("templates");
         }
-        if let Some(v) = schema::violations(schema::plugin_info(), &checked, 1).into_iter().next() {
+        if let Some(v) = schema::violations(schema::plugin_info(), &checked, 1)
+            .into_iter()
+            .next()
+        {
             return Err(refuse(format!("its description is invalid at {}", v)));
         }
         let mut rule_ids = BTreeSet::new();
@@ -458,8 +542,15 @@ impl Loader<'_> {
                 return Err(refuse(format!("two rules have the id {}", rule.id)));
             }
         }
-        if let Some(field) = description.case_fields.iter().find(|p| !crate::case::is_case_field(p)) {
-            return Err(refuse(format!("declares the case field {}, which the canonical case does not have", schema::quote(field))));
+        if let Some(field) = description
+            .case_fields
+            .iter()
+            .find(|p| !crate::case::is_case_field(p))
+        {
+            return Err(refuse(format!(
+                "declares the case field {}, which the canonical case does not have",
+                schema::quote(field)
+            )));
         }
         let settings_validator = schema::compile_settings_schema(&description.settings_schema)
             .map_err(|e| refuse(format!("its settings schema does not compile: {e}")))?;
@@ -473,7 +564,9 @@ impl Loader<'_> {
             settings_validator,
             settings_json: String::new(),
         };
-        plugin.set_settings(&Map::new()).map_err(|e| refuse(format!("its default settings are invalid: {e}")))?;
+        plugin
+            .set_settings(&Map::new())
+            .map_err(|e| refuse(format!("its default settings are invalid: {e}")))?;
         Ok(plugin)
     }
 }
@@ -488,10 +581,12 @@ pub(crate) fn classify(store: &Store<StoreState>, error: &wasmtime::Error) -> Co
         Some(Trap::Interrupt) => Containment::Deadline,
         Some(Trap::StackOverflow) => Containment::StackOverflow,
         Some(Trap::UnreachableCodeReached) => Containment::Unreachable,
-        Some(Trap::IntegerDivisionByZero | Trap::IntegerOverflow | Trap::BadConversionToInteger) => {
-            Containment::Arithmetic
+        Some(
+            Trap::IntegerDivisionByZero | Trap::IntegerOverflow | Trap::BadConversionToInteger,
+        ) => Containment::Arithmetic,
+        Some(Trap::MemoryOutOfBounds | Trap::TableOutOfBounds | Trap::HeapMisaligned) => {
+            Containment::OutOfBounds
         }
-        Some(Trap::MemoryOutOfBounds | Trap::TableOutOfBounds | Trap::HeapMisaligned) => Containment::OutOfBounds,
         Some(Trap::IndirectCallToNull | Trap::BadSignature) => Containment::BadCall,
         Some(_) => Containment::OtherTrap,
         None => Containment::OtherTrap,
@@ -525,6 +620,8 @@ pub(crate) fn refused(plugin: &str, e: wit::PluginError) -> Error {
         },
         code: crate::sandbox::sanitize_log_line(&e.code, 64),
         message: crate::sandbox::sanitize_log_line(&e.message, 300),
-        pointer: e.pointer.map(|p| crate::sandbox::sanitize_log_line(&p, 200)),
+        pointer: e
+            .pointer
+            .map(|p| crate::sandbox::sanitize_log_line(&p, 200)),
     }
 }

@@ -36,7 +36,9 @@ fn csv(report: &Report) -> String {
         if i > 0 {
             out.push(b'\n');
         }
-        let mut writer = ::csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+        let mut writer = ::csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::new());
         let mut header = vec!["table".to_owned()];
         header.extend(table.dimensions.iter().map(|d| csv_cell(d)));
         header.push(csv_cell(&table.unit));
@@ -55,7 +57,11 @@ fn csv(report: &Report) -> String {
 /// A CSV cell a spreadsheet will show as text, never run as a formula.
 pub fn csv_cell(text: &str) -> String {
     let text = neutralise(text);
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text }
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
 }
 
 fn markdown(report: &Report) -> String {
@@ -68,7 +74,10 @@ fn markdown(report: &Report) -> String {
         report.cases
     ));
     if let Some(below) = report.suppressed_below {
-        out.push_str(&format!(" · counts from 1 to {} shown as <{below}", below - 1));
+        out.push_str(&format!(
+            " · counts from 1 to {} shown as <{below}",
+            below - 1
+        ));
     }
     out.push_str("\n\n");
     if let Some(narrative) = &report.narrative {
@@ -109,7 +118,10 @@ pub fn md_cell(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            '<' if chars.peek().is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) => {
+            '<' if chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
                 out.push_str("&lt;")
             }
             '&' => out.push_str("&amp;"),

@@ -137,17 +137,28 @@ impl<'h> ReportRun<'h> {
         parameters: &[(String, String)],
         as_of: AsOf,
     ) -> Result<ReportRun<'h>, Error> {
-        let WorldPre::Reporting(pre) = &plugin.pre else { unreachable!("selected by kind") };
-        let mut store = new_store(host.engine(), host.limits(), Arc::clone(&plugin.id)).map_err(engine_error)?;
+        let WorldPre::Reporting(pre) = &plugin.pre else {
+            unreachable!("selected by kind")
+        };
+        let mut store = new_store(host.engine(), host.limits(), Arc::clone(&plugin.id))
+            .map_err(engine_error)?;
         let ctx = plugin.context(&as_of.to_rfc3339());
         let opened = pre.instantiate(&mut store).and_then(|instance| {
-            let answer = instance.kinga_plugin_reporting().report().call_open(&mut store, &ctx, template, parameters)?;
+            let answer = instance
+                .kinga_plugin_reporting()
+                .report()
+                .call_open(&mut store, &ctx, template, parameters)?;
             Ok((instance, answer))
         });
         match opened {
-            Ok((instance, Ok(handle))) => {
-                Ok(ReportRun { host, plugin, store, instance, handle: Some(handle), cases: 0 })
-            }
+            Ok((instance, Ok(handle))) => Ok(ReportRun {
+                host,
+                plugin,
+                store,
+                instance,
+                handle: Some(handle),
+                cases: 0,
+            }),
             Ok((_, Err(e))) => Err(refused(&plugin.description.id, e)),
             Err(e) => Err(host.failed(plugin, &store, &e)),
         }
@@ -162,7 +173,11 @@ impl<'h> ReportRun<'h> {
         let handle = self.live_handle()?;
         self.rearm()?;
         let json = case.projected_json(&self.plugin.description.case_fields);
-        let answer = self.instance.kinga_plugin_reporting().report().call_add(&mut self.store, handle, &json);
+        let answer = self.instance.kinga_plugin_reporting().report().call_add(
+            &mut self.store,
+            handle,
+            &json,
+        );
         match answer {
             Ok(Ok(())) => {
                 self.cases += 1;
@@ -188,7 +203,11 @@ impl<'h> ReportRun<'h> {
     pub fn finish(mut self) -> Result<Report, Error> {
         let handle = self.live_handle()?;
         self.rearm()?;
-        let answer = self.instance.kinga_plugin_reporting().report().call_finish(&mut self.store, handle);
+        let answer = self
+            .instance
+            .kinga_plugin_reporting()
+            .report()
+            .call_finish(&mut self.store, handle);
         let output = match answer {
             Ok(Ok(output)) => output,
             Ok(Err(e)) => return Err(refused(&self.plugin.description.id, e)),
@@ -207,8 +226,11 @@ impl<'h> ReportRun<'h> {
     }
 
     fn rearm(&mut self) -> Result<(), Error> {
-        self.store.set_fuel(self.host.limits().fuel).map_err(engine_error)?;
-        self.store.set_epoch_deadline(deadline_ticks(self.host.limits().deadline));
+        self.store
+            .set_fuel(self.host.limits().fuel)
+            .map_err(engine_error)?;
+        self.store
+            .set_epoch_deadline(deadline_ticks(self.host.limits().deadline));
         Ok(())
     }
 
@@ -223,11 +245,17 @@ impl<'h> ReportRun<'h> {
         let mut items = 0usize;
         for (t, table) in output.tables.iter().enumerate() {
             if !ids.insert(table.id.as_str()) {
-                return Err(invalid(format!("/tables/{t}/id"), "a second table with the same id"));
+                return Err(invalid(
+                    format!("/tables/{t}/id"),
+                    "a second table with the same id",
+                ));
             }
             for (r, row) in table.rows.iter().enumerate() {
                 if row.labels.len() != table.dimensions.len() {
-                    return Err(invalid(format!("/tables/{t}/rows/{r}/labels"), "needs one label per dimension"));
+                    return Err(invalid(
+                        format!("/tables/{t}/rows/{r}/labels"),
+                        "needs one label per dimension",
+                    ));
                 }
             }
             items += table.rows.len();
@@ -262,11 +290,19 @@ impl<'h> ReportRun<'h> {
                 })
                 .collect(),
         };
-        let value = serde_json::to_value(&report).map_err(|_| invalid(String::new(), "cannot be represented"))?;
-        if serde_json::to_vec(&value).map(|v| v.len()).unwrap_or(usize::MAX) > self.host.limits().output_bytes * 8 {
+        let value = serde_json::to_value(&report)
+            .map_err(|_| invalid(String::new(), "cannot be represented"))?;
+        if serde_json::to_vec(&value)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX)
+            > self.host.limits().output_bytes * 8
+        {
             return Err(invalid(String::new(), "is larger than the limit"));
         }
-        if let Some(v) = schema::violations(schema::report(), &value, 1).into_iter().next() {
+        if let Some(v) = schema::violations(schema::report(), &value, 1)
+            .into_iter()
+            .next()
+        {
             return Err(invalid(v.pointer, &v.message));
         }
         Ok(report)

@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::p2::bindings::{cli, clocks, random};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
+use wasmtime_wasi::p2::bindings::{cli, clocks, random};
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -45,13 +45,23 @@ struct CallLimiter {
 }
 
 impl wasmtime::ResourceLimiter for CallLimiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let allowed = self.inner.memory_growing(current, desired, maximum)?;
         self.denied |= !allowed;
         Ok(allowed)
     }
 
-    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let allowed = self.inner.table_growing(current, desired, maximum)?;
         self.denied |= !allowed;
         Ok(allowed)
@@ -88,7 +98,10 @@ struct LogBudget {
 
 impl WasiView for StoreState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -179,8 +192,12 @@ fn empty_wasi() -> WasiCtx {
     builder
         .wall_clock(FrozenWallClock)
         .monotonic_clock(FrozenMonotonicClock)
-        .secure_random(wasmtime_wasi::Deterministic::new(vec![0x4b, 0x69, 0x6e, 0x67, 0x61]))
-        .insecure_random(wasmtime_wasi::Deterministic::new(vec![0x61, 0x67, 0x6e, 0x69, 0x4b]))
+        .secure_random(wasmtime_wasi::Deterministic::new(vec![
+            0x4b, 0x69, 0x6e, 0x67, 0x61,
+        ]))
+        .insecure_random(wasmtime_wasi::Deterministic::new(vec![
+            0x61, 0x67, 0x6e, 0x69, 0x4b,
+        ]))
         .insecure_random_seed(0x4b696e6761)
         .max_random_size(4096);
     builder.build()
@@ -191,7 +208,11 @@ fn empty_wasi() -> WasiCtx {
 ///
 /// # Errors
 /// When fuel cannot be set (fuel is always enabled, so never in practice).
-pub fn new_store(engine: &Engine, limits: &Limits, plugin: Arc<str>) -> wasmtime::Result<Store<StoreState>> {
+pub fn new_store(
+    engine: &Engine,
+    limits: &Limits,
+    plugin: Arc<str>,
+) -> wasmtime::Result<Store<StoreState>> {
     let store_limits = StoreLimitsBuilder::new()
         .memory_size(limits.memory_bytes)
         .table_elements(limits.table_elements)
@@ -201,7 +222,10 @@ pub fn new_store(engine: &Engine, limits: &Limits, plugin: Arc<str>) -> wasmtime
         .trap_on_grow_failure(false)
         .build();
     let state = StoreState {
-        limiter: CallLimiter { inner: store_limits, denied: false },
+        limiter: CallLimiter {
+            inner: store_limits,
+            denied: false,
+        },
         wasi: empty_wasi(),
         table: ResourceTable::new(),
         log: LogBudget {
@@ -227,7 +251,10 @@ pub fn new_store(engine: &Engine, limits: &Limits, plugin: Arc<str>) -> wasmtime
 /// When an interface cannot be added (a bug).
 pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<StoreState>> {
     let mut linker = Linker::new(engine);
-    crate::bindings::eligibility::EligibilityPlugin::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |s| s)?;
+    crate::bindings::eligibility::EligibilityPlugin::add_to_linker::<_, HasSelf<StoreState>>(
+        &mut linker,
+        |s| s,
+    )?;
     let l = &mut linker;
     wasmtime_wasi_io_sync(l)?;
     cli::environment::add_to_linker::<StoreState, WasiCli>(l, StoreState::cli)?;
@@ -241,10 +268,7 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<StoreState>> {
     cli::terminal_stdout::add_to_linker::<StoreState, WasiCli>(l, StoreState::cli)?;
     cli::terminal_stderr::add_to_linker::<StoreState, WasiCli>(l, StoreState::cli)?;
     clocks::wall_clock::add_to_linker::<StoreState, WasiClocks>(l, StoreState::clocks)?;
-    clocks::monotonic_clock::add_to_linker::<StoreState, WasiClocks>(
-        l,
-        StoreState::clocks,
-    )?;
+    clocks::monotonic_clock::add_to_linker::<StoreState, WasiClocks>(l, StoreState::clocks)?;
     random::random::add_to_linker::<StoreState, WasiRandom>(l, StoreState::random)?;
     random::insecure::add_to_linker::<StoreState, WasiRandom>(l, StoreState::random)?;
     random::insecure_seed::add_to_linker::<StoreState, WasiRandom>(l, StoreState::random)?;

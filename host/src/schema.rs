@@ -12,12 +12,30 @@ const BASE: &str = "https://kinga.invalid/schemas/";
 
 /// The bundled schemas, by file name.
 const BUNDLED: &[(&str, &str)] = &[
-    ("case.schema.json", include_str!("../../schemas/case.schema.json")),
-    ("common.schema.json", include_str!("../../schemas/common.schema.json")),
-    ("decision.schema.json", include_str!("../../schemas/decision.schema.json")),
-    ("referral.schema.json", include_str!("../../schemas/referral.schema.json")),
-    ("report.schema.json", include_str!("../../schemas/report.schema.json")),
-    ("plugin-info.schema.json", include_str!("../../schemas/plugin-info.schema.json")),
+    (
+        "case.schema.json",
+        include_str!("../../schemas/case.schema.json"),
+    ),
+    (
+        "common.schema.json",
+        include_str!("../../schemas/common.schema.json"),
+    ),
+    (
+        "decision.schema.json",
+        include_str!("../../schemas/decision.schema.json"),
+    ),
+    (
+        "referral.schema.json",
+        include_str!("../../schemas/referral.schema.json"),
+    ),
+    (
+        "report.schema.json",
+        include_str!("../../schemas/report.schema.json"),
+    ),
+    (
+        "plugin-info.schema.json",
+        include_str!("../../schemas/plugin-info.schema.json"),
+    ),
 ];
 
 /// One problem found by a schema, located by JSON pointer.
@@ -31,7 +49,11 @@ pub struct Violation {
 
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let pointer = if self.pointer.is_empty() { "(document)" } else { &self.pointer };
+        let pointer = if self.pointer.is_empty() {
+            "(document)"
+        } else {
+            &self.pointer
+        };
         write!(f, "{pointer}: {}", self.message)
     }
 }
@@ -41,7 +63,10 @@ impl std::fmt::Display for Violation {
 struct BundledOnly;
 
 impl Retrieve for BundledOnly {
-    fn retrieve(&self, uri: &Uri<String>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
         let name = uri.as_str().strip_prefix(BASE).unwrap_or_default();
         BUNDLED
             .iter()
@@ -52,7 +77,11 @@ impl Retrieve for BundledOnly {
 }
 
 fn bundled(name: &str) -> Value {
-    let text = BUNDLED.iter().find(|(file, _)| *file == name).map(|(_, t)| *t).unwrap_or("{}");
+    let text = BUNDLED
+        .iter()
+        .find(|(file, _)| *file == name)
+        .map(|(_, t)| *t)
+        .unwrap_or("{}");
     serde_json::from_str(text).expect("bundled schemas are valid JSON (checked by tests)")
 }
 
@@ -121,7 +150,10 @@ pub fn violations(validator: &Validator, instance: &Value, max: usize) -> Vec<Vi
     validator
         .iter_errors(instance)
         .take(max)
-        .map(|e| Violation { pointer: e.instance_path().as_str().to_owned(), message: describe(&e) })
+        .map(|e| Violation {
+            pointer: e.instance_path().as_str().to_owned(),
+            message: describe(&e),
+        })
         .collect()
 }
 
@@ -156,7 +188,9 @@ pub fn describe(error: &ValidationError<'_>) -> String {
         K::MinProperties { limit } => format!("must have at least {limit} fields"),
         K::MaxProperties { limit } => format!("must have at most {limit} fields"),
         K::FalseSchema => "is not allowed here".to_owned(),
-        K::OneOfNotValid { .. } | K::AnyOf { .. } => "matches none of the allowed shapes".to_owned(),
+        K::OneOfNotValid { .. } | K::AnyOf { .. } => {
+            "matches none of the allowed shapes".to_owned()
+        }
         K::OneOfMultipleValid { .. } => "matches more than one of the allowed shapes".to_owned(),
         K::Not { .. } => "matches a shape that is not allowed".to_owned(),
         K::Referencing(_) => "refers to a schema that cannot be resolved".to_owned(),

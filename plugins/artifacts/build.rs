@@ -24,14 +24,24 @@ const GUEST_PROFILE: &str = "guest";
 const NOT_PLUGINS: &[&str] = &["sdk", "artifacts"];
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let workspace = manifest_dir
         .parent()
         .and_then(Path::parent)
         .expect("plugins/artifacts sits two levels below the workspace root")
         .to_path_buf();
-    for watched in ["wit", "plugins", "tests/plugins", "Cargo.toml", "Cargo.lock"] {
-        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+    for watched in [
+        "wit",
+        "plugins",
+        "tests/plugins",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
@@ -50,12 +60,27 @@ fn main() {
     refresh_bundled_dir(&bundled, &built, &reference);
 
     let mut out = String::new();
-    writeln!(out, "/// The directory holding the reference plugins, built from `plugins/`.").unwrap();
-    writeln!(out, "pub const REFERENCE_PLUGINS_DIR: &str = {:?};", bundled.display().to_string()).unwrap();
+    writeln!(
+        out,
+        "/// The directory holding the reference plugins, built from `plugins/`."
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "pub const REFERENCE_PLUGINS_DIR: &str = {:?};",
+        bundled.display().to_string()
+    )
+    .unwrap();
     for name in reference.iter().chain(&tests) {
         let path = wasm_path(&built, name);
         writeln!(out, "/// The component built from the `{name}` crate.").unwrap();
-        writeln!(out, "pub const {}: &str = {:?};", const_name(name), path.display().to_string()).unwrap();
+        writeln!(
+            out,
+            "pub const {}: &str = {:?};",
+            const_name(name),
+            path.display().to_string()
+        )
+        .unwrap();
     }
     writeln!(out, "/// Every guest crate and the path of its component.").unwrap();
     writeln!(out, "pub const ALL: &[(&str, &str)] = &[").unwrap();
@@ -96,7 +121,9 @@ fn ensure_guest_target() {
         return;
     }
     println!("cargo:warning=installing the {GUEST_TARGET} target with rustup (once)");
-    let status = Command::new("rustup").args(["target", "add", GUEST_TARGET]).status();
+    let status = Command::new("rustup")
+        .args(["target", "add", GUEST_TARGET])
+        .status();
     match status {
         Ok(s) if s.success() => {}
         other => panic!(
@@ -110,7 +137,13 @@ fn build_guests<'a>(workspace: &Path, target_dir: &Path, crates: impl Iterator<I
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args(["build", "--target", GUEST_TARGET, "--profile", GUEST_PROFILE])
+        .args([
+            "build",
+            "--target",
+            GUEST_TARGET,
+            "--profile",
+            GUEST_PROFILE,
+        ])
         .arg("--target-dir")
         .arg(target_dir);
     for name in crates {
@@ -141,13 +174,17 @@ fn build_guests<'a>(workspace: &Path, target_dir: &Path, crates: impl Iterator<I
 /// Makes `bundled` hold exactly the reference plugins' components.
 fn refresh_bundled_dir(bundled: &Path, built: &Path, reference: &[String]) {
     fs::create_dir_all(bundled).expect("create the bundled plugins directory");
-    for entry in fs::read_dir(bundled).expect("read the bundled plugins directory").flatten() {
+    for entry in fs::read_dir(bundled)
+        .expect("read the bundled plugins directory")
+        .flatten()
+    {
         let _ = fs::remove_file(entry.path());
     }
     for name in reference {
         let from = wasm_path(built, name);
         let to = bundled.join(format!("{name}.wasm"));
-        fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
+        fs::copy(&from, &to)
+            .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
     }
 }
 

@@ -19,7 +19,15 @@ fn eligibility(case_text: &str, extra: &[&str]) -> std::process::Output {
     let plugins = plugin_dir(&[TEST_ELIGIBILITY]);
     let cases = tempfile::tempdir().unwrap();
     let case = write_case(&cases, "case.json", case_text);
-    let mut args = vec!["--plugins", plugins.path().to_str().unwrap(), "eligibility", "--case", &case, "--as-of", AS_OF];
+    let mut args = vec![
+        "--plugins",
+        plugins.path().to_str().unwrap(),
+        "eligibility",
+        "--case",
+        &case,
+        "--as-of",
+        AS_OF,
+    ];
     args.extend_from_slice(extra);
     kinga(&args)
 }
@@ -67,7 +75,11 @@ fn a_wrong_type_exits_2_naming_its_pointer() {
 
 #[test]
 fn a_duplicate_key_exits_2_naming_its_pointer() {
-    let text = sample_case().to_string().replacen("\"status\":\"open\"", "\"status\":\"open\",\"status\":\"closed\"", 1);
+    let text = sample_case().to_string().replacen(
+        "\"status\":\"open\"",
+        "\"status\":\"open\",\"status\":\"closed\"",
+        1,
+    );
     assert!(text.contains("\"status\":\"closed\""));
     assert_refused(&text, "/status");
 }
@@ -109,9 +121,16 @@ fn a_batch_reports_each_case_on_its_line_and_a_bad_case_never_stops_it() {
         "--as-of",
         AS_OF,
     ]);
-    assert_eq!(output.status.code(), Some(2), "a bad case makes the batch exit 2");
-    let lines: Vec<Value> =
-        String::from_utf8(output.stdout.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a bad case makes the batch exit 2"
+    );
+    let lines: Vec<Value> = String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["case_id"], "T-0001");
     assert_eq!(lines[0]["decisions"].as_array().unwrap().len(), 2);
@@ -128,10 +147,21 @@ fn route_prints_referrals_in_urgency_order() {
     let plugins = plugin_dir(&[TEST_REFERRAL]);
     let dir = tempfile::tempdir().unwrap();
     let case = write_case(&dir, "case.json", &sample_case().to_string());
-    let output = kinga(&["--plugins", plugins.path().to_str().unwrap(), "route", "--case", &case, "--as-of", AS_OF]);
+    let output = kinga(&[
+        "--plugins",
+        plugins.path().to_str().unwrap(),
+        "route",
+        "--case",
+        &case,
+        "--as-of",
+        AS_OF,
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let referrals: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
-    let urgencies: Vec<&str> = referrals.iter().map(|r| r["urgency"].as_str().unwrap()).collect();
+    let urgencies: Vec<&str> = referrals
+        .iter()
+        .map(|r| r["urgency"].as_str().unwrap())
+        .collect();
     assert_eq!(urgencies, ["emergency", "within-24h"]);
 }
 
@@ -148,7 +178,14 @@ fn report_renders_csv_with_small_cells_suppressed_under_publish() {
         writeln!(file, "{case}").unwrap();
     }
     drop(file);
-    let base = ["--plugins", plugins.path().to_str().unwrap(), "report", "count-by-sex", "--cases", path.to_str().unwrap()];
+    let base = [
+        "--plugins",
+        plugins.path().to_str().unwrap(),
+        "report",
+        "count-by-sex",
+        "--cases",
+        path.to_str().unwrap(),
+    ];
     let run = |extra: &[&str]| {
         let mut args = base.to_vec();
         args.extend_from_slice(extra);
@@ -161,20 +198,42 @@ fn report_renders_csv_with_small_cells_suppressed_under_publish() {
         "table,sex,survivor_status,cases\nby-sex,female,survivor,6\nby-sex,male,survivor,<5\n"
     );
     let output = run(&["--param", "label=Q3", "--format", "csv"]);
-    assert!(String::from_utf8(output.stdout).unwrap().contains("by-sex,male,survivor,2"));
+    assert!(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .contains("by-sex,male,survivor,2")
+    );
     let output = run(&["--format", "csv"]);
-    assert_eq!(output.status.code(), Some(2), "a missing parameter is bad input");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a missing parameter is bad input"
+    );
 }
 
 #[test]
 fn plugins_list_shows_kinds_versions_and_rules() {
     let plugins = plugin_dir(&[TEST_ELIGIBILITY, TEST_REPORTING]);
-    let output = kinga(&["--plugins", plugins.path().to_str().unwrap(), "plugins", "list"]);
+    let output = kinga(&[
+        "--plugins",
+        plugins.path().to_str().unwrap(),
+        "plugins",
+        "list",
+    ]);
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(text.contains("test-eligibility  eligibility 0.1.0"), "{text}");
+    assert!(
+        text.contains("test-eligibility  eligibility 0.1.0"),
+        "{text}"
+    );
     assert!(text.contains("[on ] open-case"), "{text}");
     assert!(text.contains("template count-by-sex"), "{text}");
-    let output = kinga(&["--plugins", plugins.path().to_str().unwrap(), "plugins", "list", "--json"]);
+    let output = kinga(&[
+        "--plugins",
+        plugins.path().to_str().unwrap(),
+        "plugins",
+        "list",
+        "--json",
+    ]);
     let all: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(all.len(), 2);
 }

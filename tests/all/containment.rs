@@ -9,7 +9,11 @@ use serde_json::json;
 use crate::support::{as_of, captured_log, host_with, host_with_limits, sample_case, valid};
 
 fn behave(host: &mut Host, behaviour: &str) -> Result<Vec<kinga_host::Referral>, Error> {
-    host.set_settings("test-hostile", json!({"behaviour": behaviour}).as_object().unwrap()).unwrap();
+    host.set_settings(
+        "test-hostile",
+        json!({"behaviour": behaviour}).as_object().unwrap(),
+    )
+    .unwrap();
     host.route(&valid(&sample_case()), as_of())
 }
 
@@ -25,7 +29,11 @@ fn contained(result: Result<Vec<kinga_host::Referral>, Error>) -> Containment {
 
 fn invalid_output(result: Result<Vec<kinga_host::Referral>, Error>) -> (String, String) {
     match result {
-        Err(Error::InvalidOutput { plugin, pointer, message }) => {
+        Err(Error::InvalidOutput {
+            plugin,
+            pointer,
+            message,
+        }) => {
             assert_eq!(plugin, "test-hostile");
             (pointer, message)
         }
@@ -35,26 +43,42 @@ fn invalid_output(result: Result<Vec<kinga_host::Referral>, Error>) -> (String, 
 
 /// After any containment, the same host evaluates a well-behaved plugin.
 fn still_serves(host: &Host) {
-    let decisions = host.evaluate(&valid(&sample_case()), as_of()).expect("the next evaluation succeeds");
+    let decisions = host
+        .evaluate(&valid(&sample_case()), as_of())
+        .expect("the next evaluation succeeds");
     assert_eq!(decisions.len(), 2);
 }
 
 #[test]
 fn an_infinite_loop_is_stopped_by_its_deadline_and_the_host_keeps_serving() {
-    let limits = Limits::default().with_fuel(u64::MAX / 2).with_deadline(Duration::from_millis(200));
+    let limits = Limits::default()
+        .with_fuel(u64::MAX / 2)
+        .with_deadline(Duration::from_millis(200));
     let mut host = host_with_limits(&[TEST_HOSTILE, TEST_ELIGIBILITY], limits);
     let started = Instant::now();
     assert_eq!(contained(behave(&mut host, "loop")), Containment::Deadline);
     let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_millis(200), "stopped before its deadline: {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(2), "stopped long after its deadline: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(200),
+        "stopped before its deadline: {elapsed:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "stopped long after its deadline: {elapsed:?}"
+    );
     still_serves(&host);
-    assert_eq!(behave(&mut host, "none").unwrap().len(), 1, "the same plugin works again in a fresh store");
+    assert_eq!(
+        behave(&mut host, "none").unwrap().len(),
+        1,
+        "the same plugin works again in a fresh store"
+    );
 }
 
 #[test]
 fn an_infinite_loop_runs_out_of_fuel_deterministically() {
-    let limits = Limits::default().with_fuel(5_000_000).with_deadline(Duration::from_secs(60));
+    let limits = Limits::default()
+        .with_fuel(5_000_000)
+        .with_deadline(Duration::from_secs(60));
     let mut host = host_with_limits(&[TEST_HOSTILE, TEST_ELIGIBILITY], limits);
     assert_eq!(contained(behave(&mut host, "loop")), Containment::OutOfFuel);
     assert_eq!(contained(behave(&mut host, "loop")), Containment::OutOfFuel);
@@ -65,21 +89,30 @@ fn an_infinite_loop_runs_out_of_fuel_deterministically() {
 fn unbounded_memory_growth_hits_the_cap() {
     let limits = Limits::default().with_memory_bytes(16 << 20);
     let mut host = host_with_limits(&[TEST_HOSTILE, TEST_ELIGIBILITY], limits);
-    assert_eq!(contained(behave(&mut host, "grow-memory")), Containment::MemoryLimit);
+    assert_eq!(
+        contained(behave(&mut host, "grow-memory")),
+        Containment::MemoryLimit
+    );
     still_serves(&host);
 }
 
 #[test]
 fn unbounded_recursion_is_a_stack_overflow_not_an_abort() {
     let mut host = host_with(&[TEST_HOSTILE, TEST_ELIGIBILITY]);
-    assert_eq!(contained(behave(&mut host, "recurse")), Containment::StackOverflow);
+    assert_eq!(
+        contained(behave(&mut host, "recurse")),
+        Containment::StackOverflow
+    );
     still_serves(&host);
 }
 
 #[test]
 fn a_panic_is_a_trap() {
     let mut host = host_with(&[TEST_HOSTILE, TEST_ELIGIBILITY]);
-    assert_eq!(contained(behave(&mut host, "panic")), Containment::Unreachable);
+    assert_eq!(
+        contained(behave(&mut host, "panic")),
+        Containment::Unreachable
+    );
     still_serves(&host);
 }
 
@@ -88,7 +121,10 @@ fn malformed_dates_and_ids_are_refused_not_passed_on() {
     let mut host = host_with(&[TEST_HOSTILE]);
     let (pointer, message) = invalid_output(behave(&mut host, "bad-date"));
     assert_eq!(pointer, "/0/due");
-    assert!(message.contains("date-time") || message.contains("pattern"), "{message}");
+    assert!(
+        message.contains("date-time") || message.contains("pattern"),
+        "{message}"
+    );
     let (pointer, _) = invalid_output(behave(&mut host, "bad-service"));
     assert_eq!(pointer, "/0/service");
 }
@@ -117,7 +153,10 @@ fn control_characters_in_text_are_neutralised() {
     let mut host = host_with(&[TEST_HOSTILE]);
     let referrals = behave(&mut host, "formula-text").unwrap();
     let message = &referrals[0].reasons[0].message;
-    assert!(!message.chars().any(|c| c.is_control() || c == '\u{202e}'), "{message:?}");
+    assert!(
+        !message.chars().any(|c| c.is_control() || c == '\u{202e}'),
+        "{message:?}"
+    );
 }
 
 #[test]
@@ -127,7 +166,10 @@ fn a_log_flood_is_cut_to_the_per_call_budget_and_cleaned() {
     assert_eq!(referrals.unwrap().len(), 1);
     let forwarded = log.lines().filter(|l| l.contains("line ")).count();
     assert_eq!(forwarded, Limits::default().log_lines as usize);
-    assert!(log.contains("plugin=\"test-hostile\"") || log.contains("plugin=test-hostile"), "{log}");
+    assert!(
+        log.contains("plugin=\"test-hostile\"") || log.contains("plugin=test-hostile"),
+        "{log}"
+    );
     assert!(log.contains("dropped=19900"), "{log}");
     assert!(!log.contains('\u{1b}'), "control characters reach the log");
 }
@@ -136,7 +178,12 @@ fn a_log_flood_is_cut_to_the_per_call_budget_and_cleaned() {
 fn a_plugin_refusal_is_typed_and_names_its_pointer() {
     let mut host = host_with(&[TEST_HOSTILE]);
     match behave(&mut host, "refuse") {
-        Err(Error::PluginRefused { plugin, code, pointer, .. }) => {
+        Err(Error::PluginRefused {
+            plugin,
+            code,
+            pointer,
+            ..
+        }) => {
             assert_eq!(plugin, "test-hostile");
             assert_eq!(code, "test-refusal");
             assert_eq!(pointer.as_deref(), Some("/status"));

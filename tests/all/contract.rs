@@ -6,7 +6,10 @@ use kinga_host::{Error, Host};
 fn load(bytes: &[u8]) -> String {
     let mut host = Host::builder().build().unwrap();
     match host.load_bytes(bytes, "fixture.wasm") {
-        Err(Error::PluginLoad { source_name, message }) => {
+        Err(Error::PluginLoad {
+            source_name,
+            message,
+        }) => {
             assert_eq!(source_name, "fixture.wasm");
             message
         }
@@ -30,14 +33,22 @@ fn random_bytes_truncated_components_and_core_modules_are_refused() {
 #[test]
 fn a_precompiled_artifact_is_never_loaded_as_a_plugin() {
     let real = std::fs::read(TEST_ELIGIBILITY).unwrap();
-    let artifact = wasmtime::Engine::default().precompile_component(&real).unwrap();
+    let artifact = wasmtime::Engine::default()
+        .precompile_component(&real)
+        .unwrap();
     assert!(load(&artifact).contains("precompiled"));
 }
 
 #[test]
 fn wasi_filesystem_and_sockets_are_refused_at_load() {
-    for import in ["wasi:filesystem/types@0.2.6", "wasi:sockets/tcp@0.2.6", "wasi:http/outgoing-handler@0.2.6"] {
-        let message = load(&component(&format!("(component (import \"{import}\" (instance)))")));
+    for import in [
+        "wasi:filesystem/types@0.2.6",
+        "wasi:sockets/tcp@0.2.6",
+        "wasi:http/outgoing-handler@0.2.6",
+    ] {
+        let message = load(&component(&format!(
+            "(component (import \"{import}\" (instance)))"
+        )));
         assert!(message.contains(import), "{message}");
         assert!(message.contains("does not provide"), "{message}");
     }
@@ -45,7 +56,9 @@ fn wasi_filesystem_and_sockets_are_refused_at_load() {
 
 #[test]
 fn imports_the_host_does_not_provide_are_refused_not_stubbed() {
-    let message = load(&component("(component (import \"kinga:plugin/secrets@0.1.0\" (instance)))"));
+    let message = load(&component(
+        "(component (import \"kinga:plugin/secrets@0.1.0\" (instance)))",
+    ));
     assert!(message.contains("kinga:plugin/secrets@0.1.0"), "{message}");
 }
 
@@ -58,9 +71,14 @@ const EXPORT_EVALUATE: &str = r#"
 
 #[test]
 fn another_major_version_of_the_contract_is_refused_naming_it() {
-    let wat = format!("(component {EXPORT_EVALUATE} (export \"kinga:plugin/eligibility@0.2.0\" (instance $inst)))");
+    let wat = format!(
+        "(component {EXPORT_EVALUATE} (export \"kinga:plugin/eligibility@0.2.0\" (instance $inst)))"
+    );
     let message = load(&component(&wat));
-    assert!(message.contains("kinga:plugin/eligibility@0.2.0"), "{message}");
+    assert!(
+        message.contains("kinga:plugin/eligibility@0.2.0"),
+        "{message}"
+    );
     assert!(message.contains("kinga:plugin@0.1.0"), "{message}");
 }
 
@@ -71,7 +89,10 @@ fn a_changed_signature_is_refused() {
          (export \"kinga:plugin/plugin@0.1.0\" (instance $inst)))"
     );
     let message = load(&component(&wat));
-    assert!(message.contains("does not match the kinga:plugin@0.1.0 contract"), "{message}");
+    assert!(
+        message.contains("does not match the kinga:plugin@0.1.0 contract"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -83,5 +104,7 @@ fn a_component_without_a_capability_is_refused() {
 fn the_same_id_twice_is_refused() {
     let mut host = Host::builder().build().unwrap();
     host.load_file(TEST_ELIGIBILITY).unwrap();
-    assert!(matches!(host.load_file(TEST_ELIGIBILITY), Err(Error::DuplicatePlugin(id)) if id == "test-eligibility"));
+    assert!(
+        matches!(host.load_file(TEST_ELIGIBILITY), Err(Error::DuplicatePlugin(id)) if id == "test-eligibility")
+    );
 }

@@ -15,7 +15,8 @@ pub fn host_with(components: &[&str]) -> Host {
 pub fn host_with_limits(components: &[&str], limits: Limits) -> Host {
     let mut host = Host::builder().limits(limits).build().expect("host builds");
     for component in components {
-        host.load_file(component).unwrap_or_else(|e| panic!("{component} loads: {e}"));
+        host.load_file(component)
+            .unwrap_or_else(|e| panic!("{component} loads: {e}"));
     }
     host
 }
@@ -48,10 +49,13 @@ pub fn kinga_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_kinga"))
 }
 
-
 /// Runs `kinga` with `args` and no artifact cache.
 pub fn kinga(args: &[&str]) -> Output {
-    Command::new(kinga_bin()).arg("--no-cache").args(args).output().expect("kinga runs")
+    Command::new(kinga_bin())
+        .arg("--no-cache")
+        .args(args)
+        .output()
+        .expect("kinga runs")
 }
 
 /// A directory holding copies of exactly `components`.

@@ -6,7 +6,10 @@ use crate::support::{host_with, sample_case};
 
 fn refused(text: &str) -> (String, String) {
     let r = ValidCase::parse(text.as_bytes()).expect_err("refused");
-    (r.violations[0].pointer.clone(), r.violations[0].message.clone())
+    (
+        r.violations[0].pointer.clone(),
+        r.violations[0].message.clone(),
+    )
 }
 
 fn with(edit: impl FnOnce(&mut serde_json::Value)) -> String {
@@ -17,7 +20,11 @@ fn with(edit: impl FnOnce(&mut serde_json::Value)) -> String {
 
 #[test]
 fn duplicate_consent_keys_are_refused_never_last_one_wins() {
-    let text = with(|_| {}).replacen('{', r#"{"consent":{"information_sharing":false,"information_sharing":true},"#, 1);
+    let text = with(|_| {}).replacen(
+        '{',
+        r#"{"consent":{"information_sharing":false,"information_sharing":true},"#,
+        1,
+    );
     let (pointer, message) = refused(&text);
     assert_eq!(pointer, "/consent/information_sharing");
     assert!(message.contains("duplicate"), "{message}");
@@ -25,18 +32,39 @@ fn duplicate_consent_keys_are_refused_never_last_one_wins() {
 
 #[test]
 fn unknown_fields_type_confusion_and_nulls_are_refused() {
-    assert_eq!(refused(&with(|c| c["child"]["name"] = "Amani".into())).0, "/child");
-    assert_eq!(refused(&with(|c| c["child"]["age_estimate_years"] = "17".into())).0, "/child/age_estimate_years");
-    assert_eq!(refused(&with(|c| c["status"] = serde_json::Value::Null)).0, "/status");
-    assert_eq!(refused(&with(|c| c["survivor_status"] = "victim".into())).0, "/survivor_status");
+    assert_eq!(
+        refused(&with(|c| c["child"]["name"] = "Amani".into())).0,
+        "/child"
+    );
+    assert_eq!(
+        refused(&with(|c| c["child"]["age_estimate_years"] = "17".into())).0,
+        "/child/age_estimate_years"
+    );
+    assert_eq!(
+        refused(&with(|c| c["status"] = serde_json::Value::Null)).0,
+        "/status"
+    );
+    assert_eq!(
+        refused(&with(|c| c["survivor_status"] = "victim".into())).0,
+        "/survivor_status"
+    );
 }
 
 #[test]
 fn impossible_dates_are_refused() {
-    assert_eq!(refused(&with(|c| c["child"]["date_of_birth"] = "2010-02-30".into())).0, "/child/date_of_birth");
-    assert_eq!(refused(&with(|c| c["registered_on"] = "2026-13-01".into())).0, "/registered_on");
     assert_eq!(
-        refused(&with(|c| c["incidents"][0]["occurred_at"] = "2026-06-29T22:30:00".into())).0,
+        refused(&with(|c| c["child"]["date_of_birth"] = "2010-02-30".into())).0,
+        "/child/date_of_birth"
+    );
+    assert_eq!(
+        refused(&with(|c| c["registered_on"] = "2026-13-01".into())).0,
+        "/registered_on"
+    );
+    assert_eq!(
+        refused(&with(
+            |c| c["incidents"][0]["occurred_at"] = "2026-06-29T22:30:00".into()
+        ))
+        .0,
         "/incidents/0/occurred_at"
     );
 }
@@ -51,11 +79,21 @@ fn messages_do_not_echo_case_values() {
 
 #[test]
 fn numbers_syntax_and_size_are_bounded() {
-    assert!(refused(&with(|c| c["household"] = serde_json::json!({"caregiver":"parent"}))
-        .replace("\"parent\"}", "\"parent\",\"monthly_income_kes\":18446744073709551616}"))
-    .1
-    .contains("out of range"));
-    assert!(refused(&format!("{} trailing", with(|_| {}))).1.contains("trailing"));
+    assert!(
+        refused(
+            &with(|c| c["household"] = serde_json::json!({"caregiver":"parent"})).replace(
+                "\"parent\"}",
+                "\"parent\",\"monthly_income_kes\":18446744073709551616}"
+            )
+        )
+        .1
+        .contains("out of range")
+    );
+    assert!(
+        refused(&format!("{} trailing", with(|_| {})))
+            .1
+            .contains("trailing")
+    );
     let huge = with(|c| c["extensions"]["blob"] = "x".repeat(70_000).into());
     assert!(refused(&huge).1.contains("limit"));
     let deep = with(|c| {

@@ -51,43 +51,73 @@ pub fn run(global: &Global, args: &EvaluateArgs, kind: Kind, errors: &ErrorPrint
 }
 
 /// Evaluates one case: outputs, plus the trace when asked for.
-fn evaluate(host: &Host, case: &ValidCase, kind: Kind, options: &EvalOptions) -> Result<(Value, Option<Value>), Error> {
+fn evaluate(
+    host: &Host,
+    case: &ValidCase,
+    kind: Kind,
+    options: &EvalOptions,
+) -> Result<(Value, Option<Value>), Error> {
     let (outputs, trace) = match kind {
         Kind::Eligibility => {
             let e = host.evaluate_with(case, options)?;
-            (serde_json::to_value(e.outputs), e.trace.map(|t| serde_json::to_value(t)))
+            (
+                serde_json::to_value(e.outputs),
+                e.trace.map(serde_json::to_value),
+            )
         }
         Kind::Route => {
             let e = host.route_with(case, options)?;
-            (serde_json::to_value(e.outputs), e.trace.map(|t| serde_json::to_value(t)))
+            (
+                serde_json::to_value(e.outputs),
+                e.trace.map(serde_json::to_value),
+            )
         }
     };
     Ok((outputs.unwrap_or(Value::Null), trace.and_then(Result::ok)))
 }
 
-fn single(host: &Host, path: &std::path::Path, kind: Kind, options: &EvalOptions, errors: &ErrorPrinter) -> u8 {
+fn single(
+    host: &Host,
+    path: &std::path::Path,
+    kind: Kind,
+    options: &EvalOptions,
+    errors: &ErrorPrinter,
+) -> u8 {
     let bytes = match read_input(path) {
         Ok(bytes) => bytes,
         Err(e) => return errors.fail(&e),
     };
-    let result = ValidCase::parse(&bytes).map_err(Error::from).and_then(|case| evaluate(host, &case, kind, options));
+    let result = ValidCase::parse(&bytes)
+        .map_err(Error::from)
+        .and_then(|case| evaluate(host, &case, kind, options));
     match result {
         Ok((outputs, trace)) => {
             let printed = match trace {
                 Some(trace) => json!({ kind.field(): outputs, "trace": trace }),
                 None => outputs,
             };
-            println!("{}", serde_json::to_string_pretty(&printed).unwrap_or_default());
+            setup::emit(&(serde_json::to_string_pretty(&printed).unwrap_or_default() + "\n"));
             EXIT_OK
         }
         Err(e) => errors.fail(&e),
     }
 }
 
-fn batch(host: &Host, path: &std::path::Path, kind: Kind, options: &EvalOptions, errors: &ErrorPrinter) -> u8 {
+fn batch(
+    host: &Host,
+    path: &std::path::Path,
+    kind: Kind,
+    options: &EvalOptions,
+    errors: &ErrorPrinter,
+) -> u8 {
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
-        Err(source) => return errors.fail(&Error::Io { path: path.display().to_string(), source }),
+        Err(source) => {
+            return errors.fail(&Error::Io {
+                path: path.display().to_string(),
+                source,
+            });
+        }
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -95,7 +125,12 @@ fn batch(host: &Host, path: &std::path::Path, kind: Kind, options: &EvalOptions,
     for line in CaseLines::new(BufReader::new(file)) {
         let line = match line {
             Ok(line) => line,
-            Err(source) => return errors.fail(&Error::Io { path: path.display().to_string(), source }),
+            Err(source) => {
+                return errors.fail(&Error::Io {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
         };
         total += 1;
         let record = match line.case {
@@ -127,9 +162,15 @@ fn batch(host: &Host, path: &std::path::Path, kind: Kind, options: &EvalOptions,
     }
     let _ = out.flush();
     if bad_input + failed > 0 {
-        let message = format!("{} of {total} cases were not evaluated ({bad_input} invalid, {failed} failed)", bad_input + failed);
+        let message = format!(
+            "{} of {total} cases were not evaluated ({bad_input} invalid, {failed} failed)",
+            bad_input + failed
+        );
         if errors.json {
-            eprintln!("{}", json!({"type": "batch-summary", "message": message, "total": total, "invalid": bad_input, "failed": failed}));
+            eprintln!(
+                "{}",
+                json!({"type": "batch-summary", "message": message, "total": total, "invalid": bad_input, "failed": failed})
+            );
         } else {
             eprintln!("kinga: {message}");
         }
@@ -145,7 +186,10 @@ fn batch(host: &Host, path: &std::path::Path, kind: Kind, options: &EvalOptions,
 
 /// Reads a case file, refusing one far larger than any valid case.
 fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Error> {
-    let io = |source| Error::Io { path: path.display().to_string(), source };
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .map_err(io)?
@@ -154,4 +198,3 @@ fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Error> {
         .map_err(io)?;
     Ok(bytes)
 }
-

@@ -92,13 +92,21 @@ pub fn run() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { EXIT_OK });
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_OK
+            });
         }
     };
     setup::init_logging();
-    let errors = setup::ErrorPrinter { json: cli.global.json_errors };
+    let errors = setup::ErrorPrinter {
+        json: cli.global.json_errors,
+    };
     let code = match &cli.command {
-        Command::Eligibility(args) => batch::run(&cli.global, args, batch::Kind::Eligibility, &errors),
+        Command::Eligibility(args) => {
+            batch::run(&cli.global, args, batch::Kind::Eligibility, &errors)
+        }
         Command::Route(args) => batch::run(&cli.global, args, batch::Kind::Route, &errors),
         Command::Report(args) => report::run(&cli.global, args, &errors),
         Command::Plugins(command) => plugins::run(&cli.global, command, &errors),

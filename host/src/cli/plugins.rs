@@ -25,26 +25,49 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
     let PluginsCommand::List { json } = command;
     if *json {
         let all: Vec<_> = host.plugins().map(|p| p.description()).collect();
-        println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+        setup::emit(&(serde_json::to_string_pretty(&all).unwrap_or_default() + "\n"));
         return EXIT_OK;
     }
+    let mut text = String::new();
     for plugin in host.plugins() {
         let d = plugin.description();
-        println!("{}  {} {}  ({})", d.id, d.kind.as_str(), d.version, d.name);
-        println!("    {}", d.purpose);
+        text.push_str(&format!(
+            "{}  {} {}  ({})\n",
+            d.id,
+            d.kind.as_str(),
+            d.version,
+            d.name
+        ));
+        text.push_str(&format!("    {}\n", d.purpose));
         for rule in &d.rules {
-            let state = if plugin.enabled_rules().contains(&rule.id) { "on " } else { "off" };
-            println!("    [{state}] {:<28} {}", rule.id, rule.title);
+            let state = if plugin.enabled_rules().contains(&rule.id) {
+                "on "
+            } else {
+                "off"
+            };
+            text.push_str(&format!("    [{state}] {:<28} {}\n", rule.id, rule.title));
         }
         for template in &d.templates {
             let params: Vec<String> = template
                 .parameters
                 .iter()
-                .map(|p| if p.required { p.name.clone() } else { format!("[{}]", p.name) })
+                .map(|p| {
+                    if p.required {
+                        p.name.clone()
+                    } else {
+                        format!("[{}]", p.name)
+                    }
+                })
                 .collect();
-            println!("    template {:<22} {} (params: {})", template.id, template.title, params.join(", "));
+            text.push_str(&format!(
+                "    template {:<22} {} (params: {})\n",
+                template.id,
+                template.title,
+                params.join(", ")
+            ));
         }
-        println!();
+        text.push('\n');
     }
+    setup::emit(&text);
     EXIT_OK
 }

@@ -63,9 +63,18 @@ pub fn run(global: &Global, args: &ReportArgs, errors: &ErrorPrinter) -> u8 {
     };
     let file = match std::fs::File::open(&args.cases) {
         Ok(file) => file,
-        Err(source) => return errors.fail(&Error::Io { path: args.cases.display().to_string(), source }),
+        Err(source) => {
+            return errors.fail(&Error::Io {
+                path: args.cases.display().to_string(),
+                source,
+            });
+        }
     };
-    let mut run = match host.report(&args.template, &args.params, kinga_host::AsOf::now(kinga_host::EAST_AFRICA_TIME)) {
+    let mut run = match host.report(
+        &args.template,
+        &args.params,
+        kinga_host::AsOf::now(kinga_host::EAST_AFRICA_TIME),
+    ) {
         Ok(run) => run,
         Err(e) => return errors.fail(&e),
     };
@@ -73,7 +82,12 @@ pub fn run(global: &Global, args: &ReportArgs, errors: &ErrorPrinter) -> u8 {
     for line in CaseLines::new(BufReader::new(file)) {
         let line = match line {
             Ok(line) => line,
-            Err(source) => return errors.fail(&Error::Io { path: args.cases.display().to_string(), source }),
+            Err(source) => {
+                return errors.fail(&Error::Io {
+                    path: args.cases.display().to_string(),
+                    source,
+                });
+            }
         };
         match line.case {
             Ok(case) => {
@@ -107,7 +121,7 @@ pub fn run(global: &Global, args: &ReportArgs, errors: &ErrorPrinter) -> u8 {
         FormatArg::Csv => Format::Csv,
         FormatArg::Md => Format::Markdown,
     };
-    print!("{}", render(&report, format));
+    setup::emit(&render(&report, format));
     if skipped > 0 {
         eprintln!("kinga: {skipped} invalid cases were left out of the report");
         return EXIT_BAD_INPUT;

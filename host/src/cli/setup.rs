@@ -11,7 +11,10 @@ use super::{EXIT_BAD_INPUT, EXIT_FAILED, Global};
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KINGA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Prints errors on stderr, as one line or as JSON.
@@ -23,7 +26,10 @@ impl ErrorPrinter {
     /// Prints `error` and returns the exit code it deserves.
     pub fn fail(&self, error: &Error) -> u8 {
         if self.json {
-            eprintln!("{}", serde_json::to_string(&error.report()).unwrap_or_default());
+            eprintln!(
+                "{}",
+                serde_json::to_string(&error.report()).unwrap_or_default()
+            );
         } else {
             eprintln!("kinga: {}", printable(&error.to_string()));
         }
@@ -33,7 +39,10 @@ impl ErrorPrinter {
     /// Prints a usage problem and returns [`EXIT_BAD_INPUT`].
     pub fn usage(&self, message: &str) -> u8 {
         if self.json {
-            eprintln!("{}", serde_json::json!({"type": "usage", "message": message}));
+            eprintln!(
+                "{}",
+                serde_json::json!({"type": "usage", "message": message})
+            );
         } else {
             eprintln!("kinga: {}", printable(message));
         }
@@ -43,13 +52,23 @@ impl ErrorPrinter {
 
 /// The exit code of an error: 2 for bad input, 1 for a failed evaluation.
 pub fn exit_code(error: &Error) -> u8 {
-    if error.is_bad_input() { EXIT_BAD_INPUT } else { EXIT_FAILED }
+    if error.is_bad_input() {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_FAILED
+    }
 }
 
 /// Text safe to print on a terminal: control and bidi characters escaped.
 pub fn printable(text: &str) -> String {
     text.chars()
-        .map(|c| if kinga_host::sandbox::is_unsafe_char(c) { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() })
+        .map(|c| {
+            if kinga_host::sandbox::is_unsafe_char(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
         .collect()
 }
 
@@ -63,7 +82,10 @@ pub fn as_of(text: Option<&str>) -> Result<AsOf, Error> {
 
 /// The plugin directory: `--plugins`, or the plugins this workspace builds.
 pub fn plugin_dir(global: &Global) -> PathBuf {
-    global.plugins.clone().unwrap_or_else(|| PathBuf::from(kinga_artifacts::REFERENCE_PLUGINS_DIR))
+    global
+        .plugins
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(kinga_artifacts::REFERENCE_PLUGINS_DIR))
 }
 
 fn cache_dir(global: &Global) -> Option<PathBuf> {
@@ -88,4 +110,12 @@ pub fn host(global: &Global) -> Result<Host, Error> {
     let mut host = builder.build()?;
     host.load_dir(plugin_dir(global))?;
     Ok(host)
+}
+
+/// Writes `text` to stdout. A closed pipe (`kinga ... | head`) is not an
+/// error worth a panic: the output is simply cut.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

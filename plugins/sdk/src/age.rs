@@ -2,9 +2,9 @@
 
 use time::Date;
 
+use crate::PluginError;
 use crate::case::Case;
 use crate::date::completed_years;
-use crate::PluginError;
 
 /// Where an age came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +40,17 @@ pub const DATE_OF_BIRTH: &str = "/child/date_of_birth";
 /// # Errors
 /// `invalid-case` when the date of birth is after `on`.
 pub fn age_at(case: &Case, on: Date) -> Result<Option<Age>, PluginError> {
-    let Some(child) = &case.child else { return Ok(None) };
+    let Some(child) = &case.child else {
+        return Ok(None);
+    };
     if let Some(birth) = child.date_of_birth {
         return completed_years(birth, on)
-            .map(|years| Some(Age { years, source: AgeSource::DateOfBirth }))
+            .map(|years| {
+                Some(Age {
+                    years,
+                    source: AgeSource::DateOfBirth,
+                })
+            })
             .ok_or_else(|| {
                 PluginError::invalid_case(
                     "born-after-as-of",

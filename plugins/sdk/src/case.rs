@@ -284,7 +284,9 @@ impl IncidentKind {
     pub fn is_sexual(self) -> bool {
         matches!(
             self,
-            IncidentKind::SexualAbuse | IncidentKind::SexualExploitation | IncidentKind::Trafficking
+            IncidentKind::SexualAbuse
+                | IncidentKind::SexualExploitation
+                | IncidentKind::Trafficking
         )
     }
 }
@@ -401,14 +403,20 @@ impl Case {
         serde_json::from_str(text).map_err(|e| {
             crate::PluginError::invalid_case(
                 "case-not-canonical",
-                format!("the case does not fit canonical case v1: {}", e.classify_message()),
+                format!(
+                    "the case does not fit canonical case v1: {}",
+                    e.classify_message()
+                ),
                 None,
             )
         })
     }
 
     /// The most recent incident for which `filter` holds, if any.
-    pub fn latest_incident(&self, filter: impl Fn(&Incident) -> bool) -> Option<(usize, &Incident)> {
+    pub fn latest_incident(
+        &self,
+        filter: impl Fn(&Incident) -> bool,
+    ) -> Option<(usize, &Incident)> {
         self.incidents
             .iter()
             .flatten()

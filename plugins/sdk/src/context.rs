@@ -45,14 +45,26 @@ impl<S: DeserializeOwned> Context<S> {
     ///
     /// # Errors
     /// `invalid-settings` when the as-of or the settings cannot be read.
-    pub fn from_raw(as_of: &str, enabled_rules: Vec<String>, settings: &str) -> Result<Self, PluginError> {
+    pub fn from_raw(
+        as_of: &str,
+        enabled_rules: Vec<String>,
+        settings: &str,
+    ) -> Result<Self, PluginError> {
         let as_of = crate::date::parse_datetime(as_of).ok_or_else(|| {
-            PluginError::invalid_settings("bad-as-of", "the as-of is not an RFC 3339 date-time", None)
+            PluginError::invalid_settings(
+                "bad-as-of",
+                "the as-of is not an RFC 3339 date-time",
+                None,
+            )
         })?;
         let settings = serde_json::from_str(settings).map_err(|e| {
             PluginError::invalid_settings(
                 "bad-settings",
-                format!("the settings do not fit this plugin: line {} column {}", e.line(), e.column()),
+                format!(
+                    "the settings do not fit this plugin: line {} column {}",
+                    e.line(),
+                    e.column()
+                ),
                 None,
             )
         })?;

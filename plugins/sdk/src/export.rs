@@ -49,15 +49,23 @@ macro_rules! __kinga_common_glue {
         fn __kinga_reasons(reasons: Vec<$crate::Reason>) -> Vec<__kinga_types::Reason> {
             reasons
                 .into_iter()
-                .map(|r| __kinga_types::Reason { rule: r.rule, code: r.code, message: r.message })
+                .map(|r| __kinga_types::Reason {
+                    rule: r.rule,
+                    code: r.code,
+                    message: r.message,
+                })
                 .collect()
         }
 
         fn __kinga_context(
             ctx: __kinga_types::Context,
-        ) -> Result<$crate::Context<<$plugin as $crate::Plugin>::Settings>, __kinga_types::PluginError> {
+        ) -> Result<
+            $crate::Context<<$plugin as $crate::Plugin>::Settings>,
+            __kinga_types::PluginError,
+        > {
             __kinga_install_log();
-            $crate::Context::from_raw(&ctx.as_of, ctx.enabled_rules, &ctx.settings).map_err(__kinga_error)
+            $crate::Context::from_raw(&ctx.as_of, ctx.enabled_rules, &ctx.settings)
+                .map_err(__kinga_error)
         }
 
         fn __kinga_case(case: &str) -> Result<$crate::Case, __kinga_types::PluginError> {

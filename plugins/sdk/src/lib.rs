@@ -66,6 +66,7 @@ pub mod date;
 pub mod describe;
 mod export;
 pub mod log;
+pub mod logic;
 pub mod outcome;
 pub mod report;
 
@@ -75,11 +76,11 @@ pub use describe::{ParameterInfo, PluginInfo, RuleInfo, TemplateInfo};
 pub use outcome::*;
 pub use report::{ReportBuilder, ReportOutput, Table};
 
-/// The date and time library the SDK's types use.
-pub use time;
 /// The JSON library the SDK uses (settings of type `serde_json::Map` accept
 /// any object).
 pub use serde_json;
+/// The date and time library the SDK's types use.
+pub use time;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

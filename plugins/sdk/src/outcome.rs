@@ -135,7 +135,12 @@ pub struct PluginError {
 
 impl PluginError {
     /// An error of `kind`.
-    pub fn new(kind: ErrorKind, code: &str, message: impl Into<String>, pointer: Option<&str>) -> Self {
+    pub fn new(
+        kind: ErrorKind,
+        code: &str,
+        message: impl Into<String>,
+        pointer: Option<&str>,
+    ) -> Self {
         PluginError {
             kind,
             code: code.to_owned(),

@@ -37,7 +37,11 @@ impl Table {
     /// When the number of labels differs from the number of dimensions (a
     /// bug in the template, caught by its tests).
     pub fn count(&mut self, labels: &[&str]) {
-        assert_eq!(labels.len(), self.dimensions.len(), "one label per dimension");
+        assert_eq!(
+            labels.len(),
+            self.dimensions.len(),
+            "one label per dimension"
+        );
         let key: Vec<String> = labels.iter().map(|l| (*l).to_owned()).collect();
         *self.counts.entry(key).or_insert(0) += 1;
     }

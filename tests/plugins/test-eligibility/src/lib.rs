@@ -36,7 +36,11 @@ impl Plugin for TestEligibility {
             purpose: "Exercises the eligibility contract in the host's tests.".into(),
             rules: vec![
                 RuleInfo::new("open-case", "Open case", "Eligible while the case is open."),
-                RuleInfo::new("minimum-age", "Minimum age", "Eligible from `min_age` years."),
+                RuleInfo::new(
+                    "minimum-age",
+                    "Minimum age",
+                    "Eligible from `min_age` years.",
+                ),
             ],
             settings_schema: include_str!("settings.schema.json").into(),
             case_fields: vec!["/status".into(), "/child".into()],
@@ -58,7 +62,13 @@ impl EligibilityPlugin for TestEligibility {
     }
 }
 
-fn decision(track: &str, status: Status, code: &str, message: &str, missing: Vec<String>) -> Decision {
+fn decision(
+    track: &str,
+    status: Status,
+    code: &str,
+    message: &str,
+    missing: Vec<String>,
+) -> Decision {
     Decision {
         track: track.into(),
         status,
@@ -70,11 +80,27 @@ fn decision(track: &str, status: Status, code: &str, message: &str, missing: Vec
 
 fn open_case(case: &Case) -> Decision {
     match case.status {
-        Some(CaseStatus::Open) => decision("open-case", Status::Eligible, "case-open", "the case is open", vec![]),
-        Some(CaseStatus::Closed) => {
-            decision("open-case", Status::Ineligible, "case-closed", "the case is closed", vec![])
-        }
-        None => decision("open-case", Status::Undetermined, "status-missing", "no case status", vec!["/status".into()]),
+        Some(CaseStatus::Open) => decision(
+            "open-case",
+            Status::Eligible,
+            "case-open",
+            "the case is open",
+            vec![],
+        ),
+        Some(CaseStatus::Closed) => decision(
+            "open-case",
+            Status::Ineligible,
+            "case-closed",
+            "the case is closed",
+            vec![],
+        ),
+        None => decision(
+            "open-case",
+            Status::Undetermined,
+            "status-missing",
+            "no case status",
+            vec!["/status".into()],
+        ),
     }
 }
 
@@ -87,10 +113,20 @@ fn minimum_age(ctx: &Context<Settings>, case: &Case) -> Result<Decision, PluginE
             "neither a date of birth nor an estimate",
             vec![DATE_OF_BIRTH.into()],
         ),
-        Some(age) if age.years >= ctx.settings.min_age => {
-            decision("minimum-age", Status::Eligible, "old-enough", "at or above the minimum age", vec![])
-        }
-        Some(_) => decision("minimum-age", Status::Ineligible, "too-young", "below the minimum age", vec![]),
+        Some(age) if age.years >= ctx.settings.min_age => decision(
+            "minimum-age",
+            Status::Eligible,
+            "old-enough",
+            "at or above the minimum age",
+            vec![],
+        ),
+        Some(_) => decision(
+            "minimum-age",
+            Status::Ineligible,
+            "too-young",
+            "below the minimum age",
+            vec![],
+        ),
     })
 }
 

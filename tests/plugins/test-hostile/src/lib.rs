@@ -25,9 +25,13 @@ mod bindings {
 }
 
 use bindings::exports::kinga::plugin::plugin::Guest as PluginGuest;
-use bindings::exports::kinga::plugin::referral::{ConsentStatus, Guest as ReferralGuest, Referral, Urgency};
+use bindings::exports::kinga::plugin::referral::{
+    ConsentStatus, Guest as ReferralGuest, Referral, Urgency,
+};
 use bindings::kinga::plugin::log::{Level, log};
-use bindings::kinga::plugin::types::{Context, ErrorKind, PluginError, PluginInfo, PluginKind, Reason, RuleInfo};
+use bindings::kinga::plugin::types::{
+    Context, ErrorKind, PluginError, PluginInfo, PluginKind, Reason, RuleInfo,
+};
 
 /// The component.
 pub struct TestHostile;
@@ -47,9 +51,10 @@ impl PluginGuest for TestHostile {
             kind: PluginKind::Referral,
             purpose: "Misbehaves on purpose so the host's containment can be tested.".into(),
             rules: vec![rule("main", true), rule("dormant", false)],
-            settings_schema: r#"{"type":"object","additionalProperties":false,"required":["behaviour"],
+            settings_schema:
+                r#"{"type":"object","additionalProperties":false,"required":["behaviour"],
                 "properties":{"behaviour":{"type":"string","maxLength":32}}}"#
-                .into(),
+                    .into(),
             default_settings: r#"{"behaviour":"none"}"#.into(),
             case_fields: vec!["/status".into()],
         }
@@ -64,7 +69,11 @@ fn referral(rule: &str, service: &str, due: &str, message: String) -> Referral {
         due: due.into(),
         provider: None,
         consent: ConsentStatus::NotRequired,
-        reasons: vec![Reason { rule: rule.into(), code: "test".into(), message }],
+        reasons: vec![Reason {
+            rule: rule.into(),
+            code: "test".into(),
+            message,
+        }],
     }
 }
 
@@ -99,18 +108,52 @@ impl ReferralGuest for TestHostile {
             "recurse" => {
                 let mut sink = [0u64; 64];
                 let n = recurse(0, std::hint::black_box(&mut sink));
-                Ok(vec![referral("main", "care.psychosocial", due, n.to_string())])
+                Ok(vec![referral(
+                    "main",
+                    "care.psychosocial",
+                    due,
+                    n.to_string(),
+                )])
             }
             "panic" => panic!("deliberate panic"),
-            "bad-date" => Ok(vec![referral("main", "care.psychosocial", "2026-02-30T25:00:00", "bad date".into())]),
-            "bad-service" => Ok(vec![referral("main", "Health Care", due, "bad service".into())]),
-            "disabled-rule" => Ok(vec![referral("dormant", "care.psychosocial", due, "dormant".into())]),
-            "unknown-rule" => Ok(vec![referral("no-such-rule", "care.psychosocial", due, "unknown".into())]),
-            "huge-string" => Ok(vec![referral("main", "care.psychosocial", due, "x".repeat(4 << 20))]),
+            "bad-date" => Ok(vec![referral(
+                "main",
+                "care.psychosocial",
+                "2026-02-30T25:00:00",
+                "bad date".into(),
+            )]),
+            "bad-service" => Ok(vec![referral(
+                "main",
+                "Health Care",
+                due,
+                "bad service".into(),
+            )]),
+            "disabled-rule" => Ok(vec![referral(
+                "dormant",
+                "care.psychosocial",
+                due,
+                "dormant".into(),
+            )]),
+            "unknown-rule" => Ok(vec![referral(
+                "no-such-rule",
+                "care.psychosocial",
+                due,
+                "unknown".into(),
+            )]),
+            "huge-string" => Ok(vec![referral(
+                "main",
+                "care.psychosocial",
+                due,
+                "x".repeat(4 << 20),
+            )]),
             "many-items" => {
                 let mut r = ok();
                 r.reasons = (0..20_000)
-                    .map(|_| Reason { rule: "main".into(), code: "x".into(), message: String::new() })
+                    .map(|_| Reason {
+                        rule: "main".into(),
+                        code: "x".into(),
+                        message: String::new(),
+                    })
                     .collect();
                 Ok(vec![r])
             }

@@ -4,9 +4,9 @@
 //! - `recent-incident`: an incident less than `window_hours` (a setting) old
 //!   needs health care as an emergency, due at the end of the window.
 
+use kinga_plugin_sdk::time::Duration;
 use kinga_plugin_sdk::*;
 use serde::{Deserialize, Serialize};
-use kinga_plugin_sdk::time::Duration;
 
 /// The plugin.
 pub struct TestReferral;
@@ -35,12 +35,21 @@ impl Plugin for TestReferral {
             version: "0.1.0".into(),
             purpose: "Exercises the referral contract in the host's tests.".into(),
             rules: vec![
-                RuleInfo::new("notify-officer", "Notify the officer", "Every case goes to the Children's Officer."),
-                RuleInfo::new("recent-incident", "Recent incident", "Health care within the window."),
+                RuleInfo::new(
+                    "notify-officer",
+                    "Notify the officer",
+                    "Every case goes to the Children's Officer.",
+                ),
+                RuleInfo::new(
+                    "recent-incident",
+                    "Recent incident",
+                    "Health care within the window.",
+                ),
             ],
-            settings_schema: r#"{"type":"object","additionalProperties":false,"required":["window_hours"],
+            settings_schema:
+                r#"{"type":"object","additionalProperties":false,"required":["window_hours"],
                 "properties":{"window_hours":{"type":"integer","minimum":1,"maximum":720}}}"#
-                .into(),
+                    .into(),
             case_fields: vec!["/incidents".into()],
         }
     }
@@ -68,7 +77,11 @@ impl ReferralPlugin for TestReferral {
                     due: incident.occurred_at + window,
                     provider: None,
                     consent: ConsentStatus::NotRequired,
-                    reasons: vec![Reason::new("recent-incident", "within-window", "the incident is within the window")],
+                    reasons: vec![Reason::new(
+                        "recent-incident",
+                        "within-window",
+                        "the incident is within the window",
+                    )],
                 });
             }
         }
@@ -84,7 +97,11 @@ impl ReferralPlugin for TestReferral {
                     contact: "sample only".into(),
                 }),
                 consent: ConsentStatus::NotRequired,
-                reasons: vec![Reason::new("notify-officer", "statutory", "statutory notification")],
+                reasons: vec![Reason::new(
+                    "notify-officer",
+                    "statutory",
+                    "statutory notification",
+                )],
             });
         }
         Ok(out)

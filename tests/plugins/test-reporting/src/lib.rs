@@ -30,8 +30,16 @@ pub struct CountBySex {
 
 impl ReportBuilder for CountBySex {
     fn add(&mut self, case: &Case) -> Result<(), PluginError> {
-        let sex = case.child.as_ref().and_then(|c| c.sex).map(Sex::as_str).unwrap_or("unknown");
-        let status = case.survivor_status.map(SurvivorStatus::as_str).unwrap_or("unknown");
+        let sex = case
+            .child
+            .as_ref()
+            .and_then(|c| c.sex)
+            .map(Sex::as_str)
+            .unwrap_or("unknown");
+        let status = case
+            .survivor_status
+            .map(SurvivorStatus::as_str)
+            .unwrap_or("unknown");
         self.table.count(&[sex, status]);
         Ok(())
     }
@@ -62,18 +70,35 @@ impl ReportingPlugin for TestReporting {
         }]
     }
 
-    fn open(_ctx: &Context<Self::Settings>, template: &str, parameters: &[(String, String)]) -> Result<CountBySex, PluginError> {
+    fn open(
+        _ctx: &Context<Self::Settings>,
+        template: &str,
+        parameters: &[(String, String)],
+    ) -> Result<CountBySex, PluginError> {
         if template != "count-by-sex" {
-            return Err(PluginError::invalid_parameters("unknown-template", "no such template"));
+            return Err(PluginError::invalid_parameters(
+                "unknown-template",
+                "no such template",
+            ));
         }
         let label = parameters
             .iter()
             .find(|(k, _)| k == "label")
             .map(|(_, v)| v.clone())
-            .ok_or_else(|| PluginError::invalid_parameters("missing-parameter", "the label parameter is required"))?;
+            .ok_or_else(|| {
+                PluginError::invalid_parameters(
+                    "missing-parameter",
+                    "the label parameter is required",
+                )
+            })?;
         Ok(CountBySex {
             label,
-            table: Table::new("by-sex", "Cases by sex and survivor status", "cases", &["sex", "survivor_status"]),
+            table: Table::new(
+                "by-sex",
+                "Cases by sex and survivor status",
+                "cases",
+                &["sex", "survivor_status"],
+            ),
         })
     }
 }

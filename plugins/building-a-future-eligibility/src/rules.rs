@@ -1,0 +1,485 @@
+//! The four tracks, as plain functions over the typed case.
+//!
+//! Each track is a list of conditions combined with three-valued logic
+//! ([`kinga_plugin_sdk::logic::decide`]): ineligible as soon as one is known
+//! to fail, undetermined (naming the missing fields) when none fails but one
+//! cannot be decided, eligible when all hold.
+
+use kinga_plugin_sdk::age::{Age, AgeSource, DATE_OF_BIRTH, age_at};
+use kinga_plugin_sdk::logic::{Check, decide};
+use kinga_plugin_sdk::{
+    Caregiver, Case, CaseStatus, Context, Decision, PluginError, SurvivorStatus,
+};
+
+use crate::settings::Settings;
+
+/// Track ids, which are also the rule ids.
+pub const EDUCATION: &str = "education-support";
+/// Vocational training track.
+pub const VOCATIONAL: &str = "vocational-training";
+/// Family livelihood track.
+pub const LIVELIHOOD: &str = "family-livelihood";
+/// Child Rights Club track.
+pub const CLUB: &str = "child-rights-club";
+
+/// What every track needs: the case is open and in a served county.
+fn common(track: &str, case: &Case, settings: &Settings) -> Vec<Check> {
+    let open = match case.status {
+        Some(CaseStatus::Open) => Check::holds(track, "case-open", "the case is open"),
+        Some(CaseStatus::Closed) => Check::fails(track, "case-closed", "the case is closed"),
+        None => Check::unknown(
+            track,
+            "status-unknown",
+            "the case status is not recorded",
+            "/status",
+        ),
+    };
+    let county = case.child.as_ref().and_then(|c| c.county.as_deref());
+    let area = match county {
+        Some(county) if settings.counties.iter().any(|c| c == county) => Check::holds(
+            track,
+            "in-area",
+            "the child lives in a county the programme serves",
+        ),
+        Some(_) => Check::fails(
+            track,
+            "out-of-area",
+            "the child lives outside the counties the programme serves",
+        ),
+        None => Check::unknown(
+            track,
+            "county-unknown",
+            "the child's county is not recorded",
+            "/child/county",
+        ),
+    };
+    vec![open, area]
+}
+
+/// The child is an identified survivor.
+fn survivor(track: &str, case: &Case) -> Check {
+    match case.survivor_status {
+        Some(SurvivorStatus::Survivor) => {
+            Check::holds(track, "survivor", "the child is an identified survivor")
+        }
+        Some(_) => Check::fails(
+            track,
+            "not-a-survivor",
+            "the track is for identified survivors",
+        ),
+        None => Check::unknown(
+            track,
+            "survivor-status-unknown",
+            "survivor status is not recorded",
+            "/survivor_status",
+        ),
+    }
+}
+
+/// The child's age lies in `min..=max` (plus a note when it is estimated).
+fn age_between(track: &str, age: Option<Age>, min: u32, max: u32) -> Vec<Check> {
+    let Some(age) = age else {
+        return vec![Check::unknown(
+            track,
+            "age-unknown",
+            "neither a date of birth nor an age estimate is recorded",
+            DATE_OF_BIRTH,
+        )];
+    };
+    let range = format!("{min}-{max}");
+    let mut checks = vec![if age.within(min, max) {
+        Check::holds(
+            track,
+            "age-in-range",
+            format!("the child's age is within {range}"),
+        )
+    } else {
+        Check::fails(
+            track,
+            "age-out-of-range",
+            format!("the child's age is outside {range}"),
+        )
+    }];
+    if age.source == AgeSource::Estimate {
+        checks.push(Check::holds(
+            track,
+            "age-estimated",
+            "the age is an estimate: no date of birth is recorded",
+        ));
+    }
+    checks
+}
+
+/// Education support: survivors aged 9-15.
+pub fn education_support(case: &Case, age: Option<Age>, s: &Settings) -> Decision {
+    let mut checks = common(EDUCATION, case, s);
+    checks.push(survivor(EDUCATION, case));
+    checks.extend(age_between(
+        EDUCATION,
+        age,
+        s.education_min_age,
+        s.education_max_age,
+    ));
+    decide(EDUCATION, checks)
+}
+
+/// Vocational training: survivors aged 16-18.
+pub fn vocational_training(case: &Case, age: Option<Age>, s: &Settings) -> Decision {
+    let mut checks = common(VOCATIONAL, case, s);
+    checks.push(survivor(VOCATIONAL, case));
+    checks.extend(age_between(
+        VOCATIONAL,
+        age,
+        s.vocational_min_age,
+        s.vocational_max_age,
+    ));
+    decide(VOCATIONAL, checks)
+}
+
+/// Family livelihood: survivors whose household is child-headed or earns
+/// under the threshold; eligible decisions carry a priority.
+pub fn family_livelihood(case: &Case, s: &Settings) -> Decision {
+    let mut checks = common(LIVELIHOOD, case, s);
+    checks.push(survivor(LIVELIHOOD, case));
+    let threshold = s.income_threshold_kes;
+    checks.push(match &case.household {
+        None => Check::unknown(
+            LIVELIHOOD,
+            "household-unknown",
+            "no household is recorded",
+            "/household",
+        ),
+        Some(h) if h.caregiver == Some(Caregiver::ChildHeaded) => Check::holds(
+            LIVELIHOOD,
+            "child-headed-household",
+            "the household is headed by a child",
+        ),
+        Some(h) => match h.monthly_income_kes {
+            None => Check::unknown(
+                LIVELIHOOD,
+                "income-unknown",
+                "the household's monthly income is not recorded",
+                "/household/monthly_income_kes",
+            ),
+            Some(income) if income < threshold => Check::holds(
+                LIVELIHOOD,
+                "income-below-threshold",
+                format!("monthly household income is below KES {threshold}"),
+            ),
+            Some(_) => Check::fails(
+                LIVELIHOOD,
+                "income-at-or-above-threshold",
+                format!("monthly household income is KES {threshold} or more"),
+            ),
+        },
+    });
+    let mut decision = decide(LIVELIHOOD, checks);
+    if decision.status == kinga_plugin_sdk::Status::Eligible {
+        decision.priority = Some(livelihood_priority(case, threshold));
+    }
+    decision
+}
+
+/// The family-livelihood priority (the programme supports the 50 highest):
+/// +3 child-headed, +2 income below half the threshold, +1 income below the
+/// threshold (so +3 in all below half), +1 five or more dependents, +1
+/// caregiver a grandparent or nobody.
+pub fn livelihood_priority(case: &Case, threshold: u64) -> i32 {
+    let Some(h) = &case.household else { return 0 };
+    let mut priority = 0;
+    if h.caregiver == Some(Caregiver::ChildHeaded) {
+        priority += 3;
+    }
+    if let Some(income) = h.monthly_income_kes {
+        if income.saturating_mul(2) < threshold {
+            priority += 2;
+        }
+        if income < threshold {
+            priority += 1;
+        }
+    }
+    if h.dependents.is_some_and(|d| d >= 5) {
+        priority += 1;
+    }
+    if matches!(h.caregiver, Some(Caregiver::Grandparent | Caregiver::None)) {
+        priority += 1;
+    }
+    priority
+}
+
+/// Child Rights Club: any child aged 9-17 enrolled in a school that runs one.
+pub fn child_rights_club(case: &Case, age: Option<Age>, s: &Settings) -> Decision {
+    let mut checks = common(CLUB, case, s);
+    checks.extend(age_between(
+        CLUB,
+        age,
+        s.child_rights_club_min_age,
+        s.child_rights_club_max_age,
+    ));
+    match &case.education {
+        None => checks.push(Check::unknown(
+            CLUB,
+            "education-unknown",
+            "no schooling is recorded",
+            "/education",
+        )),
+        Some(e) => {
+            checks.push(match e.enrolled {
+                Some(true) => Check::holds(CLUB, "enrolled", "the child is enrolled in school"),
+                Some(false) => {
+                    Check::fails(CLUB, "not-enrolled", "the child is not enrolled in school")
+                }
+                None => Check::unknown(
+                    CLUB,
+                    "enrolment-unknown",
+                    "enrolment is not recorded",
+                    "/education/enrolled",
+                ),
+            });
+            checks.push(match e.school_has_child_rights_club {
+                Some(true) => Check::holds(
+                    CLUB,
+                    "school-has-club",
+                    "the school runs a Child Rights Club",
+                ),
+                Some(false) => Check::fails(
+                    CLUB,
+                    "no-club-at-school",
+                    "the school does not run a Child Rights Club",
+                ),
+                None => Check::unknown(
+                    CLUB,
+                    "club-unknown",
+                    "whether the school runs a Child Rights Club is not recorded",
+                    "/education/school_has_child_rights_club",
+                ),
+            });
+        }
+    }
+    decide(CLUB, checks)
+}
+
+/// Every enabled track, in a fixed order.
+///
+/// # Errors
+/// `invalid-case` when the child is born after the as-of date.
+pub fn evaluate(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Decision>, PluginError> {
+    let s = &ctx.settings;
+    let age = age_at(case, ctx.as_of_date())?;
+    let mut out = Vec::new();
+    if ctx.enabled(EDUCATION) {
+        out.push(education_support(case, age, s));
+    }
+    if ctx.enabled(VOCATIONAL) {
+        out.push(vocational_training(case, age, s));
+    }
+    if ctx.enabled(LIVELIHOOD) {
+        out.push(family_livelihood(case, s));
+    }
+    if ctx.enabled(CLUB) {
+        out.push(child_rights_club(case, age, s));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use kinga_plugin_sdk::Status;
+    use kinga_plugin_sdk::date::parse_datetime;
+    use kinga_plugin_sdk::serde_json::{Value, json};
+
+    use super::*;
+
+    fn case(edit: impl FnOnce(&mut Value)) -> Case {
+        let mut value = json!({
+            "case_id": "U-1",
+            "status": "open",
+            "child": {"date_of_birth": "2012-07-01", "county": "kilifi"},
+            "survivor_status": "survivor",
+            "household": {"caregiver": "parent", "monthly_income_kes": 12000},
+            "education": {"enrolled": true, "school_has_child_rights_club": true}
+        });
+        edit(&mut value);
+        Case::from_json(&value.to_string()).unwrap()
+    }
+
+    fn ctx(as_of: &str) -> Context<Settings> {
+        let all = [EDUCATION, VOCATIONAL, LIVELIHOOD, CLUB];
+        Context::new(parse_datetime(as_of).unwrap(), &all, Settings::default())
+    }
+
+    fn status(track: &str, case: &Case, as_of: &str) -> Decision {
+        evaluate(&ctx(as_of), case)
+            .unwrap()
+            .into_iter()
+            .find(|d| d.track == track)
+            .unwrap()
+    }
+
+    #[test]
+    fn education_starts_on_the_9th_birthday_and_ends_the_day_before_the_16th() {
+        let c = case(|v| v["child"]["date_of_birth"] = json!("2017-07-01"));
+        assert_eq!(
+            status(EDUCATION, &c, "2026-06-30T23:59:59+03:00").status,
+            Status::Ineligible
+        );
+        assert_eq!(
+            status(EDUCATION, &c, "2026-07-01T00:00:00+03:00").status,
+            Status::Eligible
+        );
+        let c = case(|v| v["child"]["date_of_birth"] = json!("2010-07-01"));
+        assert_eq!(
+            status(EDUCATION, &c, "2026-06-30T12:00:00+03:00").status,
+            Status::Eligible
+        );
+        assert_eq!(
+            status(EDUCATION, &c, "2026-07-01T12:00:00+03:00").status,
+            Status::Ineligible
+        );
+    }
+
+    #[test]
+    fn the_as_of_date_is_read_in_its_own_offset() {
+        let c = case(|v| v["child"]["date_of_birth"] = json!("2017-07-01"));
+        // 2026-06-30T22:00Z is already 1 July in Kenya.
+        assert_eq!(
+            status(EDUCATION, &c, "2026-07-01T01:00:00+03:00").status,
+            Status::Eligible
+        );
+        assert_eq!(
+            status(EDUCATION, &c, "2026-06-30T22:00:00+00:00").status,
+            Status::Ineligible
+        );
+    }
+
+    #[test]
+    fn vocational_is_16_to_18() {
+        let c = case(|v| v["child"]["date_of_birth"] = json!("2010-07-01"));
+        assert_eq!(
+            status(VOCATIONAL, &c, "2026-06-30T12:00:00+03:00").status,
+            Status::Ineligible
+        );
+        assert_eq!(
+            status(VOCATIONAL, &c, "2026-07-01T12:00:00+03:00").status,
+            Status::Eligible
+        );
+        let c = case(|v| v["child"]["date_of_birth"] = json!("2007-07-01"));
+        assert_eq!(
+            status(VOCATIONAL, &c, "2026-06-30T12:00:00+03:00").status,
+            Status::Eligible
+        );
+        assert_eq!(
+            status(VOCATIONAL, &c, "2026-07-01T12:00:00+03:00").status,
+            Status::Ineligible
+        );
+    }
+
+    #[test]
+    fn no_age_is_undetermined_and_an_estimate_is_used_and_said() {
+        let c = case(|v| v["child"] = json!({"county": "kwale"}));
+        let d = status(EDUCATION, &c, "2026-07-01T12:00:00+03:00");
+        assert_eq!(d.status, Status::Undetermined);
+        assert_eq!(d.missing, [DATE_OF_BIRTH]);
+        let c = case(|v| v["child"] = json!({"county": "kwale", "age_estimate_years": 12}));
+        let d = status(EDUCATION, &c, "2026-07-01T12:00:00+03:00");
+        assert_eq!(d.status, Status::Eligible);
+        assert!(d.reasons.iter().any(|r| r.code == "age-estimated"));
+    }
+
+    #[test]
+    fn closed_cases_and_children_outside_the_counties_are_ineligible_even_with_missing_data() {
+        let c = case(|v| {
+            v["status"] = json!("closed");
+            v["child"] = json!({"county": "kwale"});
+        });
+        let d = status(EDUCATION, &c, "2026-07-01T12:00:00+03:00");
+        assert_eq!(d.status, Status::Ineligible);
+        assert_eq!(d.reasons[0].code, "case-closed");
+        let c = case(|v| v["child"]["county"] = json!("mombasa"));
+        assert_eq!(
+            status(CLUB, &c, "2026-07-01T12:00:00+03:00").reasons[0].code,
+            "out-of-area"
+        );
+    }
+
+    #[test]
+    fn livelihood_income_equal_to_the_threshold_is_not_below_it() {
+        let at = "2026-07-01T12:00:00+03:00";
+        let c = case(|v| v["household"]["monthly_income_kes"] = json!(10_000));
+        assert_eq!(status(LIVELIHOOD, &c, at).status, Status::Ineligible);
+        let c = case(|v| v["household"]["monthly_income_kes"] = json!(9_999));
+        let d = status(LIVELIHOOD, &c, at);
+        assert_eq!(d.status, Status::Eligible);
+        assert_eq!(d.priority, Some(1));
+    }
+
+    #[test]
+    fn livelihood_missing_household_or_income_is_undetermined() {
+        let at = "2026-07-01T12:00:00+03:00";
+        let c = case(|v| {
+            v.as_object_mut().unwrap().remove("household");
+        });
+        assert_eq!(status(LIVELIHOOD, &c, at).missing, ["/household"]);
+        let c = case(|v| v["household"] = json!({"caregiver": "relative"}));
+        assert_eq!(
+            status(LIVELIHOOD, &c, at).missing,
+            ["/household/monthly_income_kes"]
+        );
+        let c = case(|v| v["household"] = json!({"caregiver": "child_headed"}));
+        let d = status(LIVELIHOOD, &c, at);
+        assert_eq!((d.status, d.priority), (Status::Eligible, Some(3)));
+    }
+
+    #[test]
+    fn livelihood_priority_adds_up() {
+        let c = case(|v| {
+            v["household"] =
+                json!({"caregiver": "grandparent", "monthly_income_kes": 4_999, "dependents": 5})
+        });
+        assert_eq!(livelihood_priority(&c, 10_000), 2 + 1 + 1 + 1);
+        let c = case(|v| {
+            v["household"] =
+                json!({"caregiver": "none", "monthly_income_kes": 5_000, "dependents": 4})
+        });
+        assert_eq!(livelihood_priority(&c, 10_000), 1 + 1);
+    }
+
+    #[test]
+    fn child_rights_club_needs_enrolment_and_a_club() {
+        let at = "2026-07-01T12:00:00+03:00";
+        let c = case(|v| v["survivor_status"] = json!("at_risk"));
+        assert_eq!(status(CLUB, &c, at).status, Status::Eligible);
+        let c = case(|v| v["education"] = json!({"enrolled": true}));
+        assert_eq!(
+            status(CLUB, &c, at).missing,
+            ["/education/school_has_child_rights_club"]
+        );
+        let c = case(|v| {
+            v.as_object_mut().unwrap().remove("education");
+        });
+        assert_eq!(status(CLUB, &c, at).missing, ["/education"]);
+        let c = case(|v| v["education"]["enrolled"] = json!(false));
+        assert_eq!(status(CLUB, &c, at).reasons[0].code, "not-enrolled");
+        let c = case(|v| v["child"]["date_of_birth"] = json!("2008-07-01"));
+        assert_eq!(
+            status(CLUB, &c, "2026-06-30T12:00:00+03:00").status,
+            Status::Eligible
+        );
+        assert_eq!(
+            status(CLUB, &c, "2026-07-01T12:00:00+03:00").status,
+            Status::Ineligible
+        );
+    }
+
+    #[test]
+    fn a_switched_off_track_has_no_decision() {
+        let mut context = ctx("2026-07-01T12:00:00+03:00");
+        context.enabled_rules.remove(EDUCATION);
+        let tracks: Vec<String> = evaluate(&context, &case(|_| {}))
+            .unwrap()
+            .into_iter()
+            .map(|d| d.track)
+            .collect();
+        assert_eq!(tracks, [VOCATIONAL, LIVELIHOOD, CLUB]);
+    }
+}
