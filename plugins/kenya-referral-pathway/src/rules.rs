@@ -1,0 +1,582 @@
+//! The ten rules of the Kenyan referral pathway, as plain functions.
+//!
+//! Every rule looks at the most recent *sexual incident* (sexual abuse,
+//! sexual exploitation or trafficking); hours since it are the exact
+//! difference between the as-of and `occurred_at`. A rule fires only when
+//! every condition is known to hold: a condition that cannot be decided
+//! routes nothing (and is logged by rule id, never with case data).
+
+use kinga_plugin_sdk::age::{Age, age_at};
+use kinga_plugin_sdk::time::{Duration, OffsetDateTime};
+use kinga_plugin_sdk::{
+    Case, ConsentStatus, Context, Incident, PluginError, Provider, Reason, Referral, Sex, SurvivorStatus, Urgency, log,
+};
+
+use crate::settings::{ProviderEntry, Settings};
+
+/// Rule ids.
+pub const POST_RAPE_CARE: &str = "post-rape-care";
+/// Emergency contraception.
+pub const EMERGENCY_CONTRACEPTION: &str = "emergency-contraception";
+/// Medical examination after the PEP window.
+pub const MEDICAL_EXAMINATION: &str = "medical-examination";
+/// Statutory notification.
+pub const CHILDRENS_OFFICER: &str = "childrens-officer";
+/// Police gender desk.
+pub const POLICE: &str = "police";
+/// Safe shelter.
+pub const SAFE_SHELTER: &str = "safe-shelter";
+/// Psychosocial support.
+pub const PSYCHOSOCIAL: &str = "psychosocial";
+/// Legal aid.
+pub const LEGAL_AID: &str = "legal-aid";
+/// Education re-entry.
+pub const EDUCATION_REENTRY: &str = "education-reentry";
+/// Vocational training.
+pub const VOCATIONAL: &str = "vocational";
+
+/// What the rules know about a case at the as-of.
+pub struct Facts<'a> {
+    /// The case.
+    pub case: &'a Case,
+    /// The as-of.
+    pub as_of: OffsetDateTime,
+    /// The most recent sexual incident.
+    pub incident: Option<&'a Incident>,
+    /// Time since it.
+    pub since: Option<Duration>,
+    /// The child's age at the as-of date.
+    pub age: Option<Age>,
+}
+
+impl<'a> Facts<'a> {
+    /// Gathers the facts.
+    ///
+    /// # Errors
+    /// `invalid-case` for an incident after the as-of or a birth after it.
+    pub fn gather(case: &'a Case, as_of: OffsetDateTime) -> Result<Facts<'a>, PluginError> {
+        for (i, incident) in case.incidents.iter().flatten().enumerate() {
+            if incident.occurred_at > as_of {
+                return Err(PluginError::invalid_case(
+                    "incident-after-as-of",
+                    "an incident is dated after the as-of",
+                    Some(&format!("/incidents/{i}/occurred_at")),
+                ));
+            }
+        }
+        let incident = case.latest_incident(|i| i.kind.is_sexual()).map(|(_, i)| i);
+        Ok(Facts {
+            case,
+            as_of,
+            incident,
+            since: incident.map(|i| as_of - i.occurred_at),
+            age: age_at(case, as_of.date())?,
+        })
+    }
+
+    /// Whether the most recent sexual incident is at most `hours` old.
+    fn within(&self, hours: u32) -> Option<bool> {
+        self.since.map(|since| since <= Duration::hours(i64::from(hours)))
+    }
+
+    fn is_survivor(&self) -> bool {
+        self.case.survivor_status == Some(SurvivorStatus::Survivor)
+    }
+
+    fn sharing_consent(&self) -> ConsentStatus {
+        match self.case.consent.as_ref().and_then(|c| c.information_sharing) {
+            Some(true) => ConsentStatus::Given,
+            _ => ConsentStatus::Required,
+        }
+    }
+
+    fn due_in(&self, duration: Duration) -> OffsetDateTime {
+        self.as_of + duration
+    }
+}
+
+/// A referral under construction: the parts every rule fills in.
+struct Draft<'r> {
+    rule: &'r str,
+    service: &'r str,
+    urgency: Urgency,
+    due: OffsetDateTime,
+    consent: ConsentStatus,
+    reason: Reason,
+}
+
+fn undecidable(rule: &str, what: &str) -> Option<Draft<'static>> {
+    log::debug(&format!("rule {rule}: not routed, {what} is not recorded"));
+    None
+}
+
+/// `post-rape-care`: a sexual incident at most `pep_window_hours` old.
+fn post_rape_care(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
+    let incident = f.incident?;
+    f.within(s.pep_window_hours)?.then(|| Draft {
+        rule: POST_RAPE_CARE,
+        service: "health.post-rape-care",
+        urgency: Urgency::Emergency,
+        due: (incident.occurred_at + Duration::hours(i64::from(s.pep_window_hours))).to_offset(f.as_of.offset()),
+        consent: ConsentStatus::NotRequired,
+        reason: Reason::new(
+            POST_RAPE_CARE,
+            "within-pep-window",
+            format!("a sexual incident happened within the last {} hours: HIV PEP must start in time", s.pep_window_hours),
+        ),
+    })
+}
+
+/// `emergency-contraception`: a girl of at least `ec_min_age`, a sexual
+/// incident at most `ec_window_hours` old.
+fn emergency_contraception(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
+    let incident = f.incident?;
+    if !f.within(s.ec_window_hours)? {
+        return None;
+    }
+    match f.case.child.as_ref().and_then(|c| c.sex) {
+        Some(Sex::Female) => {}
+        Some(Sex::Male) => return None,
+        _ => return undecidable(EMERGENCY_CONTRACEPTION, "the child's sex"),
+    }
+    let Some(age) = f.age else { return undecidable(EMERGENCY_CONTRACEPTION, "the child's age") };
+    (age.years >= s.ec_min_age).then(|| Draft {
+        rule: EMERGENCY_CONTRACEPTION,
+        service: "health.emergency-contraception",
+        urgency: Urgency::Emergency,
+        due: (incident.occurred_at + Duration::hours(i64::from(s.ec_window_hours))).to_offset(f.as_of.offset()),
+        consent: ConsentStatus::NotRequired,
+        reason: Reason::new(
+            EMERGENCY_CONTRACEPTION,
+            "within-ec-window",
+            format!("a sexual incident happened within the last {} hours", s.ec_window_hours),
+        ),
+    })
+}
+
+/// `medical-examination`: a sexual incident older than the PEP window for
+/// which no health care is recorded.
+fn medical_examination(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
+    let incident = f.incident?;
+    if f.within(s.pep_window_hours)? || incident.health_care_received == Some(true) {
+        return None;
+    }
+    Some(Draft {
+        rule: MEDICAL_EXAMINATION,
+        service: "health.medical-examination",
+        urgency: Urgency::Within72h,
+        due: f.due_in(Duration::hours(72)),
+        consent: ConsentStatus::NotRequired,
+        reason: Reason::new(
+            MEDICAL_EXAMINATION,
+            "no-health-care-recorded",
+            format!("a sexual incident older than {} hours has no health care recorded", s.pep_window_hours),
+        ),
+    })
+}
+
+/// Within 24 hours while the most recent sexual incident is inside the PEP
+/// window, else within 72 hours.
+fn statutory_urgency(f: &Facts, s: &Settings) -> (Urgency, Duration) {
+    if f.within(s.pep_window_hours) == Some(true) {
+        (Urgency::Within24h, Duration::hours(24))
+    } else {
+        (Urgency::Within72h, Duration::hours(72))
+    }
+}
+
+/// `childrens-officer`: any sexual incident, an identified survivor, or any
+/// protection concern. Statutory: no consent needed.
+fn childrens_officer(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
+    let concerns = f.case.protection_concerns.as_ref().is_some_and(|c| !c.is_empty());
+    let (code, message) = if f.incident.is_some() {
+        ("sexual-incident", "a sexual incident is recorded")
+    } else if f.is_survivor() {
+        ("survivor", "the child is an identified survivor")
+    } else if concerns {
+        ("protection-concern", "a protection concern is recorded")
+    } else {
+        return None;
+    };
+    let (urgency, within) = statutory_urgency(f, s);
+    Some(Draft {
+        rule: CHILDRENS_OFFICER,
+        service: "statutory.childrens-officer",
+        urgency,
+        due: f.due_in(within),
+        consent: ConsentStatus::NotRequired,
+        reason: Reason::new(CHILDRENS_OFFICER, code, format!("{message}: the Sub-County Children's Officer must be notified")),
+    })
+}
+
+/// `police`: a sexual incident not reported to the police.
+fn police(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
+    let incident = f.incident?;
+    if incident.reported_to_police == Some(true) {
+        return None;
+    }
+    let (urgency, within) = statutory_urgency(f, s);
+    let consent = match f.case.consent.as_ref().and_then(|c| c.police_report) {
+        Some(true) => ConsentStatus::Given,
+        _ => ConsentStatus::Required,
+    };
+    Some(Draft {
+        rule: POLICE,
+        service: "police.gender-desk",
+        urgency,
+        due: f.due_in(within),
+        consent,
+        reason: Reason::new(POLICE, "not-reported", "the sexual incident is not recorded as reported to the police"),
+    })
+}
+
+/// `safe-shelter`: not safe at home, or the perpetrator lives in the household.
+fn safe_shelter(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
+    let unsafe_home = f.case.safety.as_ref().and_then(|s| s.safe_at_home) == Some(false);
+    let perpetrator_home = f.incident.and_then(|i| i.perpetrator_in_household) == Some(true);
+    let (code, message) = if perpetrator_home {
+        ("perpetrator-in-household", "the perpetrator lives in the child's household")
+    } else if unsafe_home {
+        ("unsafe-at-home", "the child is recorded as not safe at home")
+    } else {
+        return None;
+    };
+    Some(Draft {
+        rule: SAFE_SHELTER,
+        service: "protection.safe-shelter",
+        urgency: Urgency::Emergency,
+        due: f.due_in(Duration::hours(24)),
+        consent: ConsentStatus::NotRequired,
+        reason: Reason::new(SAFE_SHELTER, code, message),
+    })
+}
+
+/// `psychosocial`: an identified survivor or any sexual incident.
+fn psychosocial(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
+    (f.is_survivor() || f.incident.is_some()).then(|| Draft {
+        rule: PSYCHOSOCIAL,
+        service: "care.psychosocial",
+        urgency: Urgency::Routine,
+        due: f.due_in(Duration::days(14)),
+        consent: f.sharing_consent(),
+        reason: Reason::new(PSYCHOSOCIAL, "needs-psychosocial-support", "survivors of sexual violence need counselling"),
+    })
+}
+
+/// `legal-aid`: a sexual incident reported to the police.
+fn legal_aid(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
+    (f.incident?.reported_to_police == Some(true)).then(|| Draft {
+        rule: LEGAL_AID,
+        service: "justice.legal-aid",
+        urgency: Urgency::Routine,
+        due: f.due_in(Duration::days(14)),
+        consent: f.sharing_consent(),
+        reason: Reason::new(LEGAL_AID, "reported-to-police", "the incident was reported: the child needs legal support"),
+    })
+}
+
+/// `education-reentry`: a survivor aged 9-15 who is not enrolled.
+fn education_reentry(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
+    if !f.is_survivor() {
+        return None;
+    }
+    let Some(age) = f.age else { return undecidable(EDUCATION_REENTRY, "the child's age") };
+    if !age.within(s.education_min_age, s.education_max_age) {
+        return None;
+    }
+    match f.case.education.as_ref().and_then(|e| e.enrolled) {
+        Some(false) => Some(Draft {
+            rule: EDUCATION_REENTRY,
+            service: "programme.education-support",
+            urgency: Urgency::Routine,
+            due: f.due_in(Duration::days(30)),
+            consent: f.sharing_consent(),
+            reason: Reason::new(
+                EDUCATION_REENTRY,
+                "out-of-school",
+                format!("a survivor aged {}-{} who is not enrolled in school", s.education_min_age, s.education_max_age),
+            ),
+        }),
+        Some(true) => None,
+        None => undecidable(EDUCATION_REENTRY, "school enrolment"),
+    }
+}
+
+/// `vocational`: a survivor aged 16-18.
+fn vocational(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
+    if !f.is_survivor() {
+        return None;
+    }
+    let Some(age) = f.age else { return undecidable(VOCATIONAL, "the child's age") };
+    age.within(s.vocational_min_age, s.vocational_max_age).then(|| Draft {
+        rule: VOCATIONAL,
+        service: "programme.vocational-training",
+        urgency: Urgency::Routine,
+        due: f.due_in(Duration::days(30)),
+        consent: f.sharing_consent(),
+        reason: Reason::new(
+            VOCATIONAL,
+            "survivor-of-training-age",
+            format!("a survivor aged {}-{}", s.vocational_min_age, s.vocational_max_age),
+        ),
+    })
+}
+
+/// Every rule, in the order it is documented.
+const RULES: [(&str, fn(&Facts, &Settings) -> Option<Draft<'static>>); 10] = [
+    (POST_RAPE_CARE, post_rape_care),
+    (EMERGENCY_CONTRACEPTION, emergency_contraception),
+    (MEDICAL_EXAMINATION, medical_examination),
+    (CHILDRENS_OFFICER, childrens_officer),
+    (POLICE, police),
+    (SAFE_SHELTER, safe_shelter),
+    (PSYCHOSOCIAL, psychosocial),
+    (LEGAL_AID, legal_aid),
+    (EDUCATION_REENTRY, education_reentry),
+    (VOCATIONAL, vocational),
+];
+
+/// The first directory entry offering `service` in the child's sub-county,
+/// else the first county-wide entry (one without `sub_counties`) offering it
+/// in her county. An entry that lists sub-counties serves only those.
+pub fn provider_for<'p>(service: &str, case: &Case, providers: &'p [ProviderEntry]) -> Option<&'p ProviderEntry> {
+    let child = case.child.as_ref()?;
+    let offers = |p: &&ProviderEntry| p.services.iter().any(|s| s == service);
+    let in_county = |p: &&ProviderEntry| child.county.as_ref().is_some_and(|c| p.counties.contains(c));
+    let in_sub_county = |p: &&ProviderEntry| {
+        child.sub_county.as_ref().is_some_and(|sc| p.sub_counties.as_ref().is_some_and(|list| list.contains(sc)))
+    };
+    providers
+        .iter()
+        .filter(offers)
+        .find(|p| in_county(p) && in_sub_county(p))
+        .or_else(|| {
+            providers
+                .iter()
+                .filter(offers)
+                .filter(|p| p.sub_counties.as_ref().is_none_or(Vec::is_empty))
+                .find(in_county)
+        })
+}
+
+/// Every referral the case needs, most urgent first, then by due time.
+///
+/// # Errors
+/// `invalid-case` for an incident or a birth after the as-of.
+pub fn route(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Referral>, PluginError> {
+    let facts = Facts::gather(case, ctx.as_of)?;
+    let s = &ctx.settings;
+    let mut out: Vec<Referral> = RULES
+        .iter()
+        .filter(|(id, _)| ctx.enabled(id))
+        .filter_map(|(_, rule)| rule(&facts, s))
+        .map(|draft| finish(draft, case, s))
+        .collect();
+    out.sort_by_key(|r| (r.urgency, r.due));
+    Ok(out)
+}
+
+fn finish(draft: Draft<'_>, case: &Case, s: &Settings) -> Referral {
+    let mut reasons = vec![draft.reason];
+    let provider = provider_for(draft.service, case, &s.providers).map(|p| Provider {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        contact: p.contact.clone(),
+    });
+    if provider.is_none() {
+        reasons.push(Reason::new(
+            draft.rule,
+            "no-provider-in-area",
+            "no provider in the directory offers this service in the child's sub-county or county",
+        ));
+    }
+    if draft.consent == ConsentStatus::Required {
+        reasons.push(Reason::new(draft.rule, "consent-required", "the needed consent is not recorded: the referral waits for it"));
+    }
+    Referral {
+        rule: draft.rule.to_owned(),
+        service: draft.service.to_owned(),
+        urgency: draft.urgency,
+        due: draft.due,
+        provider,
+        consent: draft.consent,
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kinga_plugin_sdk::date::{format_datetime, parse_datetime};
+    use kinga_plugin_sdk::serde_json::{Value, json};
+
+    use super::*;
+
+    const INCIDENT: &str = "2026-06-28T09:00:00+03:00";
+
+    fn case(edit: impl FnOnce(&mut Value)) -> Case {
+        let mut value = json!({
+            "case_id": "U-1",
+            "child": {"date_of_birth": "2012-07-01", "sex": "female", "county": "kwale", "sub_county": "msambweni"},
+            "survivor_status": "survivor",
+            "incidents": [{"occurred_at": INCIDENT, "kind": "sexual_exploitation"}],
+            "consent": {"information_sharing": true}
+        });
+        edit(&mut value);
+        Case::from_json(&value.to_string()).unwrap()
+    }
+
+    fn route_at(case: &Case, as_of: &str) -> Vec<Referral> {
+        let rules: Vec<&str> = RULES.iter().map(|(id, _)| *id).collect();
+        route(&Context::new(parse_datetime(as_of).unwrap(), &rules, Settings::default()), case).unwrap()
+    }
+
+    fn fired(case: &Case, as_of: &str, rule: &str) -> Option<Referral> {
+        route_at(case, as_of).into_iter().find(|r| r.rule == rule)
+    }
+
+    #[test]
+    fn post_rape_care_fires_at_exactly_72_hours_and_not_one_second_later() {
+        let c = case(|_| {});
+        let r = fired(&c, "2026-07-01T09:00:00+03:00", POST_RAPE_CARE).expect("fires at 72 h");
+        assert_eq!(format_datetime(r.due), "2026-07-01T09:00:00+03:00");
+        assert_eq!(r.urgency, Urgency::Emergency);
+        assert!(fired(&c, "2026-07-01T09:00:01+03:00", POST_RAPE_CARE).is_none());
+        assert!(fired(&c, "2026-07-01T09:00:01+03:00", MEDICAL_EXAMINATION).is_some());
+        assert!(fired(&c, "2026-07-01T09:00:00+03:00", MEDICAL_EXAMINATION).is_none());
+    }
+
+    #[test]
+    fn hours_are_exact_across_offsets() {
+        let c = case(|_| {});
+        assert!(fired(&c, "2026-07-01T06:00:00+00:00", POST_RAPE_CARE).is_some());
+        assert!(fired(&c, "2026-07-01T06:00:01Z", POST_RAPE_CARE).is_none());
+    }
+
+    #[test]
+    fn emergency_contraception_window_age_and_sex() {
+        let c = case(|_| {});
+        assert!(fired(&c, "2026-07-03T09:00:00+03:00", EMERGENCY_CONTRACEPTION).is_some());
+        assert!(fired(&c, "2026-07-03T09:00:01+03:00", EMERGENCY_CONTRACEPTION).is_none());
+        let boy = case(|v| v["child"]["sex"] = json!("male"));
+        assert!(fired(&boy, "2026-06-29T09:00:00+03:00", EMERGENCY_CONTRACEPTION).is_none());
+        let unknown = case(|v| v["child"]["sex"] = json!("unknown"));
+        assert!(fired(&unknown, "2026-06-29T09:00:00+03:00", EMERGENCY_CONTRACEPTION).is_none());
+        let nine = case(|v| v["child"]["date_of_birth"] = json!("2016-06-29"));
+        assert!(fired(&nine, "2026-06-28T23:00:00+03:00", EMERGENCY_CONTRACEPTION).is_none());
+        assert!(fired(&nine, "2026-06-29T00:00:00+03:00", EMERGENCY_CONTRACEPTION).is_some());
+    }
+
+    #[test]
+    fn a_smaller_ec_window_changes_the_outcome() {
+        let c = case(|_| {});
+        let mut ctx = Context::new(
+            parse_datetime("2026-07-02T09:00:00+03:00").unwrap(),
+            &[EMERGENCY_CONTRACEPTION],
+            Settings::default(),
+        );
+        assert_eq!(route(&ctx, &c).unwrap().len(), 1);
+        ctx.settings.ec_window_hours = 72;
+        assert!(route(&ctx, &c).unwrap().is_empty());
+    }
+
+    #[test]
+    fn medical_examination_is_skipped_when_care_was_received() {
+        let c = case(|v| v["incidents"][0]["health_care_received"] = json!(true));
+        assert!(fired(&c, "2026-07-10T09:00:00+03:00", MEDICAL_EXAMINATION).is_none());
+    }
+
+    #[test]
+    fn childrens_officer_is_urgent_while_the_incident_is_recent() {
+        let c = case(|_| {});
+        let recent = fired(&c, "2026-07-01T09:00:00+03:00", CHILDRENS_OFFICER).unwrap();
+        assert_eq!(recent.urgency, Urgency::Within24h);
+        assert_eq!(format_datetime(recent.due), "2026-07-02T09:00:00+03:00");
+        assert_eq!(recent.consent, ConsentStatus::NotRequired);
+        let later = fired(&c, "2026-07-01T09:00:01+03:00", CHILDRENS_OFFICER).unwrap();
+        assert_eq!(later.urgency, Urgency::Within72h);
+        let concern_only = case(|v| {
+            v["survivor_status"] = json!("at_risk");
+            v.as_object_mut().unwrap().remove("incidents");
+            v["protection_concerns"] = json!(["child_labour"]);
+        });
+        assert_eq!(fired(&concern_only, "2026-07-01T09:00:00+03:00", CHILDRENS_OFFICER).unwrap().urgency, Urgency::Within72h);
+        let nothing = case(|v| {
+            v["survivor_status"] = json!("at_risk");
+            v.as_object_mut().unwrap().remove("incidents");
+        });
+        assert!(fired(&nothing, "2026-07-01T09:00:00+03:00", CHILDRENS_OFFICER).is_none());
+    }
+
+    #[test]
+    fn police_consent_comes_from_the_police_report_consent() {
+        let c = case(|_| {});
+        assert_eq!(fired(&c, "2026-07-01T09:00:00+03:00", POLICE).unwrap().consent, ConsentStatus::Required);
+        let c = case(|v| v["consent"]["police_report"] = json!(true));
+        assert_eq!(fired(&c, "2026-07-01T09:00:00+03:00", POLICE).unwrap().consent, ConsentStatus::Given);
+        let reported = case(|v| v["incidents"][0]["reported_to_police"] = json!(true));
+        assert!(fired(&reported, "2026-07-01T09:00:00+03:00", POLICE).is_none());
+        assert!(fired(&reported, "2026-07-01T09:00:00+03:00", LEGAL_AID).is_some());
+    }
+
+    #[test]
+    fn safe_shelter_for_an_unsafe_home_or_a_perpetrator_at_home() {
+        let at = "2026-07-01T09:00:00+03:00";
+        assert!(fired(&case(|_| {}), at, SAFE_SHELTER).is_none());
+        assert!(fired(&case(|v| v["safety"] = json!({"safe_at_home": false})), at, SAFE_SHELTER).is_some());
+        assert!(fired(&case(|v| v["incidents"][0]["perpetrator_in_household"] = json!(true)), at, SAFE_SHELTER).is_some());
+    }
+
+    #[test]
+    fn without_sharing_consent_a_referral_is_listed_pending_consent() {
+        let c = case(|v| {
+            v.as_object_mut().unwrap().remove("consent");
+        });
+        let r = fired(&c, "2026-07-01T09:00:00+03:00", PSYCHOSOCIAL).unwrap();
+        assert_eq!(r.consent, ConsentStatus::Required);
+        assert!(r.reasons.iter().any(|r| r.code == "consent-required"));
+    }
+
+    #[test]
+    fn education_reentry_and_vocational_follow_age_and_enrolment() {
+        let at = "2026-07-01T09:00:00+03:00";
+        let out_of_school = case(|v| v["education"] = json!({"enrolled": false}));
+        assert!(fired(&out_of_school, at, EDUCATION_REENTRY).is_some());
+        assert!(fired(&case(|v| v["education"] = json!({"enrolled": true})), at, EDUCATION_REENTRY).is_none());
+        assert!(fired(&case(|_| {}), at, EDUCATION_REENTRY).is_none(), "enrolment unknown: not routed");
+        let sixteen = case(|v| v["child"]["date_of_birth"] = json!("2010-07-01"));
+        assert!(fired(&sixteen, "2026-06-30T23:59:59+03:00", VOCATIONAL).is_none());
+        assert!(fired(&sixteen, "2026-07-01T00:00:00+03:00", VOCATIONAL).is_some());
+    }
+
+    #[test]
+    fn an_incident_after_the_as_of_is_an_input_error() {
+        let c = case(|_| {});
+        let ctx = Context::new(parse_datetime("2026-06-28T08:59:59+03:00").unwrap(), &[POLICE], Settings::default());
+        let err = route(&ctx, &c).unwrap_err();
+        assert_eq!(err.pointer.as_deref(), Some("/incidents/0/occurred_at"));
+    }
+
+    #[test]
+    fn providers_are_matched_by_sub_county_then_county() {
+        let at = "2026-07-01T09:00:00+03:00";
+        let r = fired(&case(|_| {}), at, POST_RAPE_CARE).unwrap();
+        assert_eq!(r.provider.unwrap().id, "msambweni-crh");
+        let kinango = case(|v| v["child"]["sub_county"] = json!("kinango"));
+        assert_eq!(fired(&kinango, at, POST_RAPE_CARE).unwrap().provider.unwrap().id, "kwale-crh");
+        let mombasa = case(|v| v["child"]["county"] = json!("mombasa"));
+        let r = fired(&mombasa, at, POST_RAPE_CARE).unwrap();
+        assert!(r.provider.is_none());
+        assert!(r.reasons.iter().any(|r| r.code == "no-provider-in-area"));
+    }
+
+    #[test]
+    fn output_is_ordered_by_urgency_then_due_time() {
+        let c = case(|v| v["safety"] = json!({"safe_at_home": false}));
+        let out = route_at(&c, "2026-06-29T09:00:00+03:00");
+        let keys: Vec<(Urgency, OffsetDateTime)> = out.iter().map(|r| (r.urgency, r.due)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(out[0].rule, SAFE_SHELTER, "shelter is due first (24 h), then PEP (72 h), then EC");
+    }
+}
