@@ -1,0 +1,150 @@
+//! # building-a-future-reports
+//!
+//! The reports Building a Future sends its donor and uses to manage its
+//! caseload, as tables of labelled counts that the host renders (JSON, CSV,
+//! Markdown) and, for publication, suppresses small cells in.
+//!
+//! - `baf-quarterly` (`period=YYYY-Qn`): **participants** by track × sex ×
+//!   age band × county; **school retention** of survivors aged 9-15 with
+//!   education support; **PS.5.1-29** survivors referred, by service category
+//!   × sex; **new survivors** registered in the quarter.
+//! - `caseload-summary` (`as_of=YYYY-MM-DD`): open cases registered by that
+//!   day, by county × survivor status × sex.
+//!
+//! Age bands (`9-15`, `16-18`, `other`) are taken at the period's last day. A
+//! report keeps counts only, so any number of cases streams through in
+//! constant memory.
+
+pub mod period;
+pub mod templates;
+
+use kinga_plugin_sdk::*;
+
+use period::Quarter;
+use templates::{CaseloadSummary, Quarterly};
+
+/// The plugin.
+pub struct BuildingAFutureReports;
+
+/// A report of either template.
+pub enum Report {
+    /// `baf-quarterly`.
+    Quarterly(Box<Quarterly>),
+    /// `caseload-summary`.
+    Caseload(CaseloadSummary),
+}
+
+impl ReportBuilder for Report {
+    fn add(&mut self, case: &Case) -> Result<(), PluginError> {
+        match self {
+            Report::Quarterly(r) => r.add(case),
+            Report::Caseload(r) => r.add(case),
+        }
+    }
+
+    fn finish(self) -> Result<ReportOutput, PluginError> {
+        match self {
+            Report::Quarterly(r) => r.finish(),
+            Report::Caseload(r) => r.finish(),
+        }
+    }
+}
+
+impl Plugin for BuildingAFutureReports {
+    type Settings = serde_json::Map<String, serde_json::Value>;
+
+    fn info() -> PluginInfo {
+        PluginInfo {
+            id: "building-a-future-reports".into(),
+            name: "Building a Future: reports".into(),
+            version: "1.0.0".into(),
+            purpose: "Counts participants, school retention, referrals and new survivors for Building a Future's \
+                      donor reports and caseload management; outputs aggregate counts only."
+                .into(),
+            rules: vec![],
+            settings_schema: r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false}"#.into(),
+            case_fields: [
+                "/registered_on",
+                "/status",
+                "/child/date_of_birth",
+                "/child/age_estimate_years",
+                "/child/sex",
+                "/child/county",
+                "/survivor_status",
+                "/education/enrolled",
+                "/services",
+                "/referrals",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+fn parameter<'p>(parameters: &'p [(String, String)], name: &str) -> Result<&'p str, PluginError> {
+    let mut values = parameters.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let value = values
+        .next()
+        .ok_or_else(|| PluginError::invalid_parameters("missing-parameter", format!("the `{name}` parameter is required")))?;
+    if values.next().is_some() {
+        return Err(PluginError::invalid_parameters("repeated-parameter", format!("`{name}` is given more than once")));
+    }
+    Ok(value)
+}
+
+fn no_other_parameters(parameters: &[(String, String)], known: &[&str]) -> Result<(), PluginError> {
+    match parameters.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        Some((k, _)) => Err(PluginError::invalid_parameters("unknown-parameter", format!("unknown parameter `{k}`"))),
+        None => Ok(()),
+    }
+}
+
+impl ReportingPlugin for BuildingAFutureReports {
+    type Report = Report;
+
+    fn templates() -> Vec<TemplateInfo> {
+        vec![
+            TemplateInfo {
+                id: "baf-quarterly".into(),
+                title: "Building a Future quarterly report".into(),
+                description: "Participants by track, school retention, PS.5.1-29 referrals and new survivors for one quarter.".into(),
+                parameters: vec![ParameterInfo {
+                    name: "period".into(),
+                    description: "The calendar quarter, YYYY-Qn (e.g. 2026-Q3).".into(),
+                    required: true,
+                }],
+            },
+            TemplateInfo {
+                id: "caseload-summary".into(),
+                title: "Caseload summary".into(),
+                description: "Open cases registered on or before a date, by county, survivor status and sex.".into(),
+                parameters: vec![ParameterInfo {
+                    name: "as_of".into(),
+                    description: "The date, YYYY-MM-DD.".into(),
+                    required: true,
+                }],
+            },
+        ]
+    }
+
+    fn open(_ctx: &Context<Self::Settings>, template: &str, parameters: &[(String, String)]) -> Result<Report, PluginError> {
+        match template {
+            "baf-quarterly" => {
+                no_other_parameters(parameters, &["period"])?;
+                let quarter = Quarter::parse(parameter(parameters, "period")?).ok_or_else(|| {
+                    PluginError::invalid_parameters("bad-period", "`period` must be a calendar quarter, YYYY-Qn")
+                })?;
+                Ok(Report::Quarterly(Box::new(Quarterly::new(quarter))))
+            }
+            "caseload-summary" => {
+                no_other_parameters(parameters, &["as_of"])?;
+                let as_of = date::parse_date(parameter(parameters, "as_of")?)
+                    .ok_or_else(|| PluginError::invalid_parameters("bad-as-of", "`as_of` must be a date, YYYY-MM-DD"))?;
+                Ok(Report::Caseload(CaseloadSummary::new(as_of)))
+            }
+            _ => Err(PluginError::invalid_parameters("unknown-template", "this plugin has no such template")),
+        }
+    }
+}
+
+kinga_plugin_sdk::export_reporting_plugin!(BuildingAFutureReports, wit = "../../wit");

@@ -1,0 +1,301 @@
+//! The two templates, as report builders that keep counts, never cases.
+
+use std::collections::BTreeSet;
+
+use kinga_plugin_sdk::age::age_at;
+use kinga_plugin_sdk::time::Date;
+use kinga_plugin_sdk::{
+    Case, CaseStatus, PluginError, ReportBuilder, ReportOutput, Service, ServiceStatus, ServiceType, SurvivorStatus,
+    Table,
+};
+
+use crate::period::Quarter;
+
+/// The programme's age bands at a date: `9-15`, `16-18`, `other` (which
+/// includes children whose age is not recorded).
+pub fn age_band(case: &Case, on: Date) -> &'static str {
+    match age_at(case, on) {
+        Ok(Some(age)) if age.within(9, 15) => "9-15",
+        Ok(Some(age)) if age.within(16, 18) => "16-18",
+        _ => "other",
+    }
+}
+
+fn sex(case: &Case) -> &'static str {
+    case.child.as_ref().and_then(|c| c.sex).map(|s| s.as_str()).unwrap_or("unknown")
+}
+
+fn county(case: &Case) -> &str {
+    case.child.as_ref().and_then(|c| c.county.as_deref()).unwrap_or("unknown")
+}
+
+fn is_survivor(case: &Case) -> bool {
+    case.survivor_status == Some(SurvivorStatus::Survivor)
+}
+
+/// A service overlaps the quarter: started by its end and not ended before
+/// its start.
+pub fn overlaps(service: &Service, q: &Quarter) -> bool {
+    service.started_on <= q.end && service.ended_on.is_none_or(|end| end >= q.start)
+}
+
+fn active_in(case: &Case, kind: ServiceType, q: &Quarter) -> bool {
+    case.services
+        .iter()
+        .flatten()
+        .any(|s| s.kind == kind && s.status != ServiceStatus::Dropped && overlaps(s, q))
+}
+
+/// The three participation tracks and their labels.
+const TRACKS: [(ServiceType, &str); 3] = [
+    (ServiceType::EducationSupport, "education_support"),
+    (ServiceType::VocationalTraining, "vocational_training"),
+    (ServiceType::FamilyLivelihood, "family_livelihood"),
+];
+
+/// `baf-quarterly`: the donor's quarterly tables.
+pub struct Quarterly {
+    quarter: Quarter,
+    participants: Table,
+    retention: Table,
+    referred: Table,
+    new_survivors: Table,
+}
+
+impl Quarterly {
+    /// An empty report for `quarter`.
+    pub fn new(quarter: Quarter) -> Quarterly {
+        Quarterly {
+            quarter,
+            participants: Table::new(
+                "participants",
+                "Participants by track (education, vocational training, family livelihood)",
+                "cases",
+                &["track", "sex", "age_band", "county"],
+            ),
+            retention: Table::new(
+                "school-retention",
+                "Survivors aged 9-15 with education support, by school enrolment",
+                "cases",
+                &["enrolment", "sex"],
+            ),
+            referred: Table::new(
+                "ps-5-1-29-referred",
+                "PS.5.1-29: survivors referred for protection services, by service category",
+                "cases",
+                &["service_category", "sex"],
+            ),
+            new_survivors: Table::new("new-survivors", "New survivors registered in the quarter", "cases", &["sex", "age_band", "county"]),
+        }
+    }
+}
+
+impl ReportBuilder for Quarterly {
+    fn add(&mut self, case: &Case) -> Result<(), PluginError> {
+        let q = self.quarter;
+        let (sex, county, band) = (sex(case), county(case), age_band(case, q.end));
+        for (kind, label) in TRACKS {
+            if active_in(case, kind, &q) {
+                self.participants.count(&[label, sex, band, county]);
+            }
+        }
+        if !is_survivor(case) {
+            return Ok(());
+        }
+        if band == "9-15" && active_in(case, ServiceType::EducationSupport, &q) {
+            let enrolment = match case.education.as_ref().and_then(|e| e.enrolled) {
+                Some(true) => "enrolled",
+                Some(false) => "not_enrolled",
+                None => "unknown",
+            };
+            self.retention.count(&[enrolment, sex]);
+        }
+        let categories: BTreeSet<&str> = case
+            .referrals
+            .iter()
+            .flatten()
+            .filter(|r| q.contains(r.made_on))
+            .filter_map(|r| r.service.split_once('.').map(|(category, _)| category))
+            .collect();
+        for category in categories {
+            self.referred.count(&[category, sex]);
+        }
+        if case.registered_on.is_some_and(|d| q.contains(d)) {
+            self.new_survivors.count(&[sex, band, county]);
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<ReportOutput, PluginError> {
+        Ok(ReportOutput {
+            template: "baf-quarterly".into(),
+            title: format!("Building a Future quarterly report, {}", self.quarter.label()),
+            tables: vec![self.participants, self.retention, self.referred, self.new_survivors],
+            narrative: Some(format!(
+                "Period {} to {}. Age bands are computed at the period's last day; `other` includes ages not recorded.",
+                self.quarter.start, self.quarter.end
+            )),
+        })
+    }
+}
+
+/// `caseload-summary`: open cases registered on or before a date.
+pub struct CaseloadSummary {
+    as_of: Date,
+    table: Table,
+}
+
+impl CaseloadSummary {
+    /// An empty summary as of `as_of`.
+    pub fn new(as_of: Date) -> CaseloadSummary {
+        CaseloadSummary {
+            as_of,
+            table: Table::new("open-cases", "Open cases by county, survivor status and sex", "cases", &[
+                "county",
+                "survivor_status",
+                "sex",
+            ]),
+        }
+    }
+}
+
+impl ReportBuilder for CaseloadSummary {
+    fn add(&mut self, case: &Case) -> Result<(), PluginError> {
+        let open = case.status == Some(CaseStatus::Open);
+        if open && case.registered_on.is_some_and(|d| d <= self.as_of) {
+            let status = case.survivor_status.map(|s| s.as_str()).unwrap_or("unknown");
+            self.table.count(&[county(case), status, sex(case)]);
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<ReportOutput, PluginError> {
+        Ok(ReportOutput {
+            template: "caseload-summary".into(),
+            title: format!("Caseload summary as of {}", self.as_of),
+            tables: vec![self.table],
+            narrative: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kinga_plugin_sdk::serde_json::{Value, json};
+
+    use super::*;
+
+    fn case(edit: impl FnOnce(&mut Value)) -> Case {
+        let mut value = json!({
+            "case_id": "U-1",
+            "registered_on": "2026-07-15",
+            "status": "open",
+            "child": {"date_of_birth": "2013-09-30", "sex": "female", "county": "kilifi"},
+            "survivor_status": "survivor",
+            "education": {"enrolled": true},
+            "services": [{"type": "education_support", "started_on": "2026-01-10", "status": "active"}],
+            "referrals": [
+                {"service": "health.post-rape-care", "made_on": "2026-07-02", "status": "completed"},
+                {"service": "health.medical-examination", "made_on": "2026-07-03", "status": "completed"},
+                {"service": "care.psychosocial", "made_on": "2026-06-30", "status": "accepted"}
+            ]
+        });
+        edit(&mut value);
+        Case::from_json(&value.to_string()).unwrap()
+    }
+
+    fn quarterly(cases: &[Case]) -> ReportOutput {
+        let mut report = Quarterly::new(Quarter::parse("2026-Q3").unwrap());
+        for c in cases {
+            report.add(c).unwrap();
+        }
+        report.finish().unwrap()
+    }
+
+    fn rows(out: &ReportOutput, table: &str) -> Vec<(Vec<String>, u64)> {
+        let t = out.tables.iter().find(|t| t.id == table).unwrap();
+        t.counts.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    fn labels(parts: &[&str]) -> Vec<String> {
+        parts.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn age_bands_are_taken_at_the_periods_last_day() {
+        // Born 2013-09-30: 13 on 2026-09-30. Born 2010-10-01: 15 on 2026-09-30, 16 a day later.
+        let out = quarterly(&[case(|v| v["child"]["date_of_birth"] = json!("2010-10-01"))]);
+        assert_eq!(rows(&out, "participants")[0].0, labels(&["education_support", "female", "9-15", "kilifi"]));
+        let out = quarterly(&[case(|v| v["child"]["date_of_birth"] = json!("2010-09-30"))]);
+        assert_eq!(rows(&out, "participants")[0].0[2], "16-18");
+    }
+
+    #[test]
+    fn a_service_overlaps_when_it_starts_by_the_end_and_ends_after_the_start() {
+        let with = |service: Value| quarterly(&[case(|v| v["services"] = json!([service]))]);
+        let counted = |out: &ReportOutput| rows(out, "participants").len();
+        assert_eq!(counted(&with(json!({"type": "education_support", "started_on": "2026-09-30", "status": "active"}))), 1);
+        assert_eq!(counted(&with(json!({"type": "education_support", "started_on": "2026-10-01", "status": "active"}))), 0);
+        assert_eq!(
+            counted(&with(json!({"type": "education_support", "started_on": "2026-01-01", "ended_on": "2026-07-01", "status": "completed"}))),
+            1
+        );
+        assert_eq!(
+            counted(&with(json!({"type": "education_support", "started_on": "2026-01-01", "ended_on": "2026-06-30", "status": "completed"}))),
+            0
+        );
+        assert_eq!(counted(&with(json!({"type": "education_support", "started_on": "2026-08-01", "status": "dropped"}))), 0);
+    }
+
+    #[test]
+    fn each_track_counts_a_case_once() {
+        let out = quarterly(&[case(|v| {
+            v["services"] = json!([
+                {"type": "education_support", "started_on": "2026-07-01", "status": "active"},
+                {"type": "education_support", "started_on": "2026-08-01", "status": "active"},
+                {"type": "family_livelihood", "started_on": "2026-08-01", "status": "active"}
+            ])
+        })]);
+        let participants = rows(&out, "participants");
+        assert_eq!(participants.len(), 2);
+        assert!(participants.iter().all(|(_, n)| *n == 1));
+    }
+
+    #[test]
+    fn referrals_count_once_per_category_within_the_period() {
+        let out = quarterly(&[case(|_| {})]);
+        assert_eq!(rows(&out, "ps-5-1-29-referred"), vec![(labels(&["health", "female"]), 1)]);
+        let at_risk = quarterly(&[case(|v| v["survivor_status"] = json!("at_risk"))]);
+        assert!(rows(&at_risk, "ps-5-1-29-referred").is_empty());
+    }
+
+    #[test]
+    fn school_retention_splits_by_enrolment() {
+        let out = quarterly(&[
+            case(|_| {}),
+            case(|v| v["education"]["enrolled"] = json!(false)),
+            case(|v| {
+                v.as_object_mut().unwrap().remove("education");
+            }),
+        ]);
+        let retention = rows(&out, "school-retention");
+        let keys: Vec<&str> = retention.iter().map(|(k, _)| k[0].as_str()).collect();
+        assert_eq!(keys, ["enrolled", "not_enrolled", "unknown"]);
+    }
+
+    #[test]
+    fn new_survivors_are_those_registered_in_the_quarter() {
+        let out = quarterly(&[case(|_| {}), case(|v| v["registered_on"] = json!("2026-06-30"))]);
+        assert_eq!(rows(&out, "new-survivors"), vec![(labels(&["female", "9-15", "kilifi"]), 1)]);
+    }
+
+    #[test]
+    fn caseload_counts_open_cases_registered_by_the_date() {
+        let mut summary = CaseloadSummary::new(kinga_plugin_sdk::date::parse_date("2026-07-15").unwrap());
+        summary.add(&case(|_| {})).unwrap();
+        summary.add(&case(|v| v["registered_on"] = json!("2026-07-16"))).unwrap();
+        summary.add(&case(|v| v["status"] = json!("closed"))).unwrap();
+        let out = summary.finish().unwrap();
+        assert_eq!(rows(&out, "open-cases"), vec![(labels(&["kilifi", "survivor", "female"]), 1)]);
+    }
+}
