@@ -59,6 +59,7 @@ pub mod plugin;
 pub mod render;
 pub mod report;
 pub mod sandbox;
+pub mod synth;
 pub mod schema;
 
 pub use asof::{AsOf, EAST_AFRICA_TIME};

@@ -106,7 +106,8 @@ fn markdown(report: &Report) -> String {
 }
 
 /// Markdown-safe text: no control or bidi characters, no table breaks, no
-/// HTML tags, no formula prefix.
+/// HTML tags or links, no code spans, no formula prefix. (Emphasis markers
+/// are left alone: at worst they make text bold.)
 pub fn md_cell(text: &str) -> String {
     let text = csv_cell(text);
     let mut out = String::with_capacity(text.len());
@@ -114,7 +115,7 @@ pub fn md_cell(text: &str) -> String {
     while let Some(c) = chars.next() {
         match c {
             '|' => out.push_str("\\|"),
-            '\\' | '`' | '*' | '_' | '[' | ']' => {
+            '\\' | '`' | '[' | ']' => {
                 out.push('\\');
                 out.push(c);
             }

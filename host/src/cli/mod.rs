@@ -1,9 +1,11 @@
 //! Command-line parsing and dispatch.
 
 mod batch;
+mod demo;
 mod plugins;
 mod report;
 mod setup;
+mod synth;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +63,10 @@ pub enum Command {
     /// Inspect the plugins.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
+    /// Write synthetic canonical cases as JSON Lines (no real data, ever).
+    Synth(synth::SynthArgs),
+    /// Show Kinga at work: screen, route and report on a synthetic caseload.
+    Demo(demo::DemoArgs),
 }
 
 /// Input and options of `eligibility` and `route`.
@@ -110,6 +116,8 @@ pub fn run() -> ExitCode {
         Command::Route(args) => batch::run(&cli.global, args, batch::Kind::Route, &errors),
         Command::Report(args) => report::run(&cli.global, args, &errors),
         Command::Plugins(command) => plugins::run(&cli.global, command, &errors),
+        Command::Synth(args) => synth::run(args, &errors),
+        Command::Demo(args) => demo::run(&cli.global, args, &errors),
     };
     ExitCode::from(code)
 }

@@ -132,7 +132,7 @@ impl ReportBuilder for Quarterly {
             title: format!("Building a Future quarterly report, {}", self.quarter.label()),
             tables: vec![self.participants, self.retention, self.referred, self.new_survivors],
             narrative: Some(format!(
-                "Period {} to {}. Age bands are computed at the period's last day; `other` includes ages not recorded.",
+                "Period {} to {}. Age bands are computed at the period's last day; the band other includes ages not recorded.",
                 self.quarter.start, self.quarter.end
             )),
         })
