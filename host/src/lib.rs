@@ -59,8 +59,8 @@ pub mod plugin;
 pub mod render;
 pub mod report;
 pub mod sandbox;
-pub mod synth;
 pub mod schema;
+pub mod synth;
 
 pub use asof::{AsOf, EAST_AFRICA_TIME};
 pub use case::{CaseRejection, ValidCase};

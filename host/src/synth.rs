@@ -26,15 +26,69 @@ struct Place {
 }
 
 const PLACES: &[Place] = &[
-    Place { county: "kwale", sub_county: "msambweni", ward: Some("ukunda"), town: Some("ukunda"), weight: 22 },
-    Place { county: "kwale", sub_county: "lungalunga", ward: None, town: Some("lungalunga"), weight: 10 },
-    Place { county: "kwale", sub_county: "matuga", ward: None, town: None, weight: 5 },
-    Place { county: "kwale", sub_county: "kinango", ward: None, town: None, weight: 4 },
-    Place { county: "kilifi", sub_county: "kilifi_south", ward: None, town: Some("mtwapa"), weight: 18 },
-    Place { county: "kilifi", sub_county: "kilifi_north", ward: Some("watamu"), town: Some("watamu"), weight: 12 },
-    Place { county: "kilifi", sub_county: "malindi", ward: Some("malindi_town"), town: Some("malindi"), weight: 16 },
-    Place { county: "kilifi", sub_county: "magarini", ward: None, town: None, weight: 5 },
-    Place { county: "mombasa", sub_county: "nyali", ward: None, town: None, weight: 3 },
+    Place {
+        county: "kwale",
+        sub_county: "msambweni",
+        ward: Some("ukunda"),
+        town: Some("ukunda"),
+        weight: 22,
+    },
+    Place {
+        county: "kwale",
+        sub_county: "lungalunga",
+        ward: None,
+        town: Some("lungalunga"),
+        weight: 10,
+    },
+    Place {
+        county: "kwale",
+        sub_county: "matuga",
+        ward: None,
+        town: None,
+        weight: 5,
+    },
+    Place {
+        county: "kwale",
+        sub_county: "kinango",
+        ward: None,
+        town: None,
+        weight: 4,
+    },
+    Place {
+        county: "kilifi",
+        sub_county: "kilifi_south",
+        ward: None,
+        town: Some("mtwapa"),
+        weight: 18,
+    },
+    Place {
+        county: "kilifi",
+        sub_county: "kilifi_north",
+        ward: Some("watamu"),
+        town: Some("watamu"),
+        weight: 12,
+    },
+    Place {
+        county: "kilifi",
+        sub_county: "malindi",
+        ward: Some("malindi_town"),
+        town: Some("malindi"),
+        weight: 16,
+    },
+    Place {
+        county: "kilifi",
+        sub_county: "magarini",
+        ward: None,
+        town: None,
+        weight: 5,
+    },
+    Place {
+        county: "mombasa",
+        sub_county: "nyali",
+        ward: None,
+        town: None,
+        weight: 3,
+    },
 ];
 
 /// Generates synthetic cases around a reference moment.
@@ -47,13 +101,19 @@ pub struct Synth {
 
 /// The default reference moment: the end of the third quarter of 2026.
 pub fn default_reference() -> AsOf {
-    AsOf::parse("2026-09-30T17:00:00+03:00", crate::asof::EAST_AFRICA_TIME).expect("a valid constant")
+    AsOf::parse("2026-09-30T17:00:00+03:00", crate::asof::EAST_AFRICA_TIME)
+        .expect("a valid constant")
 }
 
 impl Synth {
     /// A generator for `seed`, with every date on or before `reference`.
     pub fn new(seed: u64, reference: AsOf) -> Synth {
-        Synth { rng: ChaCha8Rng::seed_from_u64(seed), seed, reference: reference.datetime(), next: 0 }
+        Synth {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            seed,
+            reference: reference.datetime(),
+            next: 0,
+        }
     }
 
     fn chance(&mut self, p: f64) -> bool {
@@ -77,7 +137,12 @@ impl Synth {
     }
 
     fn date(d: Date) -> Value {
-        Value::String(format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day()))
+        Value::String(format!(
+            "{:04}-{:02}-{:02}",
+            d.year(),
+            d.month() as u8,
+            d.day()
+        ))
     }
 
     /// The next case.
@@ -85,11 +150,16 @@ impl Synth {
         self.next += 1;
         let today = self.reference.date();
         let registered = self.days_before(today, 630);
-        let survivor_status = self.pick(&[("survivor", 45), ("at_risk", 45), ("not_identified", 10)]);
+        let survivor_status =
+            self.pick(&[("survivor", 45), ("at_risk", 45), ("not_identified", 10)]);
         let survivor = survivor_status == "survivor";
         let sex = self.pick(&[("female", 74), ("male", 23), ("other", 1), ("unknown", 2)]);
         let place_index = {
-            let weighted: Vec<(usize, u32)> = PLACES.iter().enumerate().map(|(i, p)| (i, p.weight)).collect();
+            let weighted: Vec<(usize, u32)> = PLACES
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i, p.weight))
+                .collect();
             self.pick(&weighted)
         };
         let place = &PLACES[place_index];
@@ -118,9 +188,15 @@ impl Synth {
 
         let mut case = Map::new();
         case.insert("schema_version".into(), json!("1"));
-        case.insert("case_id".into(), json!(format!("SYN-{}-{:06}", self.seed, self.next)));
+        case.insert(
+            "case_id".into(),
+            json!(format!("SYN-{}-{:06}", self.seed, self.next)),
+        );
         case.insert("registered_on".into(), Self::date(registered));
-        case.insert("status".into(), json!(if self.chance(0.86) { "open" } else { "closed" }));
+        case.insert(
+            "status".into(),
+            json!(if self.chance(0.86) { "open" } else { "closed" }),
+        );
         case.insert("child".into(), Value::Object(child));
         case.insert("survivor_status".into(), json!(survivor_status));
         if let Some(concerns) = self.concerns(survivor) {
@@ -151,7 +227,10 @@ impl Synth {
             case.insert("referrals".into(), Value::Array(referrals));
         }
         if self.chance(0.2) {
-            case.insert("extensions".into(), json!({"synthetic": true, "source_platform": "synth"}));
+            case.insert(
+                "extensions".into(),
+                json!({"synthetic": true, "source_platform": "synth"}),
+            );
         }
         Value::Object(case)
     }
@@ -169,7 +248,11 @@ impl Synth {
         ];
         let mut picked: Vec<&str> = Vec::new();
         if survivor {
-            picked.push(if self.chance(0.7) { "sexual_exploitation" } else { "trafficking" });
+            picked.push(if self.chance(0.7) {
+                "sexual_exploitation"
+            } else {
+                "trafficking"
+            });
         }
         if self.chance(if survivor { 0.4 } else { 0.35 }) {
             let extra = all[self.rng.random_range(0..all.len())];
@@ -191,10 +274,16 @@ impl Synth {
         e.insert("enrolled".into(), json!(self.chance(0.7)));
         e.insert("level".into(), json!(level));
         if self.chance(0.6) {
-            e.insert("school_has_child_rights_club".into(), json!(self.chance(0.45)));
+            e.insert(
+                "school_has_child_rights_club".into(),
+                json!(self.chance(0.45)),
+            );
         }
         if self.chance(0.5) {
-            e.insert("attendance_rate".into(), json!(f64::from(self.rng.random_range(40..=100u32)) / 100.0));
+            e.insert(
+                "attendance_rate".into(),
+                json!(f64::from(self.rng.random_range(40..=100u32)) / 100.0),
+            );
         }
         Value::Object(e)
     }
@@ -211,7 +300,10 @@ impl Synth {
         let mut h = Map::new();
         h.insert("caregiver".into(), json!(caregiver));
         if self.chance(0.75) {
-            h.insert("monthly_income_kes".into(), json!(self.rng.random_range(0..=30u32) * 1000 + self.rng.random_range(0..1000u32)));
+            h.insert(
+                "monthly_income_kes".into(),
+                json!(self.rng.random_range(0..=30u32) * 1000 + self.rng.random_range(0..1000u32)),
+            );
         }
         if self.chance(0.8) {
             h.insert("dependents".into(), json!(self.rng.random_range(1..=9u32)));
@@ -229,14 +321,22 @@ impl Synth {
         };
         (0..count)
             .map(|_| {
-                let hours_before = match self.pick(&[("hours", 6), ("days", 8), ("weeks", 16), ("months", 40), ("years", 30)]) {
+                let hours_before = match self.pick(&[
+                    ("hours", 6),
+                    ("days", 8),
+                    ("weeks", 16),
+                    ("months", 40),
+                    ("years", 30),
+                ]) {
                     "hours" => self.rng.random_range(1..=72i64),
                     "days" => self.rng.random_range(73..=24 * 7i64),
                     "weeks" => self.rng.random_range(24 * 7..=24 * 60i64),
                     "months" => self.rng.random_range(24 * 60..=24 * 400i64),
                     _ => self.rng.random_range(24 * 400..=24 * 1500i64),
                 };
-                let at = self.reference - Duration::hours(hours_before) - Duration::minutes(self.rng.random_range(0..60));
+                let at = self.reference
+                    - Duration::hours(hours_before)
+                    - Duration::minutes(self.rng.random_range(0..60));
                 let kind = self.pick(&[
                     ("sexual_exploitation", 45),
                     ("trafficking", 15),
@@ -245,7 +345,10 @@ impl Synth {
                     ("other", 5),
                 ]);
                 let mut i = Map::new();
-                i.insert("occurred_at".into(), json!(crate::asof::AsOf::at(at).to_rfc3339()));
+                i.insert(
+                    "occurred_at".into(),
+                    json!(crate::asof::AsOf::at(at).to_rfc3339()),
+                );
                 i.insert("kind".into(), json!(kind));
                 if self.chance(0.8) {
                     i.insert("perpetrator_in_household".into(), json!(self.chance(0.12)));
@@ -294,7 +397,11 @@ impl Synth {
                 kinds.push("health");
             }
         } else if self.chance(0.25) {
-            kinds.push(if self.chance(0.5) { "child_rights_club" } else { "education_support" });
+            kinds.push(if self.chance(0.5) {
+                "child_rights_club"
+            } else {
+                "education_support"
+            });
         }
         let today = self.reference.date();
         kinds
@@ -308,7 +415,10 @@ impl Synth {
                 s.insert("started_on".into(), Self::date(started));
                 if status != "active" {
                     let remaining = (today - started).whole_days().max(0);
-                    s.insert("ended_on".into(), Self::date(started + Duration::days(self.rng.random_range(0..=remaining))));
+                    s.insert(
+                        "ended_on".into(),
+                        Self::date(started + Duration::days(self.rng.random_range(0..=remaining))),
+                    );
                 }
                 s.insert("status".into(), json!(status));
                 Value::Object(s)
@@ -382,7 +492,11 @@ mod tests {
         let reference = default_reference();
         for case in Synth::new(1, reference).take(2000) {
             let valid = ValidCase::from_value(case).unwrap();
-            assert!(valid.incident_times().all(|(_, at)| at <= reference.datetime()));
+            assert!(
+                valid
+                    .incident_times()
+                    .all(|(_, at)| at <= reference.datetime())
+            );
         }
     }
 }

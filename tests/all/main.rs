@@ -6,5 +6,6 @@ mod cli;
 mod containment;
 mod contract;
 mod pipeline;
+mod reference;
 mod support;
 mod validation;

@@ -7,7 +7,9 @@ use std::time::Instant;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use kinga_host::synth::Synth;
-use kinga_host::{AsOf, Error, Format, Host, PluginKind, Referral, Status, Urgency, ValidCase, render};
+use kinga_host::{
+    AsOf, Error, Format, Host, PluginKind, Referral, Status, Urgency, ValidCase, render,
+};
 
 use super::setup::{self, ErrorPrinter};
 use super::{EXIT_FAILED, EXIT_OK, Global};
@@ -62,12 +64,24 @@ fn demo(global: &Global, args: &DemoArgs) -> Result<(), Error> {
     let host = setup::host(global)?;
     let mut out = String::new();
     out.push_str("\nKinga demo: Building a Future, Kwale and Kilifi (synthetic data only)\n\n");
-    out.push_str(&format!("Plugins loaded in {} ms:\n", started.elapsed().as_millis()));
+    out.push_str(&format!(
+        "Plugins loaded in {} ms:\n",
+        started.elapsed().as_millis()
+    ));
     for plugin in host.plugins() {
         let d = plugin.description();
-        out.push_str(&format!("  {:<32} {:<11} {}  ({} rules)\n", d.id, d.kind.as_str(), d.version, d.rules.len()));
+        out.push_str(&format!(
+            "  {:<32} {:<11} {}  ({} rules)\n",
+            d.id,
+            d.kind.as_str(),
+            d.version,
+            d.rules.len()
+        ));
     }
-    out.push_str(&format!("As of {as_of}; {} synthetic cases, seed {}.\n", args.count, args.seed));
+    out.push_str(&format!(
+        "As of {as_of}; {} synthetic cases, seed {}.\n",
+        args.count, args.seed
+    ));
     setup::emit(&out);
 
     let generating = progress(args.count, "generating cases");
@@ -89,7 +103,11 @@ fn demo(global: &Global, args: &DemoArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn screen(host: &Host, cases: &[ValidCase], as_of: AsOf) -> Result<(BTreeMap<String, TrackCounts>, f64), Error> {
+fn screen(
+    host: &Host,
+    cases: &[ValidCase],
+    as_of: AsOf,
+) -> Result<(BTreeMap<String, TrackCounts>, f64), Error> {
     let bar = progress(cases.len() as u64, "screening eligibility");
     let started = Instant::now();
     let mut tracks: BTreeMap<String, TrackCounts> = BTreeMap::new();
@@ -108,7 +126,11 @@ fn screen(host: &Host, cases: &[ValidCase], as_of: AsOf) -> Result<(BTreeMap<Str
     Ok((tracks, started.elapsed().as_secs_f64()))
 }
 
-fn route(host: &Host, cases: &[ValidCase], as_of: AsOf) -> Result<(Vec<(String, Referral)>, f64), Error> {
+fn route(
+    host: &Host,
+    cases: &[ValidCase],
+    as_of: AsOf,
+) -> Result<(Vec<(String, Referral)>, f64), Error> {
     let bar = progress(cases.len() as u64, "routing referrals");
     let started = Instant::now();
     let mut all = Vec::new();
@@ -122,11 +144,21 @@ fn route(host: &Host, cases: &[ValidCase], as_of: AsOf) -> Result<(Vec<(String, 
     Ok((all, started.elapsed().as_secs_f64()))
 }
 
-fn eligibility_summary(tracks: &BTreeMap<String, TrackCounts>, cases: usize, seconds: f64) -> String {
+fn eligibility_summary(
+    tracks: &BTreeMap<String, TrackCounts>,
+    cases: usize,
+    seconds: f64,
+) -> String {
     let mut out = format!("\nEligibility: {cases} cases screened in {seconds:.1} s\n");
-    out.push_str(&format!("  {:<22} {:>9} {:>13} {:>11}\n", "track", "eligible", "undetermined", "ineligible"));
+    out.push_str(&format!(
+        "  {:<22} {:>9} {:>13} {:>11}\n",
+        "track", "eligible", "undetermined", "ineligible"
+    ));
     for (track, c) in tracks {
-        out.push_str(&format!("  {:<22} {:>9} {:>13} {:>11}\n", track, c.eligible, c.undetermined, c.ineligible));
+        out.push_str(&format!(
+            "  {:<22} {:>9} {:>13} {:>11}\n",
+            track, c.eligible, c.undetermined, c.ineligible
+        ));
     }
     out
 }
@@ -141,8 +173,13 @@ fn urgency_label(urgency: Urgency) -> &'static str {
 }
 
 fn referral_summary(referrals: &[(String, Referral)], seconds: f64) -> String {
-    let cases: std::collections::BTreeSet<&str> = referrals.iter().map(|(id, _)| id.as_str()).collect();
-    let mut out = format!("\nReferrals: {} for {} cases, routed in {seconds:.1} s\n", referrals.len(), cases.len());
+    let cases: std::collections::BTreeSet<&str> =
+        referrals.iter().map(|(id, _)| id.as_str()).collect();
+    let mut out = format!(
+        "\nReferrals: {} for {} cases, routed in {seconds:.1} s\n",
+        referrals.len(),
+        cases.len()
+    );
     let mut by_urgency: BTreeMap<Urgency, (u64, u64)> = BTreeMap::new();
     for (_, r) in referrals {
         let entry = by_urgency.entry(r.urgency).or_default();
@@ -151,16 +188,33 @@ fn referral_summary(referrals: &[(String, Referral)], seconds: f64) -> String {
             entry.1 += 1;
         }
     }
-    out.push_str(&format!("  {:<12} {:>9} {:>17}\n", "urgency", "referrals", "pending consent"));
+    out.push_str(&format!(
+        "  {:<12} {:>9} {:>17}\n",
+        "urgency", "referrals", "pending consent"
+    ));
     for (urgency, (count, pending)) in &by_urgency {
-        out.push_str(&format!("  {:<12} {:>9} {:>17}\n", urgency_label(*urgency), count, pending));
+        out.push_str(&format!(
+            "  {:<12} {:>9} {:>17}\n",
+            urgency_label(*urgency),
+            count,
+            pending
+        ));
     }
     let mut urgent: Vec<&(String, Referral)> = referrals.iter().collect();
     urgent.sort_by(|a, b| (a.1.urgency, &a.1.due).cmp(&(b.1.urgency, &b.1.due)));
     out.push_str("\nThe five most urgent:\n");
     for (id, r) in urgent.iter().take(5) {
-        let provider = r.provider.as_ref().map(|p| p.name.as_str()).unwrap_or("no provider in the area");
-        out.push_str(&format!("  {id:<16} {:<11} due {}  {:<32} {provider}\n", urgency_label(r.urgency), r.due, r.service));
+        let provider = r
+            .provider
+            .as_ref()
+            .map(|p| p.name.as_str())
+            .unwrap_or("no provider in the area");
+        out.push_str(&format!(
+            "  {id:<16} {:<11} due {}  {:<32} {provider}\n",
+            urgency_label(r.urgency),
+            r.due,
+            r.service
+        ));
     }
     out
 }
@@ -168,10 +222,17 @@ fn referral_summary(referrals: &[(String, Referral)], seconds: f64) -> String {
 fn report(host: &Host, cases: &[ValidCase], as_of: AsOf) -> Result<String, Error> {
     let date = as_of.date();
     let quarter = format!("{}-Q{}", date.year(), (date.month() as u8 - 1) / 3 + 1);
-    let Some(_) = host.plugins().find(|p| p.description().kind == PluginKind::Reporting) else {
+    let Some(_) = host
+        .plugins()
+        .find(|p| p.description().kind == PluginKind::Reporting)
+    else {
         return Ok("\n(no reporting plugin loaded)\n".into());
     };
-    let mut run = host.report("baf-quarterly", &[("period".into(), quarter.clone())], as_of)?;
+    let mut run = host.report(
+        "baf-quarterly",
+        &[("period".into(), quarter.clone())],
+        as_of,
+    )?;
     let bar = progress(cases.len() as u64, "building the report");
     for case in cases {
         run.add(case)?;

@@ -40,19 +40,33 @@ pub fn run(args: &SynthArgs, errors: &ErrorPrinter) -> u8 {
     let sink: Box<dyn Write> = match &args.out {
         Some(path) => match std::fs::File::create(path) {
             Ok(file) => Box::new(file),
-            Err(source) => return errors.fail(&Error::Io { path: path.display().to_string(), source }),
+            Err(source) => {
+                return errors.fail(&Error::Io {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
         },
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = std::io::BufWriter::new(sink);
-    for case in Synth::new(args.seed, reference).take(usize::try_from(args.count).unwrap_or(usize::MAX)) {
+    for case in
+        Synth::new(args.seed, reference).take(usize::try_from(args.count).unwrap_or(usize::MAX))
+    {
         if writeln!(out, "{case}").is_err() {
-            return if args.out.is_some() { EXIT_FAILED } else { EXIT_OK };
+            return if args.out.is_some() {
+                EXIT_FAILED
+            } else {
+                EXIT_OK
+            };
         }
     }
     match out.flush() {
         Ok(()) => EXIT_OK,
         Err(_) if args.out.is_none() => EXIT_OK,
-        Err(source) => errors.fail(&Error::Io { path: format!("{:?}", args.out), source }),
+        Err(source) => errors.fail(&Error::Io {
+            path: format!("{:?}", args.out),
+            source,
+        }),
     }
 }

@@ -82,19 +82,34 @@ impl Plugin for BuildingAFutureReports {
 }
 
 fn parameter<'p>(parameters: &'p [(String, String)], name: &str) -> Result<&'p str, PluginError> {
-    let mut values = parameters.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let value = values
-        .next()
-        .ok_or_else(|| PluginError::invalid_parameters("missing-parameter", format!("the `{name}` parameter is required")))?;
+    let mut values = parameters
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str());
+    let value = values.next().ok_or_else(|| {
+        PluginError::invalid_parameters(
+            "missing-parameter",
+            format!("the `{name}` parameter is required"),
+        )
+    })?;
     if values.next().is_some() {
-        return Err(PluginError::invalid_parameters("repeated-parameter", format!("`{name}` is given more than once")));
+        return Err(PluginError::invalid_parameters(
+            "repeated-parameter",
+            format!("`{name}` is given more than once"),
+        ));
     }
     Ok(value)
 }
 
 fn no_other_parameters(parameters: &[(String, String)], known: &[&str]) -> Result<(), PluginError> {
-    match parameters.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-        Some((k, _)) => Err(PluginError::invalid_parameters("unknown-parameter", format!("unknown parameter `{k}`"))),
+    match parameters
+        .iter()
+        .find(|(k, _)| !known.contains(&k.as_str()))
+    {
+        Some((k, _)) => Err(PluginError::invalid_parameters(
+            "unknown-parameter",
+            format!("unknown parameter `{k}`"),
+        )),
         None => Ok(()),
     }
 }
@@ -127,22 +142,37 @@ impl ReportingPlugin for BuildingAFutureReports {
         ]
     }
 
-    fn open(_ctx: &Context<Self::Settings>, template: &str, parameters: &[(String, String)]) -> Result<Report, PluginError> {
+    fn open(
+        _ctx: &Context<Self::Settings>,
+        template: &str,
+        parameters: &[(String, String)],
+    ) -> Result<Report, PluginError> {
         match template {
             "baf-quarterly" => {
                 no_other_parameters(parameters, &["period"])?;
-                let quarter = Quarter::parse(parameter(parameters, "period")?).ok_or_else(|| {
-                    PluginError::invalid_parameters("bad-period", "`period` must be a calendar quarter, YYYY-Qn")
-                })?;
+                let quarter =
+                    Quarter::parse(parameter(parameters, "period")?).ok_or_else(|| {
+                        PluginError::invalid_parameters(
+                            "bad-period",
+                            "`period` must be a calendar quarter, YYYY-Qn",
+                        )
+                    })?;
                 Ok(Report::Quarterly(Box::new(Quarterly::new(quarter))))
             }
             "caseload-summary" => {
                 no_other_parameters(parameters, &["as_of"])?;
-                let as_of = date::parse_date(parameter(parameters, "as_of")?)
-                    .ok_or_else(|| PluginError::invalid_parameters("bad-as-of", "`as_of` must be a date, YYYY-MM-DD"))?;
+                let as_of = date::parse_date(parameter(parameters, "as_of")?).ok_or_else(|| {
+                    PluginError::invalid_parameters(
+                        "bad-as-of",
+                        "`as_of` must be a date, YYYY-MM-DD",
+                    )
+                })?;
                 Ok(Report::Caseload(CaseloadSummary::new(as_of)))
             }
-            _ => Err(PluginError::invalid_parameters("unknown-template", "this plugin has no such template")),
+            _ => Err(PluginError::invalid_parameters(
+                "unknown-template",
+                "this plugin has no such template",
+            )),
         }
     }
 }

@@ -31,7 +31,12 @@ impl Quarter {
         let last_month = Month::try_from(3 * number).ok()?;
         let start = Date::from_calendar_date(year, first_month, 1).ok()?;
         let end = Date::from_calendar_date(year, last_month, last_month.length(year)).ok()?;
-        Some(Quarter { year, number, start, end })
+        Some(Quarter {
+            year,
+            number,
+            start,
+            end,
+        })
     }
 
     /// Whether `date` falls in the quarter.
@@ -52,10 +57,15 @@ mod tests {
     #[test]
     fn quarters_have_their_calendar_bounds() {
         let q = Quarter::parse("2026-Q3").unwrap();
-        assert_eq!((q.start.to_string(), q.end.to_string()), ("2026-07-01".into(), "2026-09-30".into()));
+        assert_eq!(
+            (q.start.to_string(), q.end.to_string()),
+            ("2026-07-01".into(), "2026-09-30".into())
+        );
         let q = Quarter::parse("2024-Q1").unwrap();
         assert_eq!(q.end.to_string(), "2024-03-31");
-        for bad in ["2026-Q5", "2026-Q0", "2026Q3", "26-Q3", "2026-q3", "2026-Q3x"] {
+        for bad in [
+            "2026-Q5", "2026-Q0", "2026Q3", "26-Q3", "2026-q3", "2026-Q3x",
+        ] {
             assert!(Quarter::parse(bad).is_none(), "{bad}");
         }
     }

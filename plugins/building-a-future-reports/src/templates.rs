@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use kinga_plugin_sdk::age::age_at;
 use kinga_plugin_sdk::time::Date;
 use kinga_plugin_sdk::{
-    Case, CaseStatus, PluginError, ReportBuilder, ReportOutput, Service, ServiceStatus, ServiceType, SurvivorStatus,
-    Table,
+    Case, CaseStatus, PluginError, ReportBuilder, ReportOutput, Service, ServiceStatus,
+    ServiceType, SurvivorStatus, Table,
 };
 
 use crate::period::Quarter;
@@ -22,11 +22,18 @@ pub fn age_band(case: &Case, on: Date) -> &'static str {
 }
 
 fn sex(case: &Case) -> &'static str {
-    case.child.as_ref().and_then(|c| c.sex).map(|s| s.as_str()).unwrap_or("unknown")
+    case.child
+        .as_ref()
+        .and_then(|c| c.sex)
+        .map(|s| s.as_str())
+        .unwrap_or("unknown")
 }
 
 fn county(case: &Case) -> &str {
-    case.child.as_ref().and_then(|c| c.county.as_deref()).unwrap_or("unknown")
+    case.child
+        .as_ref()
+        .and_then(|c| c.county.as_deref())
+        .unwrap_or("unknown")
 }
 
 fn is_survivor(case: &Case) -> bool {
@@ -85,7 +92,12 @@ impl Quarterly {
                 "cases",
                 &["service_category", "sex"],
             ),
-            new_survivors: Table::new("new-survivors", "New survivors registered in the quarter", "cases", &["sex", "age_band", "county"]),
+            new_survivors: Table::new(
+                "new-survivors",
+                "New survivors registered in the quarter",
+                "cases",
+                &["sex", "age_band", "county"],
+            ),
         }
     }
 }
@@ -129,8 +141,16 @@ impl ReportBuilder for Quarterly {
     fn finish(self) -> Result<ReportOutput, PluginError> {
         Ok(ReportOutput {
             template: "baf-quarterly".into(),
-            title: format!("Building a Future quarterly report, {}", self.quarter.label()),
-            tables: vec![self.participants, self.retention, self.referred, self.new_survivors],
+            title: format!(
+                "Building a Future quarterly report, {}",
+                self.quarter.label()
+            ),
+            tables: vec![
+                self.participants,
+                self.retention,
+                self.referred,
+                self.new_survivors,
+            ],
             narrative: Some(format!(
                 "Period {} to {}. Age bands are computed at the period's last day; the band other includes ages not recorded.",
                 self.quarter.start, self.quarter.end
@@ -150,11 +170,12 @@ impl CaseloadSummary {
     pub fn new(as_of: Date) -> CaseloadSummary {
         CaseloadSummary {
             as_of,
-            table: Table::new("open-cases", "Open cases by county, survivor status and sex", "cases", &[
-                "county",
-                "survivor_status",
-                "sex",
-            ]),
+            table: Table::new(
+                "open-cases",
+                "Open cases by county, survivor status and sex",
+                "cases",
+                &["county", "survivor_status", "sex"],
+            ),
         }
     }
 }
@@ -163,7 +184,10 @@ impl ReportBuilder for CaseloadSummary {
     fn add(&mut self, case: &Case) -> Result<(), PluginError> {
         let open = case.status == Some(CaseStatus::Open);
         if open && case.registered_on.is_some_and(|d| d <= self.as_of) {
-            let status = case.survivor_status.map(|s| s.as_str()).unwrap_or("unknown");
+            let status = case
+                .survivor_status
+                .map(|s| s.as_str())
+                .unwrap_or("unknown");
             self.table.count(&[county(case), status, sex(case)]);
         }
         Ok(())
@@ -225,7 +249,10 @@ mod tests {
     fn age_bands_are_taken_at_the_periods_last_day() {
         // Born 2013-09-30: 13 on 2026-09-30. Born 2010-10-01: 15 on 2026-09-30, 16 a day later.
         let out = quarterly(&[case(|v| v["child"]["date_of_birth"] = json!("2010-10-01"))]);
-        assert_eq!(rows(&out, "participants")[0].0, labels(&["education_support", "female", "9-15", "kilifi"]));
+        assert_eq!(
+            rows(&out, "participants")[0].0,
+            labels(&["education_support", "female", "9-15", "kilifi"])
+        );
         let out = quarterly(&[case(|v| v["child"]["date_of_birth"] = json!("2010-09-30"))]);
         assert_eq!(rows(&out, "participants")[0].0[2], "16-18");
     }
@@ -234,17 +261,36 @@ mod tests {
     fn a_service_overlaps_when_it_starts_by_the_end_and_ends_after_the_start() {
         let with = |service: Value| quarterly(&[case(|v| v["services"] = json!([service]))]);
         let counted = |out: &ReportOutput| rows(out, "participants").len();
-        assert_eq!(counted(&with(json!({"type": "education_support", "started_on": "2026-09-30", "status": "active"}))), 1);
-        assert_eq!(counted(&with(json!({"type": "education_support", "started_on": "2026-10-01", "status": "active"}))), 0);
         assert_eq!(
-            counted(&with(json!({"type": "education_support", "started_on": "2026-01-01", "ended_on": "2026-07-01", "status": "completed"}))),
+            counted(&with(
+                json!({"type": "education_support", "started_on": "2026-09-30", "status": "active"})
+            )),
             1
         );
         assert_eq!(
-            counted(&with(json!({"type": "education_support", "started_on": "2026-01-01", "ended_on": "2026-06-30", "status": "completed"}))),
+            counted(&with(
+                json!({"type": "education_support", "started_on": "2026-10-01", "status": "active"})
+            )),
             0
         );
-        assert_eq!(counted(&with(json!({"type": "education_support", "started_on": "2026-08-01", "status": "dropped"}))), 0);
+        assert_eq!(
+            counted(&with(
+                json!({"type": "education_support", "started_on": "2026-01-01", "ended_on": "2026-07-01", "status": "completed"})
+            )),
+            1
+        );
+        assert_eq!(
+            counted(&with(
+                json!({"type": "education_support", "started_on": "2026-01-01", "ended_on": "2026-06-30", "status": "completed"})
+            )),
+            0
+        );
+        assert_eq!(
+            counted(&with(
+                json!({"type": "education_support", "started_on": "2026-08-01", "status": "dropped"})
+            )),
+            0
+        );
     }
 
     #[test]
@@ -264,7 +310,10 @@ mod tests {
     #[test]
     fn referrals_count_once_per_category_within_the_period() {
         let out = quarterly(&[case(|_| {})]);
-        assert_eq!(rows(&out, "ps-5-1-29-referred"), vec![(labels(&["health", "female"]), 1)]);
+        assert_eq!(
+            rows(&out, "ps-5-1-29-referred"),
+            vec![(labels(&["health", "female"]), 1)]
+        );
         let at_risk = quarterly(&[case(|v| v["survivor_status"] = json!("at_risk"))]);
         assert!(rows(&at_risk, "ps-5-1-29-referred").is_empty());
     }
@@ -285,17 +334,31 @@ mod tests {
 
     #[test]
     fn new_survivors_are_those_registered_in_the_quarter() {
-        let out = quarterly(&[case(|_| {}), case(|v| v["registered_on"] = json!("2026-06-30"))]);
-        assert_eq!(rows(&out, "new-survivors"), vec![(labels(&["female", "9-15", "kilifi"]), 1)]);
+        let out = quarterly(&[
+            case(|_| {}),
+            case(|v| v["registered_on"] = json!("2026-06-30")),
+        ]);
+        assert_eq!(
+            rows(&out, "new-survivors"),
+            vec![(labels(&["female", "9-15", "kilifi"]), 1)]
+        );
     }
 
     #[test]
     fn caseload_counts_open_cases_registered_by_the_date() {
-        let mut summary = CaseloadSummary::new(kinga_plugin_sdk::date::parse_date("2026-07-15").unwrap());
+        let mut summary =
+            CaseloadSummary::new(kinga_plugin_sdk::date::parse_date("2026-07-15").unwrap());
         summary.add(&case(|_| {})).unwrap();
-        summary.add(&case(|v| v["registered_on"] = json!("2026-07-16"))).unwrap();
-        summary.add(&case(|v| v["status"] = json!("closed"))).unwrap();
+        summary
+            .add(&case(|v| v["registered_on"] = json!("2026-07-16")))
+            .unwrap();
+        summary
+            .add(&case(|v| v["status"] = json!("closed")))
+            .unwrap();
         let out = summary.finish().unwrap();
-        assert_eq!(rows(&out, "open-cases"), vec![(labels(&["kilifi", "survivor", "female"]), 1)]);
+        assert_eq!(
+            rows(&out, "open-cases"),
+            vec![(labels(&["kilifi", "survivor", "female"]), 1)]
+        );
     }
 }

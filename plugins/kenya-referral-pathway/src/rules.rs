@@ -9,7 +9,8 @@
 use kinga_plugin_sdk::age::{Age, age_at};
 use kinga_plugin_sdk::time::{Duration, OffsetDateTime};
 use kinga_plugin_sdk::{
-    Case, ConsentStatus, Context, Incident, PluginError, Provider, Reason, Referral, Sex, SurvivorStatus, Urgency, log,
+    Case, ConsentStatus, Context, Incident, PluginError, Provider, Reason, Referral, Sex,
+    SurvivorStatus, Urgency, log,
 };
 
 use crate::settings::{ProviderEntry, Settings};
@@ -76,7 +77,8 @@ impl<'a> Facts<'a> {
 
     /// Whether the most recent sexual incident is at most `hours` old.
     fn within(&self, hours: u32) -> Option<bool> {
-        self.since.map(|since| since <= Duration::hours(i64::from(hours)))
+        self.since
+            .map(|since| since <= Duration::hours(i64::from(hours)))
     }
 
     fn is_survivor(&self) -> bool {
@@ -84,7 +86,12 @@ impl<'a> Facts<'a> {
     }
 
     fn sharing_consent(&self) -> ConsentStatus {
-        match self.case.consent.as_ref().and_then(|c| c.information_sharing) {
+        match self
+            .case
+            .consent
+            .as_ref()
+            .and_then(|c| c.information_sharing)
+        {
             Some(true) => ConsentStatus::Given,
             _ => ConsentStatus::Required,
         }
@@ -117,12 +124,16 @@ fn post_rape_care(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         rule: POST_RAPE_CARE,
         service: "health.post-rape-care",
         urgency: Urgency::Emergency,
-        due: (incident.occurred_at + Duration::hours(i64::from(s.pep_window_hours))).to_offset(f.as_of.offset()),
+        due: (incident.occurred_at + Duration::hours(i64::from(s.pep_window_hours)))
+            .to_offset(f.as_of.offset()),
         consent: ConsentStatus::NotRequired,
         reason: Reason::new(
             POST_RAPE_CARE,
             "within-pep-window",
-            format!("a sexual incident happened within the last {} hours: HIV PEP must start in time", s.pep_window_hours),
+            format!(
+                "a sexual incident happened within the last {} hours: HIV PEP must start in time",
+                s.pep_window_hours
+            ),
         ),
     })
 }
@@ -139,17 +150,23 @@ fn emergency_contraception(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         Some(Sex::Male) => return None,
         _ => return undecidable(EMERGENCY_CONTRACEPTION, "the child's sex"),
     }
-    let Some(age) = f.age else { return undecidable(EMERGENCY_CONTRACEPTION, "the child's age") };
+    let Some(age) = f.age else {
+        return undecidable(EMERGENCY_CONTRACEPTION, "the child's age");
+    };
     (age.years >= s.ec_min_age).then(|| Draft {
         rule: EMERGENCY_CONTRACEPTION,
         service: "health.emergency-contraception",
         urgency: Urgency::Emergency,
-        due: (incident.occurred_at + Duration::hours(i64::from(s.ec_window_hours))).to_offset(f.as_of.offset()),
+        due: (incident.occurred_at + Duration::hours(i64::from(s.ec_window_hours)))
+            .to_offset(f.as_of.offset()),
         consent: ConsentStatus::NotRequired,
         reason: Reason::new(
             EMERGENCY_CONTRACEPTION,
             "within-ec-window",
-            format!("a sexual incident happened within the last {} hours", s.ec_window_hours),
+            format!(
+                "a sexual incident happened within the last {} hours",
+                s.ec_window_hours
+            ),
         ),
     })
 }
@@ -170,7 +187,10 @@ fn medical_examination(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         reason: Reason::new(
             MEDICAL_EXAMINATION,
             "no-health-care-recorded",
-            format!("a sexual incident older than {} hours has no health care recorded", s.pep_window_hours),
+            format!(
+                "a sexual incident older than {} hours has no health care recorded",
+                s.pep_window_hours
+            ),
         ),
     })
 }
@@ -188,7 +208,11 @@ fn statutory_urgency(f: &Facts, s: &Settings) -> (Urgency, Duration) {
 /// `childrens-officer`: any sexual incident, an identified survivor, or any
 /// protection concern. Statutory: no consent needed.
 fn childrens_officer(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
-    let concerns = f.case.protection_concerns.as_ref().is_some_and(|c| !c.is_empty());
+    let concerns = f
+        .case
+        .protection_concerns
+        .as_ref()
+        .is_some_and(|c| !c.is_empty());
     let (code, message) = if f.incident.is_some() {
         ("sexual-incident", "a sexual incident is recorded")
     } else if f.is_survivor() {
@@ -205,7 +229,11 @@ fn childrens_officer(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         urgency,
         due: f.due_in(within),
         consent: ConsentStatus::NotRequired,
-        reason: Reason::new(CHILDRENS_OFFICER, code, format!("{message}: the Sub-County Children's Officer must be notified")),
+        reason: Reason::new(
+            CHILDRENS_OFFICER,
+            code,
+            format!("{message}: the Sub-County Children's Officer must be notified"),
+        ),
     })
 }
 
@@ -226,7 +254,11 @@ fn police(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         urgency,
         due: f.due_in(within),
         consent,
-        reason: Reason::new(POLICE, "not-reported", "the sexual incident is not recorded as reported to the police"),
+        reason: Reason::new(
+            POLICE,
+            "not-reported",
+            "the sexual incident is not recorded as reported to the police",
+        ),
     })
 }
 
@@ -235,9 +267,15 @@ fn safe_shelter(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
     let unsafe_home = f.case.safety.as_ref().and_then(|s| s.safe_at_home) == Some(false);
     let perpetrator_home = f.incident.and_then(|i| i.perpetrator_in_household) == Some(true);
     let (code, message) = if perpetrator_home {
-        ("perpetrator-in-household", "the perpetrator lives in the child's household")
+        (
+            "perpetrator-in-household",
+            "the perpetrator lives in the child's household",
+        )
     } else if unsafe_home {
-        ("unsafe-at-home", "the child is recorded as not safe at home")
+        (
+            "unsafe-at-home",
+            "the child is recorded as not safe at home",
+        )
     } else {
         return None;
     };
@@ -259,7 +297,11 @@ fn psychosocial(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
         urgency: Urgency::Routine,
         due: f.due_in(Duration::days(14)),
         consent: f.sharing_consent(),
-        reason: Reason::new(PSYCHOSOCIAL, "needs-psychosocial-support", "survivors of sexual violence need counselling"),
+        reason: Reason::new(
+            PSYCHOSOCIAL,
+            "needs-psychosocial-support",
+            "survivors of sexual violence need counselling",
+        ),
     })
 }
 
@@ -271,7 +313,11 @@ fn legal_aid(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
         urgency: Urgency::Routine,
         due: f.due_in(Duration::days(14)),
         consent: f.sharing_consent(),
-        reason: Reason::new(LEGAL_AID, "reported-to-police", "the incident was reported: the child needs legal support"),
+        reason: Reason::new(
+            LEGAL_AID,
+            "reported-to-police",
+            "the incident was reported: the child needs legal support",
+        ),
     })
 }
 
@@ -280,7 +326,9 @@ fn education_reentry(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
     if !f.is_survivor() {
         return None;
     }
-    let Some(age) = f.age else { return undecidable(EDUCATION_REENTRY, "the child's age") };
+    let Some(age) = f.age else {
+        return undecidable(EDUCATION_REENTRY, "the child's age");
+    };
     if !age.within(s.education_min_age, s.education_max_age) {
         return None;
     }
@@ -294,7 +342,10 @@ fn education_reentry(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
             reason: Reason::new(
                 EDUCATION_REENTRY,
                 "out-of-school",
-                format!("a survivor aged {}-{} who is not enrolled in school", s.education_min_age, s.education_max_age),
+                format!(
+                    "a survivor aged {}-{} who is not enrolled in school",
+                    s.education_min_age, s.education_max_age
+                ),
             ),
         }),
         Some(true) => None,
@@ -307,23 +358,32 @@ fn vocational(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
     if !f.is_survivor() {
         return None;
     }
-    let Some(age) = f.age else { return undecidable(VOCATIONAL, "the child's age") };
-    age.within(s.vocational_min_age, s.vocational_max_age).then(|| Draft {
-        rule: VOCATIONAL,
-        service: "programme.vocational-training",
-        urgency: Urgency::Routine,
-        due: f.due_in(Duration::days(30)),
-        consent: f.sharing_consent(),
-        reason: Reason::new(
-            VOCATIONAL,
-            "survivor-of-training-age",
-            format!("a survivor aged {}-{}", s.vocational_min_age, s.vocational_max_age),
-        ),
-    })
+    let Some(age) = f.age else {
+        return undecidable(VOCATIONAL, "the child's age");
+    };
+    age.within(s.vocational_min_age, s.vocational_max_age)
+        .then(|| Draft {
+            rule: VOCATIONAL,
+            service: "programme.vocational-training",
+            urgency: Urgency::Routine,
+            due: f.due_in(Duration::days(30)),
+            consent: f.sharing_consent(),
+            reason: Reason::new(
+                VOCATIONAL,
+                "survivor-of-training-age",
+                format!(
+                    "a survivor aged {}-{}",
+                    s.vocational_min_age, s.vocational_max_age
+                ),
+            ),
+        })
 }
 
+/// A rule: the referral it drafts from the facts, if it fires.
+type Rule = fn(&Facts, &Settings) -> Option<Draft<'static>>;
+
 /// Every rule, in the order it is documented.
-const RULES: [(&str, fn(&Facts, &Settings) -> Option<Draft<'static>>); 10] = [
+const RULES: [(&str, Rule); 10] = [
     (POST_RAPE_CARE, post_rape_care),
     (EMERGENCY_CONTRACEPTION, emergency_contraception),
     (MEDICAL_EXAMINATION, medical_examination),
@@ -339,12 +399,25 @@ const RULES: [(&str, fn(&Facts, &Settings) -> Option<Draft<'static>>); 10] = [
 /// The first directory entry offering `service` in the child's sub-county,
 /// else the first county-wide entry (one without `sub_counties`) offering it
 /// in her county. An entry that lists sub-counties serves only those.
-pub fn provider_for<'p>(service: &str, case: &Case, providers: &'p [ProviderEntry]) -> Option<&'p ProviderEntry> {
+pub fn provider_for<'p>(
+    service: &str,
+    case: &Case,
+    providers: &'p [ProviderEntry],
+) -> Option<&'p ProviderEntry> {
     let child = case.child.as_ref()?;
     let offers = |p: &&ProviderEntry| p.services.iter().any(|s| s == service);
-    let in_county = |p: &&ProviderEntry| child.county.as_ref().is_some_and(|c| p.counties.contains(c));
+    let in_county = |p: &&ProviderEntry| {
+        child
+            .county
+            .as_ref()
+            .is_some_and(|c| p.counties.contains(c))
+    };
     let in_sub_county = |p: &&ProviderEntry| {
-        child.sub_county.as_ref().is_some_and(|sc| p.sub_counties.as_ref().is_some_and(|list| list.contains(sc)))
+        child.sub_county.as_ref().is_some_and(|sc| {
+            p.sub_counties
+                .as_ref()
+                .is_some_and(|list| list.contains(sc))
+        })
     };
     providers
         .iter()
@@ -391,7 +464,11 @@ fn finish(draft: Draft<'_>, case: &Case, s: &Settings) -> Referral {
         ));
     }
     if draft.consent == ConsentStatus::Required {
-        reasons.push(Reason::new(draft.rule, "consent-required", "the needed consent is not recorded: the referral waits for it"));
+        reasons.push(Reason::new(
+            draft.rule,
+            "consent-required",
+            "the needed consent is not recorded: the referral waits for it",
+        ));
     }
     Referral {
         rule: draft.rule.to_owned(),
@@ -427,7 +504,11 @@ mod tests {
 
     fn route_at(case: &Case, as_of: &str) -> Vec<Referral> {
         let rules: Vec<&str> = RULES.iter().map(|(id, _)| *id).collect();
-        route(&Context::new(parse_datetime(as_of).unwrap(), &rules, Settings::default()), case).unwrap()
+        route(
+            &Context::new(parse_datetime(as_of).unwrap(), &rules, Settings::default()),
+            case,
+        )
+        .unwrap()
     }
 
     fn fired(case: &Case, as_of: &str, rule: &str) -> Option<Referral> {
@@ -460,7 +541,14 @@ mod tests {
         let boy = case(|v| v["child"]["sex"] = json!("male"));
         assert!(fired(&boy, "2026-06-29T09:00:00+03:00", EMERGENCY_CONTRACEPTION).is_none());
         let unknown = case(|v| v["child"]["sex"] = json!("unknown"));
-        assert!(fired(&unknown, "2026-06-29T09:00:00+03:00", EMERGENCY_CONTRACEPTION).is_none());
+        assert!(
+            fired(
+                &unknown,
+                "2026-06-29T09:00:00+03:00",
+                EMERGENCY_CONTRACEPTION
+            )
+            .is_none()
+        );
         let nine = case(|v| v["child"]["date_of_birth"] = json!("2016-06-29"));
         assert!(fired(&nine, "2026-06-28T23:00:00+03:00", EMERGENCY_CONTRACEPTION).is_none());
         assert!(fired(&nine, "2026-06-29T00:00:00+03:00", EMERGENCY_CONTRACEPTION).is_some());
@@ -499,7 +587,16 @@ mod tests {
             v.as_object_mut().unwrap().remove("incidents");
             v["protection_concerns"] = json!(["child_labour"]);
         });
-        assert_eq!(fired(&concern_only, "2026-07-01T09:00:00+03:00", CHILDRENS_OFFICER).unwrap().urgency, Urgency::Within72h);
+        assert_eq!(
+            fired(
+                &concern_only,
+                "2026-07-01T09:00:00+03:00",
+                CHILDRENS_OFFICER
+            )
+            .unwrap()
+            .urgency,
+            Urgency::Within72h
+        );
         let nothing = case(|v| {
             v["survivor_status"] = json!("at_risk");
             v.as_object_mut().unwrap().remove("incidents");
@@ -510,9 +607,19 @@ mod tests {
     #[test]
     fn police_consent_comes_from_the_police_report_consent() {
         let c = case(|_| {});
-        assert_eq!(fired(&c, "2026-07-01T09:00:00+03:00", POLICE).unwrap().consent, ConsentStatus::Required);
+        assert_eq!(
+            fired(&c, "2026-07-01T09:00:00+03:00", POLICE)
+                .unwrap()
+                .consent,
+            ConsentStatus::Required
+        );
         let c = case(|v| v["consent"]["police_report"] = json!(true));
-        assert_eq!(fired(&c, "2026-07-01T09:00:00+03:00", POLICE).unwrap().consent, ConsentStatus::Given);
+        assert_eq!(
+            fired(&c, "2026-07-01T09:00:00+03:00", POLICE)
+                .unwrap()
+                .consent,
+            ConsentStatus::Given
+        );
         let reported = case(|v| v["incidents"][0]["reported_to_police"] = json!(true));
         assert!(fired(&reported, "2026-07-01T09:00:00+03:00", POLICE).is_none());
         assert!(fired(&reported, "2026-07-01T09:00:00+03:00", LEGAL_AID).is_some());
@@ -522,8 +629,22 @@ mod tests {
     fn safe_shelter_for_an_unsafe_home_or_a_perpetrator_at_home() {
         let at = "2026-07-01T09:00:00+03:00";
         assert!(fired(&case(|_| {}), at, SAFE_SHELTER).is_none());
-        assert!(fired(&case(|v| v["safety"] = json!({"safe_at_home": false})), at, SAFE_SHELTER).is_some());
-        assert!(fired(&case(|v| v["incidents"][0]["perpetrator_in_household"] = json!(true)), at, SAFE_SHELTER).is_some());
+        assert!(
+            fired(
+                &case(|v| v["safety"] = json!({"safe_at_home": false})),
+                at,
+                SAFE_SHELTER
+            )
+            .is_some()
+        );
+        assert!(
+            fired(
+                &case(|v| v["incidents"][0]["perpetrator_in_household"] = json!(true)),
+                at,
+                SAFE_SHELTER
+            )
+            .is_some()
+        );
     }
 
     #[test]
@@ -541,8 +662,18 @@ mod tests {
         let at = "2026-07-01T09:00:00+03:00";
         let out_of_school = case(|v| v["education"] = json!({"enrolled": false}));
         assert!(fired(&out_of_school, at, EDUCATION_REENTRY).is_some());
-        assert!(fired(&case(|v| v["education"] = json!({"enrolled": true})), at, EDUCATION_REENTRY).is_none());
-        assert!(fired(&case(|_| {}), at, EDUCATION_REENTRY).is_none(), "enrolment unknown: not routed");
+        assert!(
+            fired(
+                &case(|v| v["education"] = json!({"enrolled": true})),
+                at,
+                EDUCATION_REENTRY
+            )
+            .is_none()
+        );
+        assert!(
+            fired(&case(|_| {}), at, EDUCATION_REENTRY).is_none(),
+            "enrolment unknown: not routed"
+        );
         let sixteen = case(|v| v["child"]["date_of_birth"] = json!("2010-07-01"));
         assert!(fired(&sixteen, "2026-06-30T23:59:59+03:00", VOCATIONAL).is_none());
         assert!(fired(&sixteen, "2026-07-01T00:00:00+03:00", VOCATIONAL).is_some());
@@ -551,7 +682,11 @@ mod tests {
     #[test]
     fn an_incident_after_the_as_of_is_an_input_error() {
         let c = case(|_| {});
-        let ctx = Context::new(parse_datetime("2026-06-28T08:59:59+03:00").unwrap(), &[POLICE], Settings::default());
+        let ctx = Context::new(
+            parse_datetime("2026-06-28T08:59:59+03:00").unwrap(),
+            &[POLICE],
+            Settings::default(),
+        );
         let err = route(&ctx, &c).unwrap_err();
         assert_eq!(err.pointer.as_deref(), Some("/incidents/0/occurred_at"));
     }
@@ -562,7 +697,14 @@ mod tests {
         let r = fired(&case(|_| {}), at, POST_RAPE_CARE).unwrap();
         assert_eq!(r.provider.unwrap().id, "msambweni-crh");
         let kinango = case(|v| v["child"]["sub_county"] = json!("kinango"));
-        assert_eq!(fired(&kinango, at, POST_RAPE_CARE).unwrap().provider.unwrap().id, "kwale-crh");
+        assert_eq!(
+            fired(&kinango, at, POST_RAPE_CARE)
+                .unwrap()
+                .provider
+                .unwrap()
+                .id,
+            "kwale-crh"
+        );
         let mombasa = case(|v| v["child"]["county"] = json!("mombasa"));
         let r = fired(&mombasa, at, POST_RAPE_CARE).unwrap();
         assert!(r.provider.is_none());
@@ -577,6 +719,9 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
-        assert_eq!(out[0].rule, SAFE_SHELTER, "shelter is due first (24 h), then PEP (72 h), then EC");
+        assert_eq!(
+            out[0].rule, SAFE_SHELTER,
+            "shelter is due first (24 h), then PEP (72 h), then EC"
+        );
     }
 }

@@ -70,6 +70,10 @@ mod tests {
     fn the_sample_directory_parses_and_says_it_is_a_sample() {
         let providers = super::Settings::default().providers;
         assert!(providers.len() >= 10);
-        assert!(providers.iter().all(|p| p.name.contains("SAMPLE") && p.contact.contains("invented")));
+        assert!(
+            providers
+                .iter()
+                .all(|p| p.name.contains("SAMPLE") && p.contact.contains("invented"))
+        );
     }
 }

@@ -1,0 +1,136 @@
+//! The CLI on `kinga synth` output of 100,000 cases: every case evaluated
+//! and routed, and a streamed report whose peak memory does not grow with
+//! the number of cases.
+//!
+//! Peak memory is read per process with `wait4`, after a first run has
+//! filled the artifact cache (compiling plugins is not what is measured).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const AS_OF: &str = "2026-09-30T17:00:00+03:00";
+
+fn kinga(cache: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kinga"));
+    command.arg("--cache-dir").arg(cache);
+    command
+}
+
+fn synth(cache: &Path, count: u64, path: &Path) {
+    let status = kinga(cache)
+        .args([
+            "synth",
+            "--count",
+            &count.to_string(),
+            "--seed",
+            "11",
+            "--as-of",
+            AS_OF,
+            "--out",
+        ])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits for `child` and returns whether it succeeded and its own peak
+/// resident set, in KiB.
+fn wait_with_peak(child: std::process::Child) -> (bool, i64) {
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `pid` is our child, not yet reaped; the pointers are valid.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
+    assert_eq!(reaped, pid);
+    // SAFETY: wait4 succeeded and filled the struct.
+    let usage = unsafe { usage.assume_init() };
+    (
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        usage.ru_maxrss,
+    )
+}
+
+/// Runs `kinga <args> --cases <path>` and returns (lines of stdout, errors).
+fn batch(cache: &Path, command: &str, path: &Path) -> (u64, u64) {
+    let mut child = kinga(cache)
+        .args([command, "--as-of", AS_OF, "--cases"])
+        .arg(path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let field = if command == "eligibility" {
+        "\"decisions\":"
+    } else {
+        "\"referrals\":"
+    };
+    let (mut lines, mut errors) = (0, 0);
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        lines += 1;
+        if !line.contains(field) || line.contains("\"error\":") {
+            errors += 1;
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    (lines, errors)
+}
+
+/// Runs the quarterly report; returns its CSV and the process's peak memory.
+fn report(cache: &Path, path: &Path, out: &Path) -> (String, i64) {
+    let child = kinga(cache)
+        .args([
+            "report",
+            "baf-quarterly",
+            "--param",
+            "period=2026-Q3",
+            "--format",
+            "csv",
+            "--publish",
+            "--cases",
+        ])
+        .arg(path)
+        .stdout(std::fs::File::create(out).unwrap())
+        .spawn()
+        .unwrap();
+    let (ok, peak) = wait_with_peak(child);
+    assert!(ok, "the report failed");
+    (std::fs::read_to_string(out).unwrap(), peak)
+}
+
+#[test]
+fn a_hundred_thousand_synthetic_cases_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let small = dir.path().join("10k.jsonl");
+    let large = dir.path().join("100k.jsonl");
+    synth(&cache, 10_000, &small);
+    synth(&cache, 100_000, &large);
+    assert!(
+        kinga(&cache)
+            .args(["plugins", "list"])
+            .output()
+            .unwrap()
+            .status
+            .success(),
+        "warm the cache"
+    );
+
+    let (small_report, peak_small) = report(&cache, &small, &dir.path().join("10k.csv"));
+    let (large_report, peak_large) = report(&cache, &large, &dir.path().join("100k.csv"));
+    println!("report peak RSS: 10k cases {peak_small} KiB, 100k cases {peak_large} KiB");
+    assert!(
+        peak_large * 10 <= peak_small * 12,
+        "report memory grew with the caseload: {peak_small} KiB for 10k, {peak_large} KiB for 100k"
+    );
+    assert!(small_report.starts_with("table,track,sex,age_band,county,cases\n"));
+    assert!(
+        large_report.contains("ps-5-1-29-referred,health,female,"),
+        "{large_report}"
+    );
+    assert!(!large_report.contains("\n\n\n"));
+
+    assert_eq!(batch(&cache, "eligibility", &large), (100_000, 0));
+    assert_eq!(batch(&cache, "route", &large), (100_000, 0));
+}
