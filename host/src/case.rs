@@ -132,10 +132,16 @@ impl ValidCase {
             })
     }
 
-    /// The case reduced to `case_id` and the fields at `pointers`, as
-    /// canonical JSON (keys sorted, no insignificant white space).
+    /// The case reduced to `case_id` and the fields at `pointers`: what a
+    /// plugin that declared those fields receives.
+    pub fn projected(&self, pointers: &[String]) -> Value {
+        project(&self.value, pointers)
+    }
+
+    /// [`ValidCase::projected`] as canonical JSON (keys sorted, no
+    /// insignificant white space).
     pub fn projected_json(&self, pointers: &[String]) -> String {
-        canonical_json(&project(&self.value, pointers))
+        canonical_json(&self.projected(pointers))
     }
 
     /// The whole case as canonical JSON.
@@ -163,6 +169,44 @@ pub fn canonical_json(value: &Value) -> String {
         }
     }
     serde_json::to_string(&sorted(value)).unwrap_or_default()
+}
+
+/// The values of a case that would identify a child if a plugin repeated
+/// them in free text or in its log: the case id, the date of birth, the
+/// school id, incident times, and every string in `extensions` (at least 4
+/// characters long, so that short codes do not match everywhere).
+pub fn identifying_values(case: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for pointer in ["/case_id", "/child/date_of_birth", "/education/school_id"] {
+        if let Some(text) = case.pointer(pointer).and_then(Value::as_str) {
+            out.push(text.to_owned());
+        }
+    }
+    for incident in case
+        .get("incidents")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(at) = incident.get("occurred_at").and_then(Value::as_str) {
+            out.push(at.to_owned());
+        }
+    }
+    fn strings(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) if s.chars().count() >= 4 => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+            Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    if let Some(extensions) = case.get("extensions") {
+        strings(extensions, &mut out);
+    }
+    out.retain(|v| !v.is_empty());
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// A copy of `case` holding only `case_id` and the fields at `pointers`

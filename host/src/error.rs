@@ -81,6 +81,24 @@ pub enum Error {
         pointer: Option<String>,
     },
 
+    /// The plugin was switched off by its circuit breaker after being
+    /// stopped too many times in a row; an administrator can switch it back
+    /// on.
+    #[error("plugin {plugin} is switched off: it was stopped {failures} times in a row")]
+    SwitchedOff {
+        /// The plugin.
+        plugin: String,
+        /// Containments in a row when it was switched off.
+        failures: u32,
+    },
+
+    /// No slot to run the plugin freed up within the queue timeout.
+    #[error("plugin {plugin} is overloaded: no slot freed up in time")]
+    Overloaded {
+        /// The plugin.
+        plugin: String,
+    },
+
     /// No plugin with this id is loaded.
     #[error("no plugin with id {0} is loaded")]
     UnknownPlugin(String),
@@ -194,6 +212,8 @@ impl Error {
             Error::Contained { .. } => "contained",
             Error::InvalidOutput { .. } => "invalid-output",
             Error::PluginRefused { .. } => "plugin-refused",
+            Error::SwitchedOff { .. } => "switched-off",
+            Error::Overloaded { .. } => "overloaded",
             Error::UnknownPlugin(_) => "unknown-plugin",
             Error::UnknownTemplate(_) => "unknown-template",
             Error::DuplicatePlugin(_) => "duplicate-plugin",
@@ -239,10 +259,18 @@ impl Error {
             Error::InvalidSettings { plugin, .. }
             | Error::Contained { plugin, .. }
             | Error::InvalidOutput { plugin, .. }
-            | Error::PluginRefused { plugin, .. } => Some(plugin),
+            | Error::PluginRefused { plugin, .. }
+            | Error::SwitchedOff { plugin, .. }
+            | Error::Overloaded { plugin } => Some(plugin),
             Error::UnknownPlugin(id) | Error::DuplicatePlugin(id) => Some(id),
             _ => None,
         }
+    }
+
+    /// Whether the plugin was stopped or answered out of contract: what the
+    /// circuit breaker counts.
+    pub fn is_containment(&self) -> bool {
+        matches!(self, Error::Contained { .. } | Error::InvalidOutput { .. })
     }
 
     /// A serialisable summary.

@@ -12,8 +12,10 @@ use wasmtime::component::Linker;
 use crate::asof::AsOf;
 use crate::cache::ArtifactCache;
 use crate::case::ValidCase;
+use crate::case::identifying_values;
 use crate::engine::{self, EpochTicker};
 use crate::error::Error;
+use crate::gate::Slots;
 use crate::limits::Limits;
 use crate::output::{Decision, OutputCheck, Referral, due_key};
 use crate::plugin::{
@@ -65,7 +67,9 @@ impl HostBuilder {
             None => None,
         };
         let ticker = EpochTicker::start(&engine);
+        let slots = Slots::new(self.limits.concurrent_calls);
         Ok(Host {
+            slots,
             engine,
             linker,
             limits: self.limits,
@@ -166,6 +170,7 @@ pub struct Host {
     limits: Limits,
     cache: Option<ArtifactCache>,
     plugins: Vec<LoadedPlugin>,
+    slots: Slots,
     _ticker: EpochTicker,
 }
 
@@ -417,29 +422,32 @@ impl Host {
         for plugin in self.selected(kind, options.plugins.as_deref())? {
             let started = Instant::now();
             let ctx = plugin.context(&as_of);
-            let json = case.projected_json(&plugin.description.case_fields);
-            let mut store = new_store(&self.engine, &self.limits, Arc::clone(&plugin.id))
-                .map_err(engine_error)?;
-            let answer = call(plugin, &mut store, &ctx, &json);
-            let checker = match answer {
-                Ok(Ok(checker)) => checker,
-                Ok(Err(e)) => return Err(refused(&plugin.description.id, e)),
-                Err(e) => return Err(self.failed(plugin, &store, &e)),
-            };
-            let fuel_used = self
-                .limits
-                .fuel
-                .saturating_sub(store.get_fuel().unwrap_or(0));
-            drop(store);
+            let projected = case.projected(&plugin.description.case_fields);
+            let identifying = identifying_values(&projected);
+            let json = crate::case::canonical_json(&projected);
+            let (answer, fuel_used) = self.guarded(plugin, |store| {
+                store.data_mut().redact(identifying.clone());
+                let answer =
+                    call(plugin, store, &ctx, &json).map_err(|e| self.failed(plugin, store, &e))?;
+                let fuel_used = self
+                    .limits
+                    .fuel
+                    .saturating_sub(store.get_fuel().unwrap_or(0));
+                Ok((answer, fuel_used))
+            })?;
+            let checker = answer.map_err(|e| refused(&plugin.description.id, e))?;
             let check = OutputCheck {
                 plugin: &plugin.description.id,
                 plugin_version: &plugin.description.version,
                 rules: &plugin.rule_ids,
                 enabled: &plugin.enabled,
+                identifying: &identifying,
                 max_bytes: self.limits.output_bytes,
                 max_items: self.limits.output_items,
             };
-            outputs.extend(checker(&check)?);
+            let checked = checker(&check);
+            self.record_outcome(plugin, checked.as_ref().err());
+            outputs.extend(checked?);
             let duration = started.elapsed();
             tracing::debug!(target: "kinga::host", plugin = %plugin.id, fuel_used, micros = duration.as_micros() as u64, "plugin call");
             if let Some(trace) = trace.as_mut() {
@@ -455,6 +463,79 @@ impl Host {
             }
         }
         Ok(Evaluation { outputs, trace })
+    }
+
+    /// Runs `f` with a fresh store for `plugin`, inside the plugin's and the
+    /// host's concurrency slots and behind its circuit breaker. The store is
+    /// dropped before this returns: nothing of the call survives it.
+    pub(crate) fn guarded<R>(
+        &self,
+        plugin: &LoadedPlugin,
+        f: impl FnOnce(&mut wasmtime::Store<StoreState>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let _slots = self.slots_for(plugin)?;
+        let mut store =
+            new_store(&self.engine, &self.limits, Arc::clone(&plugin.id)).map_err(engine_error)?;
+        let result = f(&mut store);
+        drop(store);
+        if let Err(e) = &result {
+            self.record_outcome(plugin, Some(e));
+        }
+        result
+    }
+
+    /// Checks the breaker and takes a slot of the plugin's, then one of the
+    /// host's (in that order, so no host slot is held while waiting).
+    pub(crate) fn slots_for<'p>(
+        &'p self,
+        plugin: &'p LoadedPlugin,
+    ) -> Result<(crate::gate::Slot<'p>, crate::gate::Slot<'p>), Error> {
+        if plugin.breaker.tripped() {
+            return Err(Error::SwitchedOff {
+                plugin: plugin.description.id.clone(),
+                failures: plugin.breaker.failures_in_a_row(),
+            });
+        }
+        let overloaded = || Error::Overloaded {
+            plugin: plugin.description.id.clone(),
+        };
+        let own = plugin
+            .slots
+            .acquire(self.limits.queue_timeout)
+            .ok_or_else(overloaded)?;
+        let shared = self
+            .slots
+            .acquire(self.limits.queue_timeout)
+            .ok_or_else(overloaded)?;
+        Ok((own, shared))
+    }
+
+    /// Feeds the circuit breaker: containments count, anything else resets.
+    pub(crate) fn record_outcome(&self, plugin: &LoadedPlugin, error: Option<&Error>) {
+        match error {
+            Some(e) if e.is_containment() => {
+                if plugin.breaker.failure(self.limits.breaker_threshold) {
+                    tracing::warn!(
+                        target: "kinga::containment",
+                        plugin = %plugin.id,
+                        failures = plugin.breaker.failures_in_a_row(),
+                        "plugin switched off by its circuit breaker"
+                    );
+                }
+            }
+            Some(_) => {}
+            None => plugin.breaker.success(),
+        }
+    }
+
+    /// Switches a plugin that its circuit breaker switched off back on.
+    ///
+    /// # Errors
+    /// An unknown plugin.
+    pub fn restore_plugin(&self, plugin: &str) -> Result<(), Error> {
+        self.find(plugin)?.breaker.reset();
+        tracing::info!(target: "kinga::host", plugin, "plugin switched back on");
+        Ok(())
     }
 
     /// Turns a failed call into a contained error and records the event.

@@ -50,6 +50,7 @@ pub mod cache;
 pub mod case;
 pub mod engine;
 pub mod error;
+pub mod gate;
 pub mod host;
 pub mod json;
 pub mod jsonl;

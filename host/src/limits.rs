@@ -44,6 +44,24 @@ pub struct Limits {
     /// Most plugin instances alive at once (the pooling allocator's size).
     /// Fixed when the host is built. Default 64.
     pub concurrent_instances: u32,
+    /// Most plugin calls running at once across all plugins; further calls
+    /// wait. Default 16.
+    pub concurrent_calls: usize,
+    /// Most calls of one plugin running at once, so that a slow plugin
+    /// cannot take every slot from the others. Default 4.
+    pub concurrent_calls_per_plugin: usize,
+    /// How long a call may wait for a slot before it fails as overloaded.
+    /// Default 10 s.
+    pub queue_timeout: Duration,
+    /// After this many containments in a row (fuel, deadline, memory, trap,
+    /// invalid output), a plugin is switched off until an administrator
+    /// switches it back on. Default 5.
+    pub breaker_threshold: u32,
+    /// Most bytes wasmtime copies out of a plugin in one crossing (its
+    /// answer, or one log line before it is cut), counted while lifting, so
+    /// an oversized answer is refused before the host allocates it. Default
+    /// 1 MiB.
+    pub hostcall_bytes: usize,
 }
 
 impl Default for Limits {
@@ -61,6 +79,11 @@ impl Default for Limits {
             log_line_bytes: 1024,
             component_bytes: 32 << 20,
             concurrent_instances: 64,
+            concurrent_calls: 16,
+            concurrent_calls_per_plugin: 4,
+            queue_timeout: Duration::from_secs(10),
+            breaker_threshold: 5,
+            hostcall_bytes: 1 << 20,
         }
     }
 }
@@ -81,6 +104,19 @@ impl Limits {
     /// Sets the memory cap per plugin instance.
     pub fn with_memory_bytes(mut self, bytes: usize) -> Self {
         self.memory_bytes = bytes;
+        self
+    }
+
+    /// Sets the number of containments in a row that switch a plugin off.
+    pub fn with_breaker_threshold(mut self, threshold: u32) -> Self {
+        self.breaker_threshold = threshold;
+        self
+    }
+
+    /// Sets the concurrency caps: across all plugins and per plugin.
+    pub fn with_concurrency(mut self, calls: usize, per_plugin: usize) -> Self {
+        self.concurrent_calls = calls.max(1);
+        self.concurrent_calls_per_plugin = per_plugin.max(1);
         self
     }
 

@@ -136,6 +136,8 @@ pub(crate) struct OutputCheck<'a> {
     pub plugin_version: &'a str,
     pub rules: &'a BTreeSet<String>,
     pub enabled: &'a BTreeSet<String>,
+    /// Values of the case that must not reappear in free text.
+    pub identifying: &'a [String],
     pub max_bytes: usize,
     pub max_items: usize,
 }
@@ -147,6 +149,21 @@ impl OutputCheck<'_> {
             pointer,
             message: message.into(),
         }
+    }
+
+    /// Refuses free text that repeats an identifying value of the case.
+    fn free_text(&self, text: &str, pointer: String) -> Result<String, Error> {
+        if self
+            .identifying
+            .iter()
+            .any(|value| text.contains(value.as_str()))
+        {
+            return Err(self.invalid(
+                pointer,
+                "repeats a value from the case: free text must not carry personal data",
+            ));
+        }
+        Ok(neutralise(text))
     }
 
     fn reasons(&self, reasons: Vec<wit::Reason>, at: &str) -> Result<Vec<Reason>, Error> {
@@ -267,6 +284,14 @@ impl OutputCheck<'_> {
         let mut out = Vec::with_capacity(raw.len());
         for (i, r) in raw.into_iter().enumerate() {
             self.rule_enabled(&r.rule, format!("/{i}/rule"))?;
+            let provider = match r.provider {
+                Some(p) => Some(Provider {
+                    name: self.free_text(&p.name, format!("/{i}/provider/name"))?,
+                    contact: self.free_text(&p.contact, format!("/{i}/provider/contact"))?,
+                    id: p.id,
+                }),
+                None => None,
+            };
             out.push(Referral {
                 plugin: self.plugin.to_owned(),
                 plugin_version: self.plugin_version.to_owned(),
@@ -280,11 +305,7 @@ impl OutputCheck<'_> {
                     wit_referral::Urgency::Routine => Urgency::Routine,
                 },
                 due: r.due,
-                provider: r.provider.map(|p| Provider {
-                    id: p.id,
-                    name: neutralise(&p.name),
-                    contact: neutralise(&p.contact),
-                }),
+                provider,
                 consent: match r.consent {
                     wit_referral::ConsentStatus::NotRequired => ConsentStatus::NotRequired,
                     wit_referral::ConsentStatus::Given => ConsentStatus::Given,

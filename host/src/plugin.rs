@@ -168,6 +168,10 @@ pub struct LoadedPlugin {
     pub(crate) enabled: BTreeSet<String>,
     /// The effective settings, as canonical JSON.
     pub(crate) settings_json: String,
+    /// This plugin's share of the call slots.
+    pub(crate) slots: crate::gate::Slots,
+    /// Its circuit breaker.
+    pub(crate) breaker: crate::gate::Breaker,
 }
 
 impl LoadedPlugin {
@@ -179,6 +183,12 @@ impl LoadedPlugin {
     /// The rules switched on.
     pub fn enabled_rules(&self) -> &BTreeSet<String> {
         &self.enabled
+    }
+
+    /// Whether the circuit breaker has switched the plugin off, and the
+    /// containments in a row so far.
+    pub fn health(&self) -> (bool, u32) {
+        (self.breaker.tripped(), self.breaker.failures_in_a_row())
     }
 
     /// The effective settings (defaults overlaid by overrides).
@@ -412,43 +422,44 @@ impl Loader<'_> {
         let id: Arc<str> = Arc::from(source);
         let mut store =
             new_store(self.engine, self.limits, Arc::clone(&id)).map_err(engine_error)?;
-        let contained = |store: &Store<StoreState>, e: wasmtime::Error| Error::PluginLoad {
-            source_name: source.to_owned(),
-            message: format!("describe failed: {}", classify(store, &e)),
-        };
+        let failed =
+            |step: &str, store: &Store<StoreState>, e: wasmtime::Error| Error::PluginLoad {
+                source_name: source.to_owned(),
+                message: format!("{step} failed: {}", describe_failure(store, &e)),
+            };
         match pre {
             WorldPre::Eligibility(pre) => {
                 let plugin = pre
                     .instantiate(&mut store)
-                    .map_err(|e| contained(&store, e))?;
+                    .map_err(|e| failed("instantiation", &store, e))?;
                 let info = plugin
                     .kinga_plugin_plugin()
                     .call_describe(&mut store)
-                    .map_err(|e| contained(&store, e))?;
+                    .map_err(|e| failed("describe", &store, e))?;
                 Ok((info, Vec::new()))
             }
             WorldPre::Referral(pre) => {
                 let plugin = pre
                     .instantiate(&mut store)
-                    .map_err(|e| contained(&store, e))?;
+                    .map_err(|e| failed("instantiation", &store, e))?;
                 let info = plugin
                     .kinga_plugin_plugin()
                     .call_describe(&mut store)
-                    .map_err(|e| contained(&store, e))?;
+                    .map_err(|e| failed("describe", &store, e))?;
                 Ok((info, Vec::new()))
             }
             WorldPre::Reporting(pre) => {
                 let plugin = pre
                     .instantiate(&mut store)
-                    .map_err(|e| contained(&store, e))?;
+                    .map_err(|e| failed("instantiation", &store, e))?;
                 let info = plugin
                     .kinga_plugin_plugin()
                     .call_describe(&mut store)
-                    .map_err(|e| contained(&store, e))?;
+                    .map_err(|e| failed("describe", &store, e))?;
                 let templates = plugin
                     .kinga_plugin_reporting()
                     .call_templates(&mut store)
-                    .map_err(|e| contained(&store, e))?
+                    .map_err(|e| failed("templates", &store, e))?
                     .into_iter()
                     .map(|t| TemplateDescription {
                         id: t.id,
@@ -563,6 +574,8 @@ impl Loader<'_> {
             rule_ids,
             settings_validator,
             settings_json: String::new(),
+            slots: crate::gate::Slots::new(self.limits.concurrent_calls_per_plugin),
+            breaker: crate::gate::Breaker::default(),
         };
         plugin
             .set_settings(&Map::new())
@@ -575,6 +588,9 @@ impl Loader<'_> {
 pub(crate) fn classify(store: &Store<StoreState>, error: &wasmtime::Error) -> Containment {
     if store.data().memory_denied() {
         return Containment::MemoryLimit;
+    }
+    if is_copy_limit(error) {
+        return Containment::OutputTooLarge;
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Containment::OutOfFuel,
@@ -593,10 +609,27 @@ pub(crate) fn classify(store: &Store<StoreState>, error: &wasmtime::Error) -> Co
     }
 }
 
+/// What stopped a call, in words: the containment class for traps and
+/// limits, else wasmtime's own reason (a refused instantiation, say).
+fn describe_failure(store: &Store<StoreState>, error: &wasmtime::Error) -> String {
+    if is_trap(store, error) {
+        classify(store, error).to_string()
+    } else {
+        one_line(error)
+    }
+}
+
 /// Whether an error from a call is a trap (or a limit) rather than a value
 /// that could not be lifted.
 pub(crate) fn is_trap(store: &Store<StoreState>, error: &wasmtime::Error) -> bool {
-    store.data().memory_denied() || error.downcast_ref::<Trap>().is_some()
+    store.data().memory_denied() || error.downcast_ref::<Trap>().is_some() || is_copy_limit(error)
+}
+
+/// Whether wasmtime stopped copying a plugin's data to the host because it
+/// exceeded [`Limits::hostcall_bytes`] (its error type is private, so it is
+/// recognised by its message; a test pins it).
+fn is_copy_limit(error: &wasmtime::Error) -> bool {
+    format!("{error:#}").contains("fuel allocated for hostcalls has been exhausted")
 }
 
 pub(crate) fn engine_error(e: wasmtime::Error) -> Error {

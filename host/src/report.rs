@@ -127,6 +127,8 @@ pub struct ReportRun<'h> {
     instance: ReportingPlugin,
     handle: Option<ResourceAny>,
     cases: u64,
+    /// The plugin's and the host's slot, held for the whole report.
+    _slots: (crate::gate::Slot<'h>, crate::gate::Slot<'h>),
 }
 
 impl<'h> ReportRun<'h> {
@@ -140,6 +142,7 @@ impl<'h> ReportRun<'h> {
         let WorldPre::Reporting(pre) = &plugin.pre else {
             unreachable!("selected by kind")
         };
+        let slots = host.slots_for(plugin)?;
         let mut store = new_store(host.engine(), host.limits(), Arc::clone(&plugin.id))
             .map_err(engine_error)?;
         let ctx = plugin.context(&as_of.to_rfc3339());
@@ -158,9 +161,14 @@ impl<'h> ReportRun<'h> {
                 instance,
                 handle: Some(handle),
                 cases: 0,
+                _slots: slots,
             }),
             Ok((_, Err(e))) => Err(refused(&plugin.description.id, e)),
-            Err(e) => Err(host.failed(plugin, &store, &e)),
+            Err(e) => {
+                let error = host.failed(plugin, &store, &e);
+                host.record_outcome(plugin, Some(&error));
+                Err(error)
+            }
         }
     }
 
@@ -172,7 +180,11 @@ impl<'h> ReportRun<'h> {
     pub fn add(&mut self, case: &ValidCase) -> Result<(), Error> {
         let handle = self.live_handle()?;
         self.rearm()?;
-        let json = case.projected_json(&self.plugin.description.case_fields);
+        let projected = case.projected(&self.plugin.description.case_fields);
+        self.store
+            .data_mut()
+            .redact(crate::case::identifying_values(&projected));
+        let json = crate::case::canonical_json(&projected);
         let answer = self.instance.kinga_plugin_reporting().report().call_add(
             &mut self.store,
             handle,
@@ -186,7 +198,9 @@ impl<'h> ReportRun<'h> {
             Ok(Err(e)) => Err(refused(&self.plugin.description.id, e)),
             Err(e) => {
                 self.handle = None;
-                Err(self.host.failed(self.plugin, &self.store, &e))
+                let error = self.host.failed(self.plugin, &self.store, &e);
+                self.host.record_outcome(self.plugin, Some(&error));
+                Err(error)
             }
         }
     }
@@ -211,10 +225,17 @@ impl<'h> ReportRun<'h> {
         let output = match answer {
             Ok(Ok(output)) => output,
             Ok(Err(e)) => return Err(refused(&self.plugin.description.id, e)),
-            Err(e) => return Err(self.host.failed(self.plugin, &self.store, &e)),
+            Err(e) => {
+                let error = self.host.failed(self.plugin, &self.store, &e);
+                self.host.record_outcome(self.plugin, Some(&error));
+                return Err(error);
+            }
         };
         let _ = handle.resource_drop(&mut self.store);
-        self.check(output)
+        let checked = self.check(output);
+        self.host
+            .record_outcome(self.plugin, checked.as_ref().err());
+        checked
     }
 
     fn live_handle(&self) -> Result<ResourceAny, Error> {

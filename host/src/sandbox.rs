@@ -81,6 +81,11 @@ impl wasmtime::ResourceLimiter for CallLimiter {
 }
 
 impl StoreState {
+    /// Case values to redact from this call's plugin log.
+    pub fn redact(&mut self, values: Vec<String>) {
+        self.log.redactions = values;
+    }
+
     /// Whether the plugin asked for more memory or table space than allowed.
     pub fn memory_denied(&self) -> bool {
         self.limiter.denied
@@ -90,6 +95,8 @@ impl StoreState {
 /// The plugin log of one call: lines forwarded, lines dropped.
 struct LogBudget {
     plugin: Arc<str>,
+    /// Case values replaced by `[redacted]` if a plugin logs them.
+    redactions: Vec<String>,
     max_lines: u32,
     max_line_bytes: usize,
     lines: u32,
@@ -113,7 +120,12 @@ impl log::Host for StoreState {
             return Ok(());
         }
         budget.lines += 1;
-        let text = sanitize_log_line(&message, budget.max_line_bytes);
+        let mut text = sanitize_log_line(&message, budget.max_line_bytes);
+        for value in &budget.redactions {
+            if text.contains(value.as_str()) {
+                text = text.replace(value.as_str(), "[redacted]");
+            }
+        }
         let plugin = &*budget.plugin;
         match level {
             Level::Trace => tracing::trace!(target: "kinga::plugin", plugin, "{text}"),
@@ -230,6 +242,7 @@ pub fn new_store(
         table: ResourceTable::new(),
         log: LogBudget {
             plugin,
+            redactions: Vec::new(),
             max_lines: limits.log_lines,
             max_line_bytes: limits.log_line_bytes,
             lines: 0,
@@ -239,6 +252,7 @@ pub fn new_store(
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_fuel(limits.fuel)?;
+    store.set_hostcall_fuel(limits.hostcall_bytes);
     store.set_epoch_deadline(deadline_ticks(limits.deadline));
     store.epoch_deadline_trap();
     Ok(store)

@@ -140,10 +140,18 @@ fn output_from_switched_off_or_unknown_rules_is_refused() {
 }
 
 #[test]
-fn oversized_output_is_refused() {
+fn oversized_output_is_refused_while_it_is_copied_out() {
+    let mut host = host_with(&[TEST_HOSTILE, TEST_ELIGIBILITY]);
+    assert_eq!(
+        contained(behave(&mut host, "huge-string")),
+        Containment::OutputTooLarge
+    );
+    still_serves(&host);
+}
+
+#[test]
+fn too_many_items_are_refused() {
     let mut host = host_with(&[TEST_HOSTILE]);
-    let (_, message) = invalid_output(behave(&mut host, "huge-string"));
-    assert!(message.contains("limit"), "{message}");
     let (_, message) = invalid_output(behave(&mut host, "many-items"));
     assert!(message.contains("limit"), "{message}");
 }

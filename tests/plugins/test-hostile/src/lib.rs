@@ -15,7 +15,7 @@
 //! | `disabled-rule` | returns output from a rule that is switched off |
 //! | `unknown-rule` | returns output from a rule it does not have |
 //! | `huge-string` | returns a 4 MiB message |
-//! | `many-items` | returns 20 000 reasons |
+//! | `many-items` | returns 12 000 reasons (over the item cap, under the byte cap) |
 //! | `formula-text` | returns a message with a formula and control characters |
 //! | `log-flood` | logs 20 000 lines, then routes normally |
 //! | `refuse` | returns its own `invalid-case` error |
@@ -148,7 +148,7 @@ impl ReferralGuest for TestHostile {
             )]),
             "many-items" => {
                 let mut r = ok();
-                r.reasons = (0..20_000)
+                r.reasons = (0..12_000)
                     .map(|_| Reason {
                         rule: "main".into(),
                         code: "x".into(),
