@@ -9,3 +9,4 @@ mod pipeline;
 mod reference;
 mod support;
 mod validation;
+mod wat;
