@@ -177,10 +177,11 @@ impl OutputCheck<'_> {
                         "names a rule the plugin does not have",
                     ));
                 }
+                let message = self.free_text(&r.message, format!("{at}/reasons/{i}/message"))?;
                 Ok(Reason {
                     rule: r.rule,
                     code: r.code,
-                    message: neutralise(&r.message),
+                    message,
                 })
             })
             .collect()

@@ -6,6 +6,7 @@ mod cli;
 mod containment;
 mod contract;
 mod pipeline;
+mod probe;
 mod reference;
 mod support;
 mod validation;

@@ -61,12 +61,16 @@ fn plugin(id: &str, pages: u32, fields: &str, body: &str) -> Vec<u8> {
     let (id_ptr, id_len) = image.string(id);
     let (name_ptr, name_len) = image.string("A WAT fixture");
     let (version_ptr, version_len) = image.string("0.1.0");
-    let (purpose_ptr, purpose_len) = image.string("Tests how the host contains a misbehaving plugin.");
+    let (purpose_ptr, purpose_len) =
+        image.string("Tests how the host contains a misbehaving plugin.");
     let (schema_ptr, schema_len) = image.string(r#"{"type":"object"}"#);
     let (defaults_ptr, defaults_len) = image.string("{}");
     let (rule_ptr, rule_len) = image.string("r");
     // rule-info: id, title, description (empty), enabled-by-default.
-    let rule = image.record(&[rule_ptr, rule_len, rule_ptr, rule_len, rule_ptr, 0, 1], 28);
+    let rule = image.record(
+        &[rule_ptr, rule_len, rule_ptr, rule_len, rule_ptr, 0, 1],
+        28,
+    );
     // plugin-info: id, name, version, kind (eligibility = 0), purpose, rules,
     // settings-schema, default-settings, case-fields (empty).
     let info = image.record(
@@ -127,11 +131,20 @@ fn plugin(id: &str, pages: u32, fields: &str, body: &str) -> Vec<u8> {
 /// Embeds the `eligibility-plugin` world and encodes a component.
 fn componentize(core: &[u8]) -> Vec<u8> {
     let mut resolve = wit_parser::Resolve::default();
-    let (package, _) = resolve.push_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit")).expect("the WIT parses");
-    let world = resolve.select_world(&[package], Some("eligibility-plugin")).expect("the world exists");
+    let (package, _) = resolve
+        .push_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit"))
+        .expect("the WIT parses");
+    let world = resolve
+        .select_world(&[package], Some("eligibility-plugin"))
+        .expect("the world exists");
     let mut module = core.to_vec();
-    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8)
-        .expect("metadata embeds");
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .expect("metadata embeds");
     wit_component::ComponentEncoder::default()
         .module(&module)
         .expect("the module is accepted")
@@ -141,7 +154,9 @@ fn componentize(core: &[u8]) -> Vec<u8> {
 }
 
 fn quick_limits() -> Limits {
-    Limits::default().with_deadline(Duration::from_millis(300)).with_fuel(u64::MAX / 4)
+    Limits::default()
+        .with_deadline(Duration::from_millis(300))
+        .with_fuel(u64::MAX / 4)
 }
 
 fn load(bytes: &[u8], limits: Limits) -> (Host, Result<String, Error>) {
@@ -156,13 +171,20 @@ fn case() -> ValidCase {
 }
 
 fn evaluate(host: &Host) -> Result<usize, Error> {
-    host.evaluate_with(&case(), &kinga_host::EvalOptions::new(as_of()).plugins(["wat-plugin"])).map(|e| e.outputs.len())
+    host.evaluate_with(
+        &case(),
+        &kinga_host::EvalOptions::new(as_of()).plugins(["wat-plugin"]),
+    )
+    .map(|e| e.outputs.len())
 }
 
 /// The well-behaved plugin in the same host still answers.
 fn still_serves(host: &Host) {
     let decisions = host
-        .evaluate_with(&case(), &kinga_host::EvalOptions::new(as_of()).plugins(["test-eligibility"]))
+        .evaluate_with(
+            &case(),
+            &kinga_host::EvalOptions::new(as_of()).plugins(["test-eligibility"]),
+        )
         .expect("the next evaluation of another plugin succeeds");
     assert_eq!(decisions.outputs.len(), 2);
 }
@@ -176,7 +198,12 @@ fn the_fixture_plugin_loads_and_evaluates_when_it_behaves() {
 
 #[test]
 fn h02_a_loop_while_instantiating_meets_a_deadline_armed_before_it() {
-    let looping = plugin("wat-plugin", 1, r#"(func $spin (loop $l (br $l))) (start $spin)"#, "");
+    let looping = plugin(
+        "wat-plugin",
+        1,
+        r#"(func $spin (loop $l (br $l))) (start $spin)"#,
+        "",
+    );
     let started = Instant::now();
     let (host, loaded) = load(&looping, quick_limits());
     let elapsed = started.elapsed();
@@ -206,9 +233,14 @@ fn h07_a_huge_declared_memory_is_refused_before_it_is_instantiated() {
 
 #[test]
 fn h08_a_table_bomb_is_refused_before_it_is_instantiated() {
-    let (host, loaded) = load(&plugin("wat-plugin", 1, "(table 5000000 funcref)", ""), Limits::default());
+    let (host, loaded) = load(
+        &plugin("wat-plugin", 1, "(table 5000000 funcref)", ""),
+        Limits::default(),
+    );
     match loaded {
-        Err(Error::PluginLoad { message, .. }) => assert!(message.contains("exceeds the limit"), "{message}"),
+        Err(Error::PluginLoad { message, .. }) => {
+            assert!(message.contains("exceeds the limit"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
     still_serves(&host);
@@ -218,16 +250,26 @@ fn h08_a_table_bomb_is_refused_before_it_is_instantiated() {
 fn h08_too_many_memories_are_refused() {
     let memories: String = (0..12).map(|i| format!("(memory $m{i} 1)")).collect();
     let (host, loaded) = load(&plugin("wat-plugin", 1, &memories, ""), Limits::default());
-    assert!(matches!(loaded, Err(Error::PluginLoad { .. })), "{loaded:?}");
+    assert!(
+        matches!(loaded, Err(Error::PluginLoad { .. })),
+        "{loaded:?}"
+    );
     still_serves(&host);
 }
 
 #[test]
 fn h08_growing_a_table_past_the_limit_fails_inside_the_plugin() {
     let grow = "(if (i32.ne (table.grow $t (ref.null func) (i32.const 5000000)) (i32.const -1)) (then unreachable))";
-    let (host, loaded) = load(&plugin("wat-plugin", 1, "(table $t 1 funcref)", grow), Limits::default());
+    let (host, loaded) = load(
+        &plugin("wat-plugin", 1, "(table $t 1 funcref)", grow),
+        Limits::default(),
+    );
     loaded.unwrap();
-    assert_eq!(evaluate(&host).unwrap(), 0, "table.grow returned -1, as the limit requires");
+    assert_eq!(
+        evaluate(&host).unwrap(),
+        0,
+        "table.grow returned -1, as the limit requires"
+    );
 }
 
 fn trap_kind(fields: &str, body: &str) -> Containment {
@@ -248,16 +290,43 @@ fn trap_kind(fields: &str, body: &str) -> Containment {
 fn h23_every_trap_is_mapped_to_its_class_and_the_host_keeps_serving() {
     assert_eq!(trap_kind("", "unreachable"), Containment::Unreachable);
     assert_eq!(
-        trap_kind("", "(drop (i32.div_u (i32.const 1) (i32.sub (local.get 0) (local.get 0))))"),
+        trap_kind(
+            "",
+            "(drop (i32.div_u (i32.const 1) (i32.sub (local.get 0) (local.get 0))))"
+        ),
         Containment::Arithmetic
     );
-    assert_eq!(trap_kind("", "(drop (i32.trunc_f32_s (f32.div (f32.const 0) (f32.const 0))))"), Containment::Arithmetic);
-    assert_eq!(trap_kind("", "(drop (i32.load (i32.const -4)))"), Containment::OutOfBounds);
-    let table = "(type $takes (func (param i32))) (table 2 funcref) (elem (i32.const 0) $nothing) (func $nothing)";
-    assert_eq!(trap_kind(table, "(call_indirect (type $takes) (i32.const 5) (i32.const 0))"), Containment::BadCall);
-    assert_eq!(trap_kind(table, "(call_indirect (type $takes) (i32.const 5) (i32.const 1))"), Containment::BadCall);
     assert_eq!(
-        trap_kind("(func $down (param i32) (call $down (i32.add (local.get 0) (i32.const 1))))", "(call $down (i32.const 0))"),
+        trap_kind(
+            "",
+            "(drop (i32.trunc_f32_s (f32.div (f32.const 0) (f32.const 0))))"
+        ),
+        Containment::Arithmetic
+    );
+    assert_eq!(
+        trap_kind("", "(drop (i32.load (i32.const -4)))"),
+        Containment::OutOfBounds
+    );
+    let table = "(type $takes (func (param i32))) (table 2 funcref) (elem (i32.const 0) $nothing) (func $nothing)";
+    assert_eq!(
+        trap_kind(
+            table,
+            "(call_indirect (type $takes) (i32.const 5) (i32.const 0))"
+        ),
+        Containment::BadCall
+    );
+    assert_eq!(
+        trap_kind(
+            table,
+            "(call_indirect (type $takes) (i32.const 5) (i32.const 1))"
+        ),
+        Containment::BadCall
+    );
+    assert_eq!(
+        trap_kind(
+            "(func $down (param i32) (call $down (i32.add (local.get 0) (i32.const 1))))",
+            "(call $down (i32.const 0))"
+        ),
         Containment::StackOverflow
     );
 }
@@ -270,7 +339,11 @@ fn h26_h27_a_global_never_survives_into_the_next_evaluation() {
     let (host, loaded) = load(&plugin("wat-plugin", 1, remember, body), Limits::default());
     loaded.unwrap();
     for _ in 0..200 {
-        assert_eq!(evaluate(&host).unwrap(), 0, "a second call saw the first call's global");
+        assert_eq!(
+            evaluate(&host).unwrap(),
+            0,
+            "a second call saw the first call's global"
+        );
     }
 }
 
@@ -289,7 +362,10 @@ fn h27_stale_memory_is_never_visible_across_pooled_slots_or_plugins() {
                    (br_if $fill (i32.lt_u (i32.add (local.get $i) (local.get 7)) (i32.const 131072))))";
     // Look for the needle (kept XOR 0x55 in its data so the scanner does not
     // find its own copy) everywhere except the case it was just given.
-    let needle: String = NEEDLE.bytes().map(|b| format!("\\{:02x}", b ^ 0x55)).collect();
+    let needle: String = NEEDLE
+        .bytes()
+        .map(|b| format!("\\{:02x}", b ^ 0x55))
+        .collect();
     let scan_fields = format!(
         r#"(data (i32.const 4096) "{needle}")
            (func $matches (param $at i32) (result i32) (local $k i32)
@@ -314,30 +390,69 @@ fn h27_stale_memory_is_never_visible_across_pooled_slots_or_plugins() {
     let limits = Limits::default();
     let mut host = Host::builder().limits(limits).build().unwrap();
     let (plant_locals, scan_locals) = ("(local $i i32)", "(local $at i32) (local $end i32)");
-    host.load_bytes(&plugin("wat-planter", 1, "", &format!("{plant_locals} {plant}")), "planter.wasm").unwrap();
-    host.load_bytes(&plugin("wat-scanner", 1, &scan_fields, &format!("{scan_locals} {scan}")), "scanner.wasm")
-        .unwrap();
+    host.load_bytes(
+        &plugin("wat-planter", 1, "", &format!("{plant_locals} {plant}")),
+        "planter.wasm",
+    )
+    .unwrap();
+    host.load_bytes(
+        &plugin(
+            "wat-scanner",
+            1,
+            &scan_fields,
+            &format!("{scan_locals} {scan}"),
+        ),
+        "scanner.wasm",
+    )
+    .unwrap();
     let planted = case();
     assert!(planted.canonical_json().contains(NEEDLE));
     let mut other = sample_case();
     other["case_id"] = serde_json::json!("Z-9999");
     let other = ValidCase::from_value(other).unwrap();
     for _ in 0..100 {
-        host.evaluate_with(&planted, &kinga_host::EvalOptions::new(as_of()).plugins(["wat-planter"])).unwrap();
-        let scanned = host.evaluate_with(&other, &kinga_host::EvalOptions::new(as_of()).plugins(["wat-scanner"]));
-        assert!(scanned.is_ok(), "the scanner found the previous child's case id: {scanned:?}");
+        host.evaluate_with(
+            &planted,
+            &kinga_host::EvalOptions::new(as_of()).plugins(["wat-planter"]),
+        )
+        .unwrap();
+        let scanned = host.evaluate_with(
+            &other,
+            &kinga_host::EvalOptions::new(as_of()).plugins(["wat-scanner"]),
+        );
+        assert!(
+            scanned.is_ok(),
+            "the scanner found the previous child's case id: {scanned:?}"
+        );
     }
     // The positive control: planting and scanning in the same call does find
     // the needle, so the scanner would have seen a leak.
-    host.load_bytes(&plugin("wat-control", 1, &scan_fields, &format!("{plant_locals} {scan_locals} {plant} {scan}")), "control.wasm")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let control = host.evaluate_with(&planted, &kinga_host::EvalOptions::new(as_of()).plugins(["wat-control"]));
-    assert!(matches!(control, Err(Error::PluginRefused { ref code, .. }) if code == "state-survived"), "{control:?}");
+    host.load_bytes(
+        &plugin(
+            "wat-control",
+            1,
+            &scan_fields,
+            &format!("{plant_locals} {scan_locals} {plant} {scan}"),
+        ),
+        "control.wasm",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let control = host.evaluate_with(
+        &planted,
+        &kinga_host::EvalOptions::new(as_of()).plugins(["wat-control"]),
+    );
+    assert!(
+        matches!(control, Err(Error::PluginRefused { ref code, .. }) if code == "state-survived"),
+        "{control:?}"
+    );
 }
 
 #[test]
 fn h29_disabled_proposals_are_refused_at_load() {
     let shared = plugin("wat-plugin", 1, "(memory $s 1 1 shared)", "");
     let (_, loaded) = load(&shared, Limits::default());
-    assert!(matches!(loaded, Err(Error::PluginLoad { .. })), "{loaded:?}");
+    assert!(
+        matches!(loaded, Err(Error::PluginLoad { .. })),
+        "{loaded:?}"
+    );
 }

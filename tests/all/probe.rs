@@ -1,0 +1,243 @@
+//! What a plugin can see and do from inside the sandbox: no environment,
+//! frozen clocks, deterministic randomness and NaNs, only its declared
+//! fields; and what it cannot get away with: echoing or logging case data,
+//! unbounded work, starving other plugins.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kinga_artifacts::{TEST_ELIGIBILITY, TEST_HOSTILE, TEST_PROBE};
+use kinga_host::{Containment, Error, EvalOptions, Host, Limits};
+use serde_json::json;
+
+use crate::support::{
+    as_of, captured_log, host_with, host_with_limits, kinga, plugin_dir, sample_case, valid,
+};
+
+fn probe(host: &mut Host, probe: &str, n: u64) -> Result<String, Error> {
+    host.set_settings(
+        "test-probe",
+        json!({"probe": probe, "n": n}).as_object().unwrap(),
+    )
+    .unwrap();
+    let decisions = host.evaluate_with(
+        &valid(&sample_case()),
+        &EvalOptions::new(as_of()).plugins(["test-probe"]),
+    )?;
+    Ok(decisions.outputs[0].reasons[0].message.clone())
+}
+
+#[test]
+fn h18_h19_h20_environment_clocks_and_random_give_nothing_and_are_deterministic() {
+    let mut host = host_with(&[TEST_PROBE]);
+    let seen = probe(&mut host, "wasi", 0).unwrap();
+    assert!(
+        seen.starts_with("env=0 args=0 wall=0 monotonic=0 hash="),
+        "{seen}"
+    );
+    assert_eq!(
+        probe(&mut host, "wasi", 0).unwrap(),
+        seen,
+        "the same in the next call"
+    );
+    let mut other = host_with(&[TEST_PROBE]);
+    assert_eq!(
+        probe(&mut other, "wasi", 0).unwrap(),
+        seen,
+        "the same in another host"
+    );
+}
+
+#[test]
+fn h34_nans_are_canonical() {
+    let mut host = host_with(&[TEST_PROBE]);
+    assert_eq!(probe(&mut host, "nan", 0).unwrap(), "nan=7ff8000000000000");
+}
+
+#[test]
+fn dp1_a_plugin_receives_only_the_fields_it_declared() {
+    let mut host = host_with(&[TEST_PROBE]);
+    let mut case = sample_case();
+    case["household"] = json!({"caregiver": "parent", "monthly_income_kes": 5000});
+    case["education"] = json!({"enrolled": true});
+    host.set_settings(
+        "test-probe",
+        json!({"probe": "fields", "n": 0}).as_object().unwrap(),
+    )
+    .unwrap();
+    let decisions = host.evaluate(&valid(&case), as_of()).unwrap();
+    assert_eq!(
+        decisions[0].reasons[0].message,
+        "seen=case_id,status,child.sex"
+    );
+}
+
+#[test]
+fn h15_case_data_copied_into_free_text_is_refused() {
+    let mut host = host_with(&[TEST_PROBE]);
+    match probe(&mut host, "echo", 0) {
+        Err(Error::InvalidOutput {
+            pointer, message, ..
+        }) => {
+            assert_eq!(pointer, "/0/reasons/0/message");
+            assert!(
+                message.contains("repeats a value from the case"),
+                "{message}"
+            );
+            assert!(!message.contains("T-0001"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn h33_case_data_in_a_plugin_log_is_redacted() {
+    let mut host = host_with(&[TEST_PROBE]);
+    let (result, log) = captured_log(|| probe(&mut host, "log-pii", 0));
+    assert_eq!(result.unwrap(), "logged");
+    assert!(log.contains("looking at case [redacted]"), "{log}");
+    assert!(!log.contains("T-0001"), "{log}");
+}
+
+#[test]
+fn h03_long_finite_work_is_cut_off_by_fuel_deterministically() {
+    let limits = Limits::default()
+        .with_fuel(20_000_000)
+        .with_deadline(Duration::from_secs(60));
+    let mut host = host_with_limits(&[TEST_PROBE], limits);
+    for _ in 0..2 {
+        match probe(&mut host, "quadratic", 20_000) {
+            Err(Error::Contained { kind, .. }) => assert_eq!(kind, Containment::OutOfFuel),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(probe(&mut host, "quadratic", 100).unwrap(), "sum=597144");
+    let fuel = |host: &mut Host| {
+        host.evaluate_with(
+            &valid(&sample_case()),
+            &EvalOptions::new(as_of()).trace(true),
+        )
+        .unwrap()
+        .trace
+        .unwrap()[0]
+            .fuel_used
+    };
+    assert_eq!(
+        fuel(&mut host),
+        fuel(&mut host),
+        "the same work costs the same fuel"
+    );
+}
+
+#[test]
+fn h34_the_same_input_gives_byte_identical_output_across_processes() {
+    let dir = plugin_dir(&[TEST_PROBE, TEST_ELIGIBILITY]);
+    let case_dir = tempfile::tempdir().unwrap();
+    let case = case_dir.path().join("case.json");
+    std::fs::write(&case, sample_case().to_string()).unwrap();
+    let run = || {
+        let output = kinga(&[
+            "--plugins",
+            dir.path().to_str().unwrap(),
+            "eligibility",
+            "--case",
+            case.to_str().unwrap(),
+            "--as-of",
+            "2026-07-01T09:00:00+03:00",
+        ]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    let first = run();
+    assert!(String::from_utf8_lossy(&first).contains("hash="));
+    assert_eq!(first, run());
+}
+
+#[test]
+fn h32_many_slow_plugins_at_once_do_not_starve_a_well_behaved_one_and_the_breaker_trips() {
+    let limits = Limits::default()
+        .with_fuel(u64::MAX / 4)
+        .with_deadline(Duration::from_millis(250))
+        .with_concurrency(4, 2)
+        .with_breaker_threshold(5);
+    let mut host = host_with_limits(&[TEST_HOSTILE, TEST_ELIGIBILITY], limits);
+    host.set_settings(
+        "test-hostile",
+        json!({"behaviour": "loop"}).as_object().unwrap(),
+    )
+    .unwrap();
+    let host = Arc::new(host);
+    let hostile: Vec<_> = (0..6)
+        .map(|_| {
+            let host = Arc::clone(&host);
+            std::thread::spawn(move || {
+                (0..3)
+                    .map(|_| host.route(&valid(&sample_case()), as_of()).unwrap_err())
+                    .collect::<Vec<Error>>()
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(50));
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        assert_eq!(
+            host.evaluate(&valid(&sample_case()), as_of())
+                .unwrap()
+                .len(),
+            2
+        );
+        slowest = slowest.max(started.elapsed());
+    }
+    let errors: Vec<Error> = hostile
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    assert!(
+        slowest < Duration::from_secs(2),
+        "the well-behaved plugin waited {slowest:?}"
+    );
+    assert!(
+        errors.iter().all(|e| matches!(
+            e,
+            Error::Contained {
+                kind: Containment::Deadline,
+                ..
+            } | Error::SwitchedOff { .. }
+        )),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| matches!(e, Error::SwitchedOff { .. })),
+        "the breaker never tripped: {errors:?}"
+    );
+    let (tripped, failures) = host
+        .plugins()
+        .find(|p| p.description().id == "test-hostile")
+        .unwrap()
+        .health();
+    assert!(tripped && failures >= 5);
+    let started = Instant::now();
+    assert!(matches!(
+        host.route(&valid(&sample_case()), as_of()),
+        Err(Error::SwitchedOff { .. })
+    ));
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "a switched-off plugin costs nothing"
+    );
+    host.restore_plugin("test-hostile").unwrap();
+    assert!(
+        matches!(
+            host.route(&valid(&sample_case()), as_of()),
+            Err(Error::Contained { .. })
+        ),
+        "back on"
+    );
+}

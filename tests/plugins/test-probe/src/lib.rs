@@ -1,0 +1,144 @@
+//! An eligibility plugin that reports what it can see from inside the
+//! sandbox, for the host's containment tests. The `probe` setting picks what
+//! `evaluate` reports, as the message of its one decision:
+//!
+//! | probe | reports |
+//! |---|---|
+//! | `wasi` | environment variables and arguments, the wall and monotonic clocks, and a hash seeded by WASI random |
+//! | `nan` | the bits of a NaN computed from one with a payload |
+//! | `fields` | which case fields it received |
+//! | `quadratic` | the sum of an `n`×`n` loop (long but finite work) |
+//! | `echo` | repeats the case id in its message (which the host must refuse) |
+//! | `log-pii` | logs the case id (which the host must redact) |
+
+use std::hash::{BuildHasher, Hasher};
+
+use kinga_plugin_sdk::*;
+use serde::{Deserialize, Serialize};
+
+/// The plugin.
+pub struct TestProbe;
+
+/// Its settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// What to probe.
+    pub probe: String,
+    /// Size of the `quadratic` work.
+    pub n: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            probe: "wasi".into(),
+            n: 10,
+        }
+    }
+}
+
+impl Plugin for TestProbe {
+    type Settings = Settings;
+
+    fn info() -> PluginInfo {
+        PluginInfo {
+            id: "test-probe".into(),
+            name: "Test probe".into(),
+            version: "0.1.0".into(),
+            purpose: "Reports what a plugin can see from inside the sandbox, for the host's tests."
+                .into(),
+            rules: vec![RuleInfo::new("probe", "Probe", "Reports what it sees.")],
+            settings_schema:
+                r#"{"type":"object","additionalProperties":false,"required":["probe","n"],
+                "properties":{"probe":{"type":"string"},"n":{"type":"integer","minimum":0}}}"#
+                    .into(),
+            case_fields: vec!["/status".into(), "/child/sex".into()],
+        }
+    }
+}
+
+fn seen(case: &Case) -> String {
+    let mut fields = vec!["case_id"];
+    let present = [
+        ("registered_on", case.registered_on.is_some()),
+        ("status", case.status.is_some()),
+        ("survivor_status", case.survivor_status.is_some()),
+        ("education", case.education.is_some()),
+        ("household", case.household.is_some()),
+        ("incidents", case.incidents.is_some()),
+        ("extensions", case.extensions.is_some()),
+        (
+            "child.sex",
+            case.child.as_ref().is_some_and(|c| c.sex.is_some()),
+        ),
+        (
+            "child.date_of_birth",
+            case.child
+                .as_ref()
+                .is_some_and(|c| c.date_of_birth.is_some()),
+        ),
+        (
+            "child.county",
+            case.child.as_ref().is_some_and(|c| c.county.is_some()),
+        ),
+    ];
+    fields.extend(present.iter().filter(|(_, p)| *p).map(|(name, _)| *name));
+    fields.join(",")
+}
+
+fn wasi() -> String {
+    let env = std::env::vars().count();
+    let args = std::env::args().count();
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(u64::MAX);
+    let start = std::time::Instant::now();
+    let monotonic = start.elapsed().as_nanos();
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(42);
+    format!(
+        "env={env} args={args} wall={wall} monotonic={monotonic} hash={:016x}",
+        hasher.finish()
+    )
+}
+
+impl EligibilityPlugin for TestProbe {
+    fn evaluate(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Decision>, PluginError> {
+        let message = match ctx.settings.probe.as_str() {
+            "wasi" => wasi(),
+            "nan" => {
+                let payload = f64::from_bits(0x7ff8_0000_0000_0abc);
+                let computed = std::hint::black_box(payload) + std::hint::black_box(1.0);
+                format!("nan={:016x}", computed.to_bits())
+            }
+            "fields" => format!("seen={}", seen(case)),
+            "quadratic" => {
+                let n = ctx.settings.n;
+                let mut sum: u64 = 0;
+                for i in 0..n {
+                    for j in 0..n {
+                        sum = std::hint::black_box(sum.wrapping_add(i ^ j));
+                    }
+                }
+                format!("sum={sum}")
+            }
+            "echo" => format!("case {} looked at", case.case_id),
+            "log-pii" => {
+                log::info(&format!("looking at case {}", case.case_id));
+                "logged".into()
+            }
+            other => format!("unknown probe {other}"),
+        };
+        Ok(vec![Decision {
+            track: "probe".into(),
+            status: Status::Eligible,
+            priority: None,
+            reasons: vec![Reason::new("probe", "probe", message)],
+            missing: vec![],
+        }])
+    }
+}
+
+kinga_plugin_sdk::export_eligibility_plugin!(TestProbe, wit = "../../../wit");
