@@ -23,7 +23,7 @@ impl Image {
     }
 
     fn align(&mut self) {
-        while self.bytes.len() % 8 != 0 {
+        while !self.bytes.len().is_multiple_of(8) {
             self.bytes.push(0);
         }
     }
