@@ -99,6 +99,10 @@ pub enum Error {
         plugin: String,
     },
 
+    /// A decision record cannot be replayed as asked.
+    #[error("cannot replay: {0}")]
+    Replay(String),
+
     /// No plugin with this id is loaded.
     #[error("no plugin with id {0} is loaded")]
     UnknownPlugin(String),
@@ -214,6 +218,7 @@ impl Error {
             Error::PluginRefused { .. } => "plugin-refused",
             Error::SwitchedOff { .. } => "switched-off",
             Error::Overloaded { .. } => "overloaded",
+            Error::Replay(_) => "replay",
             Error::UnknownPlugin(_) => "unknown-plugin",
             Error::UnknownTemplate(_) => "unknown-template",
             Error::DuplicatePlugin(_) => "duplicate-plugin",

@@ -1,7 +1,9 @@
 //! The host: one engine, the loaded plugins, and the calls into them.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -10,7 +12,11 @@ use wasmtime::Engine;
 use wasmtime::component::Linker;
 
 use crate::asof::AsOf;
+use crate::bindings::eligibility::exports::kinga::plugin::eligibility::Decision as EligibilityDecision;
+use crate::bindings::referral::exports::kinga::plugin::referral::Referral as RouteReferral;
+use crate::bindings::types as wit;
 use crate::cache::ArtifactCache;
+use crate::cache::sha256_hex;
 use crate::case::ValidCase;
 use crate::case::identifying_values;
 use crate::engine::{self, EpochTicker};
@@ -22,14 +28,58 @@ use crate::plugin::{
     LoadedPlugin, Loader, PluginDescription, PluginKind, WorldPre, classify, engine_error, is_trap,
     refused,
 };
+use crate::record::{self, DecisionLog, DecisionRecord, Recordable};
 use crate::report::ReportRun;
 use crate::sandbox::{StoreState, new_store};
+
+/// Instantiates a plugin in the store and calls its capability with the
+/// context and the case JSON; returns its raw answer.
+type CallFn<R> = dyn Fn(
+    &LoadedPlugin,
+    &mut wasmtime::Store<StoreState>,
+    &wit::Context,
+    &str,
+) -> wasmtime::Result<Result<R, wit::PluginError>>;
+
+/// Converts and checks a raw answer.
+type Checker<R, T> = fn(&OutputCheck<'_>, R) -> Result<Vec<T>, Error>;
+
+fn call_evaluate(
+    plugin: &LoadedPlugin,
+    store: &mut wasmtime::Store<StoreState>,
+    ctx: &wit::Context,
+    case: &str,
+) -> wasmtime::Result<Result<Vec<EligibilityDecision>, wit::PluginError>> {
+    let WorldPre::Eligibility(pre) = &plugin.pre else {
+        unreachable!("selected by kind")
+    };
+    let instance = pre.instantiate(&mut *store)?;
+    instance
+        .kinga_plugin_eligibility()
+        .call_evaluate(&mut *store, ctx, case)
+}
+
+fn call_route(
+    plugin: &LoadedPlugin,
+    store: &mut wasmtime::Store<StoreState>,
+    ctx: &wit::Context,
+    case: &str,
+) -> wasmtime::Result<Result<Vec<RouteReferral>, wit::PluginError>> {
+    let WorldPre::Referral(pre) = &plugin.pre else {
+        unreachable!("selected by kind")
+    };
+    let instance = pre.instantiate(&mut *store)?;
+    instance
+        .kinga_plugin_referral()
+        .call_route(&mut *store, ctx, case)
+}
 
 /// Builds a [`Host`].
 #[derive(Debug, Clone, Default)]
 pub struct HostBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
+    decision_log: Option<PathBuf>,
 }
 
 impl HostBuilder {
@@ -51,6 +101,13 @@ impl HostBuilder {
         self
     }
 
+    /// Writes a decision record for every plugin call to the hash-chained
+    /// log at `path` (see [`crate::record`]).
+    pub fn decision_log(mut self, path: impl Into<PathBuf>) -> Self {
+        self.decision_log = Some(path.into());
+        self
+    }
+
     /// Builds the host.
     ///
     /// # Errors
@@ -66,9 +123,19 @@ impl HostBuilder {
             })?),
             None => None,
         };
+        let decisions = match &self.decision_log {
+            Some(path) => Some(Mutex::new(DecisionLog::open(path).map_err(|source| {
+                Error::Io {
+                    path: path.display().to_string(),
+                    source,
+                }
+            })?)),
+            None => None,
+        };
         let ticker = EpochTicker::start(&engine);
         let slots = Slots::new(self.limits.concurrent_calls);
         Ok(Host {
+            decisions,
             slots,
             engine,
             linker,
@@ -149,6 +216,17 @@ pub struct Evaluation<T> {
     pub trace: Option<Vec<CallTrace>>,
 }
 
+/// The result of [`Host::replay`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Replay {
+    /// Whether the outcome is identical to the recorded one.
+    pub identical: bool,
+    /// The recorded outcome.
+    pub recorded: Value,
+    /// The outcome of the replay.
+    pub replayed: Value,
+}
+
 /// The Kinga host: loads plugins and runs them in a sandbox.
 ///
 /// # Examples
@@ -171,6 +249,7 @@ pub struct Host {
     cache: Option<ArtifactCache>,
     plugins: Vec<LoadedPlugin>,
     slots: Slots,
+    decisions: Option<Mutex<DecisionLog>>,
     _ticker: EpochTicker,
 }
 
@@ -349,16 +428,8 @@ impl Host {
             PluginKind::Eligibility,
             case,
             options,
-            |plugin, store, ctx, json| {
-                let WorldPre::Eligibility(pre) = &plugin.pre else {
-                    unreachable!("selected by kind")
-                };
-                let instance = pre.instantiate(&mut *store)?;
-                Ok(instance
-                    .kinga_plugin_eligibility()
-                    .call_evaluate(&mut *store, ctx, json)?
-                    .map(|raw| move |check: &OutputCheck<'_>| check.decisions(raw)))
-            },
+            &call_evaluate,
+            |c, raw| c.decisions(raw),
         )
     }
 
@@ -384,70 +455,41 @@ impl Host {
             PluginKind::Referral,
             case,
             options,
-            |plugin, store, ctx, json| {
-                let WorldPre::Referral(pre) = &plugin.pre else {
-                    unreachable!("selected by kind")
-                };
-                let instance = pre.instantiate(&mut *store)?;
-                Ok(instance
-                    .kinga_plugin_referral()
-                    .call_route(&mut *store, ctx, json)?
-                    .map(|raw| move |check: &OutputCheck<'_>| check.referrals(raw)))
-            },
+            &call_route,
+            |c, raw| c.referrals(raw),
         )?;
         evaluation.outputs.sort_by_key(due_key);
         Ok(evaluation)
     }
 
-    /// Calls every selected plugin of `kind` on `case` in a fresh store each.
-    fn run<T, Checker>(
+    /// Calls every selected plugin of `kind` on `case` in a fresh store each,
+    /// and writes a decision record per call when the host keeps a log.
+    fn run<T: Recordable, R>(
         &self,
         kind: PluginKind,
         case: &ValidCase,
         options: &EvalOptions,
-        call: impl Fn(
-            &LoadedPlugin,
-            &mut wasmtime::Store<StoreState>,
-            &crate::bindings::types::Context,
-            &str,
-        ) -> wasmtime::Result<Result<Checker, crate::bindings::types::PluginError>>,
-    ) -> Result<Evaluation<T>, Error>
-    where
-        Checker: FnOnce(&OutputCheck<'_>) -> Result<Vec<T>, Error>,
-    {
+        call: &CallFn<R>,
+        check: Checker<R, T>,
+    ) -> Result<Evaluation<T>, Error> {
         check_case_at(case, options.as_of)?;
         let as_of = options.as_of.to_rfc3339();
+        let case_sha256 = self
+            .decisions
+            .as_ref()
+            .map(|_| sha256_hex(case.canonical_json().as_bytes()));
         let mut outputs = Vec::new();
         let mut trace = options.trace.then(Vec::new);
         for plugin in self.selected(kind, options.plugins.as_deref())? {
             let started = Instant::now();
             let ctx = plugin.context(&as_of);
-            let projected = case.projected(&plugin.description.case_fields);
-            let identifying = identifying_values(&projected);
-            let json = crate::case::canonical_json(&projected);
-            let (answer, fuel_used) = self.guarded(plugin, |store| {
-                store.data_mut().redact(identifying.clone());
-                let answer =
-                    call(plugin, store, &ctx, &json).map_err(|e| self.failed(plugin, store, &e))?;
-                let fuel_used = self
-                    .limits
-                    .fuel
-                    .saturating_sub(store.get_fuel().unwrap_or(0));
-                Ok((answer, fuel_used))
-            })?;
-            let checker = answer.map_err(|e| refused(&plugin.description.id, e))?;
-            let check = OutputCheck {
-                plugin: &plugin.description.id,
-                plugin_version: &plugin.description.version,
-                rules: &plugin.rule_ids,
-                enabled: &plugin.enabled,
-                identifying: &identifying,
-                max_bytes: self.limits.output_bytes,
-                max_items: self.limits.output_items,
-            };
-            let checked = checker(&check);
-            self.record_outcome(plugin, checked.as_ref().err());
-            outputs.extend(checked?);
+            let result = self.call_one(plugin, &ctx, &plugin.enabled, case, call, check);
+            if let Some(case_sha256) = &case_sha256 {
+                let answer = result.as_ref().map(|(o, _)| o.as_slice());
+                self.write_record(kind, plugin, &ctx, case_sha256, record::outcome(answer))?;
+            }
+            let (answer, fuel_used) = result?;
+            outputs.extend(answer);
             let duration = started.elapsed();
             tracing::debug!(target: "kinga::host", plugin = %plugin.id, fuel_used, micros = duration.as_micros() as u64, "plugin call");
             if let Some(trace) = trace.as_mut() {
@@ -463,6 +505,155 @@ impl Host {
             }
         }
         Ok(Evaluation { outputs, trace })
+    }
+
+    /// One call of one plugin with the given context: the case reduced to
+    /// its declared fields, a fresh store, the answer checked. Returns the
+    /// outputs and the fuel used.
+    fn call_one<T, R>(
+        &self,
+        plugin: &LoadedPlugin,
+        ctx: &wit::Context,
+        enabled: &BTreeSet<String>,
+        case: &ValidCase,
+        call: &CallFn<R>,
+        check: Checker<R, T>,
+    ) -> Result<(Vec<T>, u64), Error> {
+        let projected = case.projected(&plugin.description.case_fields);
+        let identifying = identifying_values(&projected);
+        let json = crate::case::canonical_json(&projected);
+        let (answer, fuel_used) = self.guarded(plugin, |store| {
+            store.data_mut().redact(identifying.clone());
+            let answer =
+                call(plugin, store, ctx, &json).map_err(|e| self.failed(plugin, store, &e))?;
+            let fuel_used = self
+                .limits
+                .fuel
+                .saturating_sub(store.get_fuel().unwrap_or(0));
+            Ok((answer, fuel_used))
+        })?;
+        let raw = answer.map_err(|e| refused(&plugin.description.id, e))?;
+        let checker = OutputCheck {
+            plugin: &plugin.description.id,
+            plugin_version: &plugin.description.version,
+            rules: &plugin.rule_ids,
+            enabled,
+            identifying: &identifying,
+            max_bytes: self.limits.output_bytes,
+            max_items: self.limits.output_items,
+        };
+        let checked = check(&checker, raw);
+        self.record_outcome(plugin, checked.as_ref().err());
+        Ok((checked?, fuel_used))
+    }
+
+    /// Appends the decision record of one plugin call.
+    fn write_record(
+        &self,
+        kind: PluginKind,
+        plugin: &LoadedPlugin,
+        ctx: &wit::Context,
+        case_sha256: &str,
+        outcome: Value,
+    ) -> Result<(), Error> {
+        let Some(log) = &self.decisions else {
+            return Ok(());
+        };
+        let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+        let io = |source| Error::Io {
+            path: "decision log".into(),
+            source,
+        };
+        let settings_sha256 = log.keep_settings(&ctx.settings).map_err(io)?;
+        let record = DecisionRecord {
+            record_id: record::new_record_id(),
+            recorded_at: AsOf::now(time::UtcOffset::UTC).to_rfc3339(),
+            evaluation: kind.as_str().to_owned(),
+            plugin: plugin.description.id.clone(),
+            plugin_version: plugin.description.version.clone(),
+            content_sha256: plugin.description.content_sha256.clone(),
+            contract: crate::plugin::CONTRACT.to_owned(),
+            enabled_rules: ctx.enabled_rules.clone(),
+            settings_sha256,
+            as_of: ctx.as_of.clone(),
+            case_sha256: case_sha256.to_owned(),
+            outcome,
+            seq: None,
+            prev: None,
+            hash: None,
+        };
+        log.append(&record).map_err(io)?;
+        Ok(())
+    }
+
+    /// Re-runs a recorded evaluation with the recorded rules, settings and
+    /// as-of, on the plugin with the recorded content hash, and compares the
+    /// outcome with the recorded one.
+    ///
+    /// # Errors
+    /// [`Error::Replay`] when the case does not match the record's hash, the
+    /// recorded plugin version is not loaded, or the settings do not match
+    /// their hash; any error of the evaluation itself.
+    pub fn replay(
+        &self,
+        record: &DecisionRecord,
+        case: &ValidCase,
+        settings: &Value,
+    ) -> Result<Replay, Error> {
+        let replay_error = |message: String| Error::Replay(message);
+        if sha256_hex(case.canonical_json().as_bytes()) != record.case_sha256 {
+            return Err(replay_error(
+                "the case is not the one recorded (its hash differs)".into(),
+            ));
+        }
+        let plugin = self
+            .plugins
+            .iter()
+            .find(|p| {
+                p.description.id == record.plugin
+                    && p.description.content_sha256 == record.content_sha256
+            })
+            .ok_or_else(|| {
+                replay_error(format!(
+                    "plugin {} version {} (sha256 {}) is not loaded",
+                    record.plugin, record.plugin_version, record.content_sha256
+                ))
+            })?;
+        let settings_json = crate::case::canonical_json(settings);
+        if sha256_hex(settings_json.as_bytes()) != record.settings_sha256 {
+            return Err(replay_error(
+                "the settings are not the ones recorded (their hash differs)".into(),
+            ));
+        }
+        let ctx = wit::Context {
+            as_of: record.as_of.clone(),
+            enabled_rules: record.enabled_rules.clone(),
+            settings: settings_json,
+        };
+        let enabled: BTreeSet<String> = record.enabled_rules.iter().cloned().collect();
+        let outcome = match plugin.description.kind {
+            PluginKind::Eligibility => {
+                let result =
+                    self.call_one(plugin, &ctx, &enabled, case, &call_evaluate, |c, raw| {
+                        c.decisions(raw)
+                    });
+                record::outcome(result.as_ref().map(|(o, _)| o.as_slice()))
+            }
+            PluginKind::Referral => {
+                let result = self.call_one(plugin, &ctx, &enabled, case, &call_route, |c, raw| {
+                    c.referrals(raw)
+                });
+                record::outcome(result.as_ref().map(|(o, _)| o.as_slice()))
+            }
+            PluginKind::Reporting => {
+                return Err(replay_error("reports are not recorded decisions".into()));
+            }
+        };
+        Ok(Replay {
+            identical: outcome == record.outcome,
+            recorded: record.outcome.clone(),
+            replayed: outcome,
+        })
     }
 
     /// Runs `f` with a fresh store for `plugin`, inside the plugin's and the

@@ -7,6 +7,7 @@ mod containment;
 mod contract;
 mod pipeline;
 mod probe;
+mod records;
 mod reference;
 mod support;
 mod validation;

@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod audit;
 mod batch;
 mod demo;
 mod plugins;
@@ -31,7 +32,7 @@ pub struct Cli {
 }
 
 /// Options every command takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Global {
     /// Directory of plugin components (*.wasm). Default: the plugins this
     /// workspace builds.
@@ -47,6 +48,10 @@ pub struct Global {
     /// Print errors on stderr as JSON objects instead of one readable line.
     #[arg(long, global = true)]
     pub json_errors: bool,
+    /// Append a decision record of every plugin call to this hash-chained
+    /// JSON Lines log (no case data: hashes, ids, codes).
+    #[arg(long, global = true, value_name = "FILE", env = "KINGA_DECISION_LOG")]
+    pub decision_log: Option<PathBuf>,
 }
 
 /// The commands.
@@ -63,6 +68,11 @@ pub enum Command {
     /// Inspect the plugins.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
+    /// Check the decision log's hash chain.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Re-run a recorded decision and say whether the outcome is identical.
+    Replay(audit::ReplayArgs),
     /// Write synthetic canonical cases as JSON Lines (no real data, ever).
     Synth(synth::SynthArgs),
     /// Show Kinga at work: screen, route and report on a synthetic caseload.
@@ -117,6 +127,8 @@ pub fn run() -> ExitCode {
         Command::Report(args) => report::run(&cli.global, args, &errors),
         Command::Plugins(command) => plugins::run(&cli.global, command, &errors),
         Command::Synth(args) => synth::run(args, &errors),
+        Command::Audit(command) => audit::run(&cli.global, command, &errors),
+        Command::Replay(args) => audit::replay(&cli.global, args, &errors),
         Command::Demo(args) => demo::run(&cli.global, args, &errors),
     };
     ExitCode::from(code)

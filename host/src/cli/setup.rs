@@ -107,6 +107,9 @@ pub fn host(global: &Global) -> Result<Host, Error> {
     if let Some(dir) = cache_dir(global) {
         builder = builder.cache_dir(dir);
     }
+    if let Some(log) = &global.decision_log {
+        builder = builder.decision_log(log);
+    }
     let mut host = builder.build()?;
     host.load_dir(plugin_dir(global))?;
     Ok(host)
