@@ -19,7 +19,7 @@ fn synthetic(count: usize) -> Vec<Value> {
 fn identifying(cases: &[Value]) -> Vec<String> {
     cases
         .iter()
-        .flat_map(|c| kinga_host::case::identifying_values(c))
+        .flat_map(kinga_host::case::identifying_values)
         .filter(|v| v.len() >= 6)
         .collect()
 }
