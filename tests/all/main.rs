@@ -5,6 +5,7 @@ mod cache;
 mod cli;
 mod containment;
 mod contract;
+mod inputs;
 mod pipeline;
 mod probe;
 mod records;

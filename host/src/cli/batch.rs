@@ -37,13 +37,24 @@ pub fn run(global: &Global, args: &EvaluateArgs, kind: Kind, errors: &ErrorPrint
     if !args.only.is_empty() {
         options = options.plugins(args.only.iter().cloned());
     }
+    if let Some(path) = &args.case {
+        // The case is checked before any plugin is loaded: bad input never
+        // reaches a plugin, and is reported at once.
+        let case = match read_input(path)
+            .and_then(|bytes| ValidCase::parse(&bytes).map_err(Error::from))
+        {
+            Ok(case) => case,
+            Err(e) => return errors.fail(&e),
+        };
+        return match setup::host(global) {
+            Ok(host) => single(&host, &case, kind, &options, errors),
+            Err(e) => errors.fail(&e),
+        };
+    }
     let host = match setup::host(global) {
         Ok(host) => host,
         Err(e) => return errors.fail(&e),
     };
-    if let Some(path) = &args.case {
-        return single(&host, path, kind, &options, errors);
-    }
     match &args.cases {
         Some(path) => batch(&host, path, kind, &options, errors),
         None => errors.usage("give --case FILE or --cases FILE.jsonl"),
@@ -78,19 +89,12 @@ fn evaluate(
 
 fn single(
     host: &Host,
-    path: &std::path::Path,
+    case: &ValidCase,
     kind: Kind,
     options: &EvalOptions,
     errors: &ErrorPrinter,
 ) -> u8 {
-    let bytes = match read_input(path) {
-        Ok(bytes) => bytes,
-        Err(e) => return errors.fail(&e),
-    };
-    let result = ValidCase::parse(&bytes)
-        .map_err(Error::from)
-        .and_then(|case| evaluate(host, &case, kind, options));
-    match result {
+    match evaluate(host, case, kind, options) {
         Ok((outputs, trace)) => {
             let printed = match trace {
                 Some(trace) => json!({ kind.field(): outputs, "trace": trace }),
