@@ -77,3 +77,7 @@ pub use plugin::{
 pub use record::DecisionRecord;
 pub use render::{Format, render};
 pub use report::{Count, Report, ReportRow, ReportRun, ReportTable};
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;

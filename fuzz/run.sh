@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS (default 60) each, installing what it
+# needs first: the nightly toolchain (rustup) and cargo-fuzz (crates.io).
+# Findings land in fuzz/artifacts/<target>/; turn each into a regression test.
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds="${1:-60}"
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+for target in $(cargo +nightly fuzz list); do
+  echo "== $target (${seconds}s)"
+  cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" -rss_limit_mb=4096
+done

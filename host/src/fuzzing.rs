@@ -1,0 +1,91 @@
+//! Entry points for the fuzz targets (`fuzz/`): the host's checks on plugin
+//! answers, reachable without a plugin. Not a stable API.
+
+use std::collections::BTreeSet;
+
+use crate::bindings::eligibility::exports::kinga::plugin::eligibility as e;
+use crate::bindings::referral::exports::kinga::plugin::referral as r;
+use crate::bindings::types::Reason;
+use crate::error::Error;
+use crate::output::{Decision, OutputCheck, Referral};
+
+/// An arbitrary reason: rule, code, message.
+pub type RawReason = (String, String, String);
+
+fn reasons(raw: Vec<RawReason>) -> Vec<Reason> {
+    raw.into_iter().map(|(rule, code, message)| Reason { rule, code, message }).collect()
+}
+
+fn with_check<T>(identifying: &[String], f: impl FnOnce(&OutputCheck<'_>) -> T) -> T {
+    let rules: BTreeSet<String> = ["a", "b", "education-support"].iter().map(|s| (*s).to_owned()).collect();
+    let check = OutputCheck {
+        plugin: "fuzz",
+        plugin_version: "0.0.0",
+        rules: &rules,
+        enabled: &rules,
+        identifying,
+        max_bytes: 1 << 20,
+        max_items: 10_000,
+    };
+    f(&check)
+}
+
+/// Runs the checks on an arbitrary eligibility answer: (track, status,
+/// priority, reasons, missing) per decision.
+///
+/// # Errors
+/// Whatever the host would refuse.
+pub fn check_decisions(
+    raw: Vec<(String, u8, Option<i32>, Vec<RawReason>, Vec<String>)>,
+    identifying: &[String],
+) -> Result<Vec<Decision>, Error> {
+    let raw = raw
+        .into_iter()
+        .map(|(track, status, priority, rs, missing)| e::Decision {
+            track,
+            status: match status % 3 {
+                0 => e::Status::Eligible,
+                1 => e::Status::Ineligible,
+                _ => e::Status::Undetermined,
+            },
+            priority,
+            reasons: reasons(rs),
+            missing,
+        })
+        .collect();
+    with_check(identifying, |c| c.decisions(raw))
+}
+
+/// Runs the checks on an arbitrary referral answer: (rule, service,
+/// urgency, due, provider, consent, reasons) per referral.
+///
+/// # Errors
+/// Whatever the host would refuse.
+#[allow(clippy::type_complexity)]
+pub fn check_referrals(
+    raw: Vec<(String, String, u8, String, Option<(String, String, String)>, u8, Vec<RawReason>)>,
+    identifying: &[String],
+) -> Result<Vec<Referral>, Error> {
+    let raw = raw
+        .into_iter()
+        .map(|(rule, service, urgency, due, provider, consent, rs)| r::Referral {
+            rule,
+            service,
+            urgency: match urgency % 4 {
+                0 => r::Urgency::Emergency,
+                1 => r::Urgency::Within24h,
+                2 => r::Urgency::Within72h,
+                _ => r::Urgency::Routine,
+            },
+            due,
+            provider: provider.map(|(id, name, contact)| r::Provider { id, name, contact }),
+            consent: match consent % 3 {
+                0 => r::ConsentStatus::NotRequired,
+                1 => r::ConsentStatus::Given,
+                _ => r::ConsentStatus::Required,
+            },
+            reasons: reasons(rs),
+        })
+        .collect();
+    with_check(identifying, |c| c.referrals(raw))
+}
