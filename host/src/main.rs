@@ -4,5 +4,19 @@
 mod cli;
 
 fn main() -> std::process::ExitCode {
+    no_core_dumps();
     cli::run()
+}
+
+/// A core dump would hold whatever case data was in memory: never write one.
+fn no_core_dumps() {
+    #[cfg(unix)]
+    {
+        let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: setrlimit with a valid, initialised rlimit has no other
+        // effect than lowering this process's core size limit.
+        unsafe {
+            libc::setrlimit(libc::RLIMIT_CORE, &zero);
+        }
+    }
 }

@@ -134,3 +134,39 @@ fn a_hundred_thousand_synthetic_cases_through_the_cli() {
     assert_eq!(batch(&cache, "eligibility", &large), (100_000, 0));
     assert_eq!(batch(&cache, "route", &large), (100_000, 0));
 }
+
+/// H06: a plugin that grows its memory without end is stopped at the store's
+/// memory cap, and the host process's own peak memory stays bounded by it.
+#[test]
+fn h06_unbounded_memory_growth_leaves_the_host_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::copy(kinga_artifacts::TEST_HOSTILE, plugins.join("test_hostile.wasm")).unwrap();
+    let case = dir.path().join("case.json");
+    std::fs::write(
+        &case,
+        r#"{"case_id":"M-1","registered_on":"2026-05-04","status":"open","child":{"sex":"female","county":"kwale"},"survivor_status":"survivor"}"#,
+    )
+    .unwrap();
+    let run = |behaviour: &str| {
+        let child = kinga(&cache)
+            .arg("--plugins")
+            .arg(&plugins)
+            .args(["route", "--as-of", AS_OF, "--set", &format!("test-hostile.behaviour={behaviour}"), "--case"])
+            .arg(&case)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_with_peak(child)
+    };
+    let (ok, baseline) = run("none");
+    assert!(ok);
+    let (ok, grown) = run("grow-memory");
+    assert!(!ok, "the runaway plugin was stopped");
+    println!("peak RSS: well-behaved {baseline} KiB, growing without end {grown} KiB");
+    let cap_kib = 64 * 1024;
+    assert!(grown <= baseline + cap_kib + 16 * 1024, "host memory went past the plugin's cap: {grown} KiB");
+}

@@ -46,12 +46,12 @@ pub fn run(global: &Global, args: &EvaluateArgs, kind: Kind, errors: &ErrorPrint
             Ok(case) => case,
             Err(e) => return errors.fail(&e),
         };
-        return match setup::host(global) {
+        return match setup::host(global).and_then(|host| with_settings(host, args)) {
             Ok(host) => single(&host, &case, kind, &options, errors),
             Err(e) => errors.fail(&e),
         };
     }
-    let host = match setup::host(global) {
+    let host = match setup::host(global).and_then(|host| with_settings(host, args)) {
         Ok(host) => host,
         Err(e) => return errors.fail(&e),
     };
@@ -59,6 +59,18 @@ pub fn run(global: &Global, args: &EvaluateArgs, kind: Kind, errors: &ErrorPrint
         Some(path) => batch(&host, path, kind, &options, errors),
         None => errors.usage("give --case FILE or --cases FILE.jsonl"),
     }
+}
+
+/// Applies the `--set` overrides, plugin by plugin.
+fn with_settings(mut host: Host, args: &EvaluateArgs) -> Result<Host, Error> {
+    let mut by_plugin: std::collections::BTreeMap<&str, serde_json::Map<String, Value>> = Default::default();
+    for (plugin, key, value) in &args.settings {
+        by_plugin.entry(plugin).or_default().insert(key.clone(), value.clone());
+    }
+    for (plugin, overrides) in by_plugin {
+        host.set_settings(plugin, &overrides)?;
+    }
+    Ok(host)
 }
 
 /// Evaluates one case: outputs, plus the trace when asked for.

@@ -100,6 +100,21 @@ pub struct EvaluateArgs {
     /// Include a trace of each plugin call (rules, settings, fuel, time).
     #[arg(long)]
     pub trace: bool,
+    /// Override a plugin setting for this run, as PLUGIN.KEY=VALUE (VALUE
+    /// is JSON, or else taken as a string); checked against the plugin's
+    /// settings schema. Repeat for several.
+    #[arg(long = "set", value_name = "PLUGIN.KEY=VALUE", value_parser = parse_setting)]
+    pub settings: Vec<(String, String, serde_json::Value)>,
+}
+
+fn parse_setting(text: &str) -> Result<(String, String, serde_json::Value), String> {
+    let (target, value) = text.split_once('=').ok_or("expected PLUGIN.KEY=VALUE")?;
+    let (plugin, key) = target.split_once('.').ok_or("expected PLUGIN.KEY=VALUE")?;
+    if plugin.is_empty() || key.is_empty() {
+        return Err("expected PLUGIN.KEY=VALUE".into());
+    }
+    let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+    Ok((plugin.to_owned(), key.to_owned(), value))
 }
 
 /// Parses the command line, runs the command, and returns its exit code.
