@@ -10,7 +10,17 @@ use libfuzzer_sys::fuzz_target;
 #[derive(Debug, arbitrary::Arbitrary)]
 enum Answer {
     Decisions(Vec<(String, u8, Option<i32>, Vec<RawReason>, Vec<String>)>),
-    Referrals(Vec<(String, String, u8, String, Option<(String, String, String)>, u8, Vec<RawReason>)>),
+    Referrals(
+        Vec<(
+            String,
+            String,
+            u8,
+            String,
+            Option<(String, String, String)>,
+            u8,
+            Vec<RawReason>,
+        )>,
+    ),
 }
 
 fn clean(text: &str) -> bool {

@@ -7,7 +7,11 @@
 use kinga_host::{Count, Format, Report, ReportRow, ReportTable, render};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|input: (String, Vec<(String, Vec<String>, Vec<(Vec<String>, u64)>)>, Option<u8>)| {
+fuzz_target!(|input: (
+    String,
+    Vec<(String, Vec<String>, Vec<(Vec<String>, u64)>)>,
+    Option<u8>
+)| {
     let (title, tables, suppress) = input;
     let mut report = Report {
         plugin: "fuzz".into(),
@@ -24,7 +28,13 @@ fuzz_target!(|input: (String, Vec<(String, Vec<String>, Vec<(Vec<String>, u64)>)
                 title: id,
                 unit: "cases".into(),
                 dimensions,
-                rows: rows.into_iter().map(|(labels, n)| ReportRow { labels, count: Count::Exact(n) }).collect(),
+                rows: rows
+                    .into_iter()
+                    .map(|(labels, n)| ReportRow {
+                        labels,
+                        count: Count::Exact(n),
+                    })
+                    .collect(),
             })
             .collect(),
     };
@@ -32,14 +42,23 @@ fuzz_target!(|input: (String, Vec<(String, Vec<String>, Vec<(Vec<String>, u64)>)
         report.suppress_small_cells(u64::from(below.max(2)));
     }
     let csv = render(&report, Format::Csv);
-    assert!(!csv.chars().any(|c| kinga_host::sandbox::is_unsafe_char(c) && c != '\n' && c != '\r'));
+    assert!(
+        !csv.chars()
+            .any(|c| kinga_host::sandbox::is_unsafe_char(c) && c != '\n' && c != '\r')
+    );
     for line in csv.lines() {
         for cell in line.split(',') {
             let cell = cell.trim_start_matches('"');
-            assert!(!cell.starts_with(['=', '+', '-', '@']), "formula cell: {cell:?}");
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "formula cell: {cell:?}"
+            );
         }
     }
     let md = render(&report, Format::Markdown);
-    assert!(!md.chars().any(|c| kinga_host::sandbox::is_unsafe_char(c) && c != '\n'));
+    assert!(
+        !md.chars()
+            .any(|c| kinga_host::sandbox::is_unsafe_char(c) && c != '\n')
+    );
     assert!(!md.contains("<script"), "raw HTML in Markdown");
 });

@@ -13,11 +13,20 @@ use crate::output::{Decision, OutputCheck, Referral};
 pub type RawReason = (String, String, String);
 
 fn reasons(raw: Vec<RawReason>) -> Vec<Reason> {
-    raw.into_iter().map(|(rule, code, message)| Reason { rule, code, message }).collect()
+    raw.into_iter()
+        .map(|(rule, code, message)| Reason {
+            rule,
+            code,
+            message,
+        })
+        .collect()
 }
 
 fn with_check<T>(identifying: &[String], f: impl FnOnce(&OutputCheck<'_>) -> T) -> T {
-    let rules: BTreeSet<String> = ["a", "b", "education-support"].iter().map(|s| (*s).to_owned()).collect();
+    let rules: BTreeSet<String> = ["a", "b", "education-support"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
     let check = OutputCheck {
         plugin: "fuzz",
         plugin_version: "0.0.0",
@@ -63,29 +72,39 @@ pub fn check_decisions(
 /// Whatever the host would refuse.
 #[allow(clippy::type_complexity)]
 pub fn check_referrals(
-    raw: Vec<(String, String, u8, String, Option<(String, String, String)>, u8, Vec<RawReason>)>,
+    raw: Vec<(
+        String,
+        String,
+        u8,
+        String,
+        Option<(String, String, String)>,
+        u8,
+        Vec<RawReason>,
+    )>,
     identifying: &[String],
 ) -> Result<Vec<Referral>, Error> {
     let raw = raw
         .into_iter()
-        .map(|(rule, service, urgency, due, provider, consent, rs)| r::Referral {
-            rule,
-            service,
-            urgency: match urgency % 4 {
-                0 => r::Urgency::Emergency,
-                1 => r::Urgency::Within24h,
-                2 => r::Urgency::Within72h,
-                _ => r::Urgency::Routine,
+        .map(
+            |(rule, service, urgency, due, provider, consent, rs)| r::Referral {
+                rule,
+                service,
+                urgency: match urgency % 4 {
+                    0 => r::Urgency::Emergency,
+                    1 => r::Urgency::Within24h,
+                    2 => r::Urgency::Within72h,
+                    _ => r::Urgency::Routine,
+                },
+                due,
+                provider: provider.map(|(id, name, contact)| r::Provider { id, name, contact }),
+                consent: match consent % 3 {
+                    0 => r::ConsentStatus::NotRequired,
+                    1 => r::ConsentStatus::Given,
+                    _ => r::ConsentStatus::Required,
+                },
+                reasons: reasons(rs),
             },
-            due,
-            provider: provider.map(|(id, name, contact)| r::Provider { id, name, contact }),
-            consent: match consent % 3 {
-                0 => r::ConsentStatus::NotRequired,
-                1 => r::ConsentStatus::Given,
-                _ => r::ConsentStatus::Required,
-            },
-            reasons: reasons(rs),
-        })
+        )
         .collect();
     with_check(identifying, |c| c.referrals(raw))
 }

@@ -12,7 +12,10 @@ fn main() -> std::process::ExitCode {
 fn no_core_dumps() {
     #[cfg(unix)]
     {
-        let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let zero = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         // SAFETY: setrlimit with a valid, initialised rlimit has no other
         // effect than lowering this process's core size limit.
         unsafe {

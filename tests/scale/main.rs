@@ -143,7 +143,11 @@ fn h06_unbounded_memory_growth_leaves_the_host_bounded() {
     let cache = dir.path().join("cache");
     let plugins = dir.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
-    std::fs::copy(kinga_artifacts::TEST_HOSTILE, plugins.join("test_hostile.wasm")).unwrap();
+    std::fs::copy(
+        kinga_artifacts::TEST_HOSTILE,
+        plugins.join("test_hostile.wasm"),
+    )
+    .unwrap();
     let case = dir.path().join("case.json");
     std::fs::write(
         &case,
@@ -154,7 +158,14 @@ fn h06_unbounded_memory_growth_leaves_the_host_bounded() {
         let child = kinga(&cache)
             .arg("--plugins")
             .arg(&plugins)
-            .args(["route", "--as-of", AS_OF, "--set", &format!("test-hostile.behaviour={behaviour}"), "--case"])
+            .args([
+                "route",
+                "--as-of",
+                AS_OF,
+                "--set",
+                &format!("test-hostile.behaviour={behaviour}"),
+                "--case",
+            ])
             .arg(&case)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -168,5 +179,8 @@ fn h06_unbounded_memory_growth_leaves_the_host_bounded() {
     assert!(!ok, "the runaway plugin was stopped");
     println!("peak RSS: well-behaved {baseline} KiB, growing without end {grown} KiB");
     let cap_kib = 64 * 1024;
-    assert!(grown <= baseline + cap_kib + 16 * 1024, "host memory went past the plugin's cap: {grown} KiB");
+    assert!(
+        grown <= baseline + cap_kib + 16 * 1024,
+        "host memory went past the plugin's cap: {grown} KiB"
+    );
 }

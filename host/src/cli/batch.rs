@@ -63,9 +63,13 @@ pub fn run(global: &Global, args: &EvaluateArgs, kind: Kind, errors: &ErrorPrint
 
 /// Applies the `--set` overrides, plugin by plugin.
 fn with_settings(mut host: Host, args: &EvaluateArgs) -> Result<Host, Error> {
-    let mut by_plugin: std::collections::BTreeMap<&str, serde_json::Map<String, Value>> = Default::default();
+    let mut by_plugin: std::collections::BTreeMap<&str, serde_json::Map<String, Value>> =
+        Default::default();
     for (plugin, key, value) in &args.settings {
-        by_plugin.entry(plugin).or_default().insert(key.clone(), value.clone());
+        by_plugin
+            .entry(plugin)
+            .or_default()
+            .insert(key.clone(), value.clone());
     }
     for (plugin, overrides) in by_plugin {
         host.set_settings(plugin, &overrides)?;

@@ -113,7 +113,8 @@ fn parse_setting(text: &str) -> Result<(String, String, serde_json::Value), Stri
     if plugin.is_empty() || key.is_empty() {
         return Err("expected PLUGIN.KEY=VALUE".into());
     }
-    let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
+    let value =
+        serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()));
     Ok((plugin.to_owned(), key.to_owned(), value))
 }
 
