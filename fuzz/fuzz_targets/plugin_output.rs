@@ -4,23 +4,13 @@
 
 #![no_main]
 
-use kinga_host::fuzzing::{RawReason, check_decisions, check_referrals};
+use kinga_host::fuzzing::{RawDecision, RawReferral, check_decisions, check_referrals};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, arbitrary::Arbitrary)]
 enum Answer {
-    Decisions(Vec<(String, u8, Option<i32>, Vec<RawReason>, Vec<String>)>),
-    Referrals(
-        Vec<(
-            String,
-            String,
-            u8,
-            String,
-            Option<(String, String, String)>,
-            u8,
-            Vec<RawReason>,
-        )>,
-    ),
+    Decisions(Vec<RawDecision>),
+    Referrals(Vec<RawReferral>),
 }
 
 fn clean(text: &str) -> bool {

@@ -12,6 +12,24 @@ use crate::output::{Decision, OutputCheck, Referral};
 /// An arbitrary reason: rule, code, message.
 pub type RawReason = (String, String, String);
 
+/// An arbitrary decision: track, status, priority, reasons, missing.
+pub type RawDecision = (String, u8, Option<i32>, Vec<RawReason>, Vec<String>);
+
+/// An arbitrary provider: id, name, contact.
+pub type RawProvider = (String, String, String);
+
+/// An arbitrary referral: rule, service, urgency, due, provider, consent,
+/// reasons.
+pub type RawReferral = (
+    String,
+    String,
+    u8,
+    String,
+    Option<RawProvider>,
+    u8,
+    Vec<RawReason>,
+);
+
 fn reasons(raw: Vec<RawReason>) -> Vec<Reason> {
     raw.into_iter()
         .map(|(rule, code, message)| Reason {
@@ -45,7 +63,7 @@ fn with_check<T>(identifying: &[String], f: impl FnOnce(&OutputCheck<'_>) -> T) 
 /// # Errors
 /// Whatever the host would refuse.
 pub fn check_decisions(
-    raw: Vec<(String, u8, Option<i32>, Vec<RawReason>, Vec<String>)>,
+    raw: Vec<RawDecision>,
     identifying: &[String],
 ) -> Result<Vec<Decision>, Error> {
     let raw = raw
@@ -70,17 +88,8 @@ pub fn check_decisions(
 ///
 /// # Errors
 /// Whatever the host would refuse.
-#[allow(clippy::type_complexity)]
 pub fn check_referrals(
-    raw: Vec<(
-        String,
-        String,
-        u8,
-        String,
-        Option<(String, String, String)>,
-        u8,
-        Vec<RawReason>,
-    )>,
+    raw: Vec<RawReferral>,
     identifying: &[String],
 ) -> Result<Vec<Referral>, Error> {
     let raw = raw
