@@ -33,6 +33,17 @@ fn write_jsonl(dir: &tempfile::TempDir, cases: &[Value]) -> String {
     path.display().to_string()
 }
 
+fn replay(log: &str, record_id: &str, case: &std::path::Path) -> std::process::Output {
+    kinga(&[
+        "--decision-log",
+        log,
+        "replay",
+        record_id,
+        "--case",
+        case.to_str().unwrap(),
+    ])
+}
+
 fn run_batch(log: &str, command: &str, cases: &str) {
     let output = kinga(&[
         "--decision-log",
@@ -132,14 +143,7 @@ fn a_record_replays_identically_and_a_different_case_is_refused() {
     let record: DecisionRecord = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
     let case_path = dir.path().join("case.json");
     std::fs::write(&case_path, cases[1].to_string()).unwrap();
-    let replayed = kinga(&[
-        "--decision-log",
-        &log,
-        "replay",
-        &record.record_id,
-        "--case",
-        case_path.to_str().unwrap(),
-    ]);
+    let replayed = replay(&log, &record.record_id, &case_path);
     assert_eq!(
         replayed.status.code(),
         Some(0),
@@ -156,14 +160,7 @@ fn a_record_replays_identically_and_a_different_case_is_refused() {
     );
 
     std::fs::write(&case_path, cases[2].to_string()).unwrap();
-    let wrong = kinga(&[
-        "--decision-log",
-        &log,
-        "replay",
-        &record.record_id,
-        "--case",
-        case_path.to_str().unwrap(),
-    ]);
+    let wrong = replay(&log, &record.record_id, &case_path);
     assert_eq!(wrong.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("not the one recorded"));
 }
