@@ -99,6 +99,11 @@ pub enum Error {
         plugin: String,
     },
 
+    /// The administration state cannot be read, or does not fit the loaded
+    /// plugins.
+    #[error("invalid administration state: {0}")]
+    InvalidState(String),
+
     /// A decision record cannot be replayed as asked.
     #[error("cannot replay: {0}")]
     Replay(String),
@@ -219,6 +224,7 @@ impl Error {
             Error::SwitchedOff { .. } => "switched-off",
             Error::Overloaded { .. } => "overloaded",
             Error::Replay(_) => "replay",
+            Error::InvalidState(_) => "invalid-state",
             Error::UnknownPlugin(_) => "unknown-plugin",
             Error::UnknownTemplate(_) => "unknown-template",
             Error::DuplicatePlugin(_) => "duplicate-plugin",

@@ -396,12 +396,52 @@ impl Host {
                 }
             }
         }
+        if let Some(off) = only
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.find(id).ok())
+            .find(|p| !p.switched_on)
+        {
+            return Err(Error::UnknownPlugin(format!(
+                "{} (an administrator switched it off)",
+                off.description.id
+            )));
+        }
         Ok(self
             .plugins
             .iter()
-            .filter(|p| p.description.kind == kind)
+            .filter(|p| p.description.kind == kind && p.switched_on)
             .filter(|p| only.is_none_or(|ids| ids.contains(&p.description.id)))
             .collect())
+    }
+
+    /// Checks an administration state against the loaded plugins: every
+    /// rule exists, every plugin's settings fit its schema. Plugins the
+    /// state names but this host has not loaded are not checked.
+    ///
+    /// # Errors
+    /// The first problem, naming the plugin and the field.
+    pub fn check_state(&self, state: &crate::admin::AdminState) -> Result<(), Error> {
+        for (id, plugin_state) in &state.plugins {
+            if let Ok(plugin) = self.find(id) {
+                plugin.check_state(plugin_state)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies an administration state (switches, rules, settings) to the
+    /// loaded plugins; plugins it does not name get their defaults. All or
+    /// nothing: the state is checked first.
+    ///
+    /// # Errors
+    /// See [`Host::check_state`].
+    pub fn apply_state(&mut self, state: &crate::admin::AdminState) -> Result<(), Error> {
+        self.check_state(state)?;
+        for plugin in &mut self.plugins {
+            plugin.apply_state(&state.plugin(&plugin.description.id))?;
+        }
+        Ok(())
     }
 
     /// Eligibility decisions of every eligibility plugin for `case`.

@@ -44,6 +44,7 @@
 //! pooling allocator with copy-on-write images makes each per-call instance
 //! cheap.
 
+pub mod admin;
 pub mod asof;
 pub mod bindings;
 pub mod cache;

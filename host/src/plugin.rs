@@ -172,6 +172,8 @@ pub struct LoadedPlugin {
     pub(crate) slots: crate::gate::Slots,
     /// Its circuit breaker.
     pub(crate) breaker: crate::gate::Breaker,
+    /// Whether an administrator has it switched on.
+    pub(crate) switched_on: bool,
 }
 
 impl LoadedPlugin {
@@ -189,6 +191,62 @@ impl LoadedPlugin {
     /// containments in a row so far.
     pub fn health(&self) -> (bool, u32) {
         (self.breaker.tripped(), self.breaker.failures_in_a_row())
+    }
+
+    /// Whether an administrator has the plugin switched on.
+    pub fn switched_on(&self) -> bool {
+        self.switched_on
+    }
+
+    /// Checks an administrator's state for this plugin: rules it has,
+    /// settings its schema accepts.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSettings`] naming the rule or the field.
+    pub fn check_state(&self, state: &crate::admin::PluginState) -> Result<(), Error> {
+        if let Some(rule) = state.rules.keys().find(|r| !self.rule_ids.contains(*r)) {
+            return Err(Error::InvalidSettings {
+                plugin: self.description.id.clone(),
+                violations: vec![Violation {
+                    pointer: format!("/rules/{}", crate::json::escape_token(rule)),
+                    message: format!(
+                        "plugin {} has no rule {}",
+                        self.description.id,
+                        schema::quote(rule)
+                    ),
+                }],
+            });
+        }
+        let mut effective = self
+            .description
+            .default_settings
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        for (key, value) in &state.settings {
+            effective.insert(key.clone(), value.clone());
+        }
+        let violations =
+            schema::violations(&self.settings_validator, &Value::Object(effective), 20);
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidSettings {
+                plugin: self.description.id.clone(),
+                violations,
+            })
+        }
+    }
+
+    /// Applies an administrator's state: switch, rules, settings. All or
+    /// nothing: on an error nothing changes.
+    pub(crate) fn apply_state(&mut self, state: &crate::admin::PluginState) -> Result<(), Error> {
+        self.check_state(state)?;
+        self.rule_overrides = state.rules.clone();
+        self.enabled = effective_rules(&self.description.rules, &self.rule_overrides);
+        self.set_settings(&state.settings)?;
+        self.switched_on = state.enabled;
+        Ok(())
     }
 
     /// The effective settings (defaults overlaid by overrides).
@@ -576,6 +634,7 @@ impl Loader<'_> {
             settings_json: String::new(),
             slots: crate::gate::Slots::new(self.limits.concurrent_calls_per_plugin),
             breaker: crate::gate::Breaker::default(),
+            switched_on: true,
         };
         plugin
             .set_settings(&Map::new())

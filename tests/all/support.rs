@@ -49,10 +49,19 @@ pub fn kinga_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_kinga"))
 }
 
-/// Runs `kinga` with `args` and no artifact cache.
+/// Runs `kinga` with `args`, no artifact cache and an empty administration
+/// directory of its own (so no one's real state changes a test).
 pub fn kinga(args: &[&str]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    kinga_at(home.path(), args)
+}
+
+/// Runs `kinga` with `args` and the administration directory `home`.
+pub fn kinga_at(home: &std::path::Path, args: &[&str]) -> Output {
     Command::new(kinga_bin())
         .arg("--no-cache")
+        .arg("--home")
+        .arg(home)
         .args(args)
         .output()
         .expect("kinga runs")

@@ -13,7 +13,11 @@ const AS_OF: &str = "2026-09-30T17:00:00+03:00";
 
 fn kinga(cache: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kinga"));
-    command.arg("--cache-dir").arg(cache);
+    command
+        .arg("--cache-dir")
+        .arg(cache)
+        .arg("--home")
+        .arg(cache.join("home"));
     command
 }
 

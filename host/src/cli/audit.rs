@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use kinga_host::{Error, ValidCase};
+use kinga_host::{AsOf, EAST_AFRICA_TIME, Error, ValidCase};
+use serde_json::Value;
+use time::UtcOffset;
 
 use super::setup::{self, ErrorPrinter};
 use super::{EXIT_FAILED, EXIT_OK, Global};
@@ -13,8 +15,24 @@ use super::{EXIT_FAILED, EXIT_OK, Global};
 pub enum AuditCommand {
     /// Check that no record of a log was edited, removed or reordered.
     Verify {
-        /// The log (default: --decision-log).
+        /// The log. Default: the administration audit trail, and the
+        /// decision log when --decision-log is given.
         log: Option<PathBuf>,
+    },
+    /// Show the administration audit trail: who changed what, when, why.
+    Log {
+        /// Only changes to this plugin.
+        #[arg(long)]
+        plugin: Option<String>,
+        /// Only changes by this actor.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only changes at or after this date or date-time.
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Print JSON Lines.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -36,34 +54,114 @@ fn log_path(
     given
         .or(global.decision_log.as_ref())
         .cloned()
-        .ok_or_else(|| {
-            errors.usage("name the log: kinga audit verify FILE, or --decision-log FILE")
-        })
+        .ok_or_else(|| errors.usage("name the log: --decision-log FILE"))
 }
 
 /// Runs an audit command and returns its exit code.
 pub fn run(global: &Global, command: &AuditCommand, errors: &ErrorPrinter) -> u8 {
-    let AuditCommand::Verify { log } = command;
-    let path = match log_path(global, log.as_ref(), errors) {
-        Ok(path) => path,
-        Err(code) => return code,
-    };
-    match kinga_host::chain::verify(&path) {
-        Ok(verified) => {
-            setup::emit(&format!(
-                "ok: {} records, chain intact, last hash {}\n",
-                verified.records, verified.last_hash
-            ));
+    match command {
+        AuditCommand::Verify { log } => verify(global, log.as_ref(), errors),
+        AuditCommand::Log {
+            plugin,
+            actor,
+            since,
+            json,
+        } => {
+            let since = match since.as_deref().map(|s| AsOf::parse(s, EAST_AFRICA_TIME)) {
+                Some(Ok(at)) => Some(at),
+                Some(Err(e)) => return errors.fail(&e),
+                None => None,
+            };
+            let path = match setup::state_store(global) {
+                Ok(store) => store.audit_path(),
+                Err(message) => return errors.usage(&message),
+            };
+            let records = match kinga_host::chain::read(&path) {
+                Ok(records) => records,
+                Err(broken) => return errors.usage(&format!("{}: {broken}", path.display())),
+            };
+            let mut out = String::new();
+            for record in &records {
+                let text = |key: &str| {
+                    record
+                        .get(key)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let wanted = plugin.as_ref().is_none_or(|p| text("plugin") == *p)
+                    && actor.as_ref().is_none_or(|a| text("actor") == *a)
+                    && since.is_none_or(|since| {
+                        AsOf::parse(&text("at"), UtcOffset::UTC).is_ok_and(|at| at >= since)
+                    });
+                if !wanted {
+                    continue;
+                }
+                if *json {
+                    out.push_str(&Value::Object(record.clone()).to_string());
+                } else {
+                    let number =
+                        |key: &str| record.get(key).and_then(Value::as_u64).unwrap_or_default();
+                    let shown =
+                        |key: &str| record.get(key).map(Value::to_string).unwrap_or_default();
+                    out.push_str(&setup::printable(&format!(
+                        "#{} {} {} {} revision {}: {} from {} to {}, because {:?}{}",
+                        number("seq"),
+                        text("at"),
+                        text("actor"),
+                        text("result"),
+                        number("revision"),
+                        shown("change"),
+                        shown("old"),
+                        shown("new"),
+                        text("reason"),
+                        record
+                            .get("error")
+                            .and_then(Value::as_str)
+                            .map(|e| format!(" ({e})"))
+                            .unwrap_or_default(),
+                    )));
+                }
+                out.push('\n');
+            }
+            setup::emit(&out);
             EXIT_OK
         }
-        Err(broken) => {
-            eprintln!(
-                "kinga: {}: the log has been tampered with or damaged: {broken}",
-                path.display()
-            );
-            EXIT_FAILED
+    }
+}
+
+/// Verifies `log`, or the administration trail and the decision log.
+fn verify(global: &Global, log: Option<&PathBuf>, errors: &ErrorPrinter) -> u8 {
+    let mut logs: Vec<PathBuf> = Vec::new();
+    match log {
+        Some(log) => logs.push(log.clone()),
+        None => {
+            match setup::state_store(global) {
+                Ok(store) => logs.push(store.audit_path()),
+                Err(message) => return errors.usage(&message),
+            }
+            logs.extend(global.decision_log.clone());
         }
     }
+    let mut code = EXIT_OK;
+    for path in logs {
+        match kinga_host::chain::verify(&path) {
+            Ok(verified) => setup::emit(&format!(
+                "ok: {}: {} records, chain intact, last hash {}\n",
+                path.display(),
+                verified.records,
+                verified.last_hash
+            )),
+            Err(broken) => {
+                eprintln!(
+                    "kinga: {}: the log has been tampered with or damaged: {broken}",
+                    path.display()
+                );
+                code = EXIT_FAILED;
+            }
+        }
+    }
+    code
 }
 
 /// Runs `kinga replay` and returns its exit code: 0 identical, 1 different

@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod admin;
 mod audit;
 mod batch;
 mod demo;
@@ -52,6 +53,11 @@ pub struct Global {
     /// JSON Lines log (no case data: hashes, ids, codes).
     #[arg(long, global = true, value_name = "FILE", env = "KINGA_DECISION_LOG")]
     pub decision_log: Option<PathBuf>,
+    /// The administration directory: plugin and rule switches, settings,
+    /// and their audit trail. Default: $XDG_DATA_HOME/kinga or
+    /// ~/.local/share/kinga.
+    #[arg(long, global = true, value_name = "DIR", env = "KINGA_HOME")]
+    pub home: Option<PathBuf>,
 }
 
 /// The commands.
@@ -65,10 +71,16 @@ pub enum Command {
     Route(EvaluateArgs),
     /// Build a report from a batch of cases.
     Report(report::ReportArgs),
-    /// Inspect the plugins.
+    /// Inspect the plugins, or switch one on or off.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
-    /// Check the decision log's hash chain.
+    /// List the rules, or switch one on or off.
+    #[command(subcommand)]
+    Rules(admin::RulesCommand),
+    /// Show or change a plugin's settings.
+    #[command(subcommand)]
+    Settings(admin::SettingsCommand),
+    /// Check a log's hash chain, or read the administration audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
     /// Re-run a recorded decision and say whether the outcome is identical.
@@ -142,6 +154,8 @@ pub fn run() -> ExitCode {
         Command::Route(args) => batch::run(&cli.global, args, batch::Kind::Route, &errors),
         Command::Report(args) => report::run(&cli.global, args, &errors),
         Command::Plugins(command) => plugins::run(&cli.global, command, &errors),
+        Command::Rules(command) => admin::rules(&cli.global, command, &errors),
+        Command::Settings(command) => admin::settings(&cli.global, command, &errors),
         Command::Synth(args) => synth::run(args, &errors),
         Command::Audit(command) => audit::run(&cli.global, command, &errors),
         Command::Replay(args) => audit::replay(&cli.global, args, &errors),

@@ -14,15 +14,51 @@ pub enum PluginsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Switch a plugin on.
+    Enable {
+        /// The plugin.
+        plugin: String,
+        #[command(flatten)]
+        who: super::admin::Accountability,
+    },
+    /// Switch a plugin off: it is not called until switched on again.
+    Disable {
+        /// The plugin.
+        plugin: String,
+        #[command(flatten)]
+        who: super::admin::Accountability,
+    },
 }
 
 /// Runs the command and returns its exit code.
 pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> u8 {
+    let json = match command {
+        PluginsCommand::List { json } => json,
+        PluginsCommand::Enable { plugin, who } => {
+            return super::admin::apply(
+                global,
+                kinga_host::admin::Change::EnablePlugin {
+                    plugin: plugin.clone(),
+                },
+                who,
+                errors,
+            );
+        }
+        PluginsCommand::Disable { plugin, who } => {
+            return super::admin::apply(
+                global,
+                kinga_host::admin::Change::DisablePlugin {
+                    plugin: plugin.clone(),
+                },
+                who,
+                errors,
+            );
+        }
+    };
     let host = match setup::host(global) {
         Ok(host) => host,
         Err(e) => return errors.fail(&e),
     };
-    let PluginsCommand::List { json } = command;
     if *json {
         let all: Vec<_> = host.plugins().map(|p| p.description()).collect();
         setup::emit(&(serde_json::to_string_pretty(&all).unwrap_or_default() + "\n"));
@@ -31,8 +67,13 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
     let mut text = String::new();
     for plugin in host.plugins() {
         let d = plugin.description();
+        let switch = if plugin.switched_on() {
+            ""
+        } else {
+            "  [switched off by an administrator]"
+        };
         text.push_str(&format!(
-            "{}  {} {}  ({})\n",
+            "{}  {} {}  ({}){switch}\n",
             d.id,
             d.kind.as_str(),
             d.version,

@@ -112,7 +112,28 @@ pub fn host(global: &Global) -> Result<Host, Error> {
     }
     let mut host = builder.build()?;
     host.load_dir(plugin_dir(global))?;
+    let state = state_store(global)
+        .and_then(|store| store.load().map_err(|e| e.to_string()))
+        .map_err(Error::InvalidState)?;
+    host.apply_state(&state)?;
     Ok(host)
+}
+
+/// The administration directory: `--home`, or the user's data directory.
+pub fn home(global: &Global) -> Result<PathBuf, String> {
+    if let Some(dir) = &global.home {
+        return Ok(dir.clone());
+    }
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .map(|base| base.join("kinga"))
+        .ok_or_else(|| "no administration directory: give --home DIR".to_owned())
+}
+
+/// The administration state store.
+pub fn state_store(global: &Global) -> Result<kinga_host::admin::StateStore, String> {
+    home(global).map(kinga_host::admin::StateStore::new)
 }
 
 /// Writes `text` to stdout. A closed pipe (`kinga ... | head`) is not an
