@@ -143,6 +143,41 @@ mod tests {
         assert_eq!(csv_cell("kwale"), "kwale");
     }
 
+    /// Found while fuzzing (`report_render`): a label holding a comma and a
+    /// formula character is one quoted cell that starts safely, not two.
+    #[test]
+    fn a_comma_before_a_formula_character_stays_inside_one_quoted_cell() {
+        let report = Report {
+            plugin: "p".into(),
+            plugin_version: "0".into(),
+            template: "t".into(),
+            title: "t".into(),
+            cases: 1,
+            suppressed_below: None,
+            narrative: None,
+            tables: vec![crate::report::ReportTable {
+                id: "t".into(),
+                title: "t".into(),
+                unit: "cases".into(),
+                dimensions: vec!["d".into()],
+                rows: vec![crate::report::ReportRow {
+                    labels: vec!["x,@`\"\"".into(), "=1+1".into()],
+                    count: crate::report::Count::Exact(1),
+                }],
+            }],
+        };
+        let text = render(&report, Format::Csv);
+        let mut reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let rows: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        assert_eq!(rows[1], ["t", "x,@`\"\"", "'=1+1", "1"]);
+    }
+
     #[test]
     fn control_and_bidi_characters_are_replaced() {
         assert_eq!(csv_cell("a\u{1b}[31mb\u{202e}c"), "a?[31mb?c");
