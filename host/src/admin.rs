@@ -57,6 +57,32 @@ impl Default for PluginState {
     }
 }
 
+/// An installed plugin package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageRef {
+    /// The plugin's version.
+    pub version: String,
+    /// SHA-256 of its component.
+    pub component_sha256: String,
+    /// Its directory, relative to the administration directory.
+    pub dir: String,
+    /// Installed unsigned, in development mode.
+    #[serde(default)]
+    pub unsigned: bool,
+}
+
+/// The installed versions of one plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageHistory {
+    /// The version in use.
+    pub active: PackageRef,
+    /// Earlier versions, most recent last: what `rollback` returns to.
+    #[serde(default)]
+    pub previous: Vec<PackageRef>,
+}
+
 /// The whole administration state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,6 +92,13 @@ pub struct AdminState {
     /// Per plugin id.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginState>,
+    /// Installed packages, per plugin id.
+    #[serde(default)]
+    pub packages: BTreeMap<String, PackageHistory>,
+    /// Ids of the publisher keys this host trusts (the keys themselves are
+    /// in `trusted-keys/`).
+    #[serde(default)]
+    pub trusted_keys: Vec<String>,
 }
 
 impl AdminState {
@@ -110,6 +143,23 @@ pub enum Change {
         /// The keys and values to set.
         settings: Map<String, Value>,
     },
+    /// Install a verified package and make it the version in use.
+    Install {
+        /// The plugin.
+        plugin: String,
+        /// The package.
+        package: PackageRef,
+    },
+    /// Go back to the version in use before the last install.
+    Rollback {
+        /// The plugin.
+        plugin: String,
+    },
+    /// Trust a publisher key.
+    TrustKey {
+        /// The key's id.
+        key_id: String,
+    },
 }
 
 impl Change {
@@ -120,7 +170,27 @@ impl Change {
             | Change::DisablePlugin { plugin }
             | Change::EnableRule { plugin, .. }
             | Change::DisableRule { plugin, .. }
-            | Change::SetSettings { plugin, .. } => plugin,
+            | Change::SetSettings { plugin, .. }
+            | Change::Install { plugin, .. }
+            | Change::Rollback { plugin } => plugin,
+            Change::TrustKey { .. } => "",
+        }
+    }
+
+    /// Why the change cannot apply to `state`, if it cannot.
+    fn precondition(&self, state: &AdminState) -> Result<(), String> {
+        match self {
+            Change::Rollback { plugin }
+                if state
+                    .packages
+                    .get(plugin)
+                    .is_none_or(|h| h.previous.is_empty()) =>
+            {
+                Err(format!(
+                    "plugin {plugin} has no earlier installed version to roll back to"
+                ))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -142,6 +212,37 @@ impl Change {
                     entry.settings.insert(key.clone(), value.clone());
                 }
             }
+            Change::Install { plugin, package } => {
+                let history = match next.packages.remove(plugin) {
+                    Some(mut history) => {
+                        history.previous.push(history.active);
+                        PackageHistory {
+                            active: package.clone(),
+                            previous: history.previous,
+                        }
+                    }
+                    None => PackageHistory {
+                        active: package.clone(),
+                        previous: Vec::new(),
+                    },
+                };
+                next.packages.insert(plugin.clone(), history);
+            }
+            Change::Rollback { plugin } => {
+                if let Some(history) = next.packages.get_mut(plugin)
+                    && let Some(earlier) = history.previous.pop()
+                {
+                    history.active = earlier;
+                }
+            }
+            Change::TrustKey { key_id } => {
+                if !next.trusted_keys.contains(key_id) {
+                    next.trusted_keys.push(key_id.clone());
+                }
+            }
+        }
+        if matches!(self, Change::TrustKey { .. }) {
+            next.plugins.remove("");
         }
         next.revision = state.revision + 1;
         next
@@ -151,6 +252,12 @@ impl Change {
     fn view(&self, state: &AdminState) -> Value {
         let plugin = state.plugin(self.plugin());
         match self {
+            Change::Install { plugin: id, .. } | Change::Rollback { plugin: id } => {
+                json!({ "active": state.packages.get(id).map(|h| &h.active) })
+            }
+            Change::TrustKey { key_id } => {
+                json!({ "trusted": state.trusted_keys.contains(key_id) })
+            }
             Change::EnablePlugin { .. } | Change::DisablePlugin { .. } => {
                 json!({ "enabled": plugin.enabled })
             }
@@ -339,6 +446,32 @@ impl StateStore {
         Ok(())
     }
 
+    /// Records an administrative action refused before it could be stated
+    /// as a [`Change`] (a package that fails its checks, say).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn refuse(&self, request: &Request, action: Value, error: &str) -> Result<(), AdminError> {
+        let _lock = self.lock()?;
+        let mut audit = ChainLog::open(&self.audit_path())
+            .map_err(|e| AdminError::Io(format!("audit trail: {e}")))?;
+        let current = self.load()?;
+        audit
+            .append(json!({
+                "kind": "admin",
+                "at": AsOf::now(time::UtcOffset::UTC).to_rfc3339(),
+                "actor": request.actor,
+                "reason": request.reason,
+                "change": action,
+                "plugin": action.get("plugin").cloned().unwrap_or(Value::Null),
+                "result": "refused",
+                "error": error,
+                "revision": current.revision,
+            }))
+            .map_err(|e| AdminError::Io(format!("audit trail: {e}")))?;
+        Ok(())
+    }
+
     /// If the trail holds an accepted change the state never reached (a
     /// crash between the two writes), says so in the trail.
     fn note_interrupted(
@@ -405,6 +538,7 @@ fn check(
             current: current.revision,
         });
     }
+    change.precondition(current).map_err(AdminError::Invalid)?;
     let next = change.apply(current);
     validate(&next).map_err(AdminError::Invalid)?;
     Ok(next)

@@ -329,6 +329,14 @@ impl Host {
         Ok(id)
     }
 
+    /// Unloads the plugin with this id, if one is loaded; returns whether
+    /// one was.
+    pub fn remove_plugin(&mut self, id: &str) -> bool {
+        let before = self.plugins.len();
+        self.plugins.retain(|p| p.description.id != id);
+        self.plugins.len() != before
+    }
+
     /// The loaded plugins.
     pub fn plugins(&self) -> impl Iterator<Item = &LoadedPlugin> {
         self.plugins.iter()

@@ -58,6 +58,7 @@ pub mod json;
 pub mod jsonl;
 pub mod limits;
 pub mod output;
+pub mod package;
 pub mod plugin;
 pub mod record;
 pub mod render;

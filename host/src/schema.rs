@@ -36,6 +36,10 @@ const BUNDLED: &[(&str, &str)] = &[
         "plugin-info.schema.json",
         include_str!("../../schemas/plugin-info.schema.json"),
     ),
+    (
+        "plugin-manifest.schema.json",
+        include_str!("../../schemas/plugin-manifest.schema.json"),
+    ),
 ];
 
 /// One problem found by a schema, located by JSON pointer.
@@ -123,6 +127,10 @@ bundled_validator!(
 bundled_validator!(
     /// `schemas/plugin-info.schema.json`.
     plugin_info, "plugin-info.schema.json"
+);
+bundled_validator!(
+    /// `schemas/plugin-manifest.schema.json`.
+    plugin_manifest, "plugin-manifest.schema.json"
 );
 
 /// The case schema as a JSON value (to check pointers a plugin declares).

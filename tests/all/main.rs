@@ -7,6 +7,7 @@ mod cli;
 mod containment;
 mod contract;
 mod inputs;
+mod packages;
 mod pipeline;
 mod probe;
 mod records;

@@ -57,10 +57,21 @@ impl Image {
 /// `body` returns itself. `fields` adds module fields (functions, globals,
 /// tables, a start function...); `pages` is the initial memory.
 fn plugin(id: &str, pages: u32, fields: &str, body: &str) -> Vec<u8> {
+    plugin_versioned(id, "0.1.0", pages, fields, body)
+}
+
+/// [`plugin`] with a version of its own.
+pub(crate) fn plugin_versioned(
+    id: &str,
+    version: &str,
+    pages: u32,
+    fields: &str,
+    body: &str,
+) -> Vec<u8> {
     let mut image = Image { bytes: Vec::new() };
     let (id_ptr, id_len) = image.string(id);
     let (name_ptr, name_len) = image.string("A WAT fixture");
-    let (version_ptr, version_len) = image.string("0.1.0");
+    let (version_ptr, version_len) = image.string(version);
     let (purpose_ptr, purpose_len) =
         image.string("Tests how the host contains a misbehaving plugin.");
     let (schema_ptr, schema_len) = image.string(r#"{"type":"object"}"#);

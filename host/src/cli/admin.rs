@@ -29,7 +29,8 @@ pub struct Accountability {
 }
 
 impl Accountability {
-    fn request(&self) -> Request {
+    /// The request this accountability makes.
+    pub fn request(&self) -> Request {
         let actor = self
             .actor
             .clone()
@@ -120,7 +121,11 @@ pub fn apply(global: &Global, change: Change, who: &Accountability, errors: &Err
         Err(e) => return errors.fail(&e),
     };
     let validate = |next: &AdminState| {
-        if host.plugin(change.plugin()).is_none() {
+        let about_a_loaded_plugin = !matches!(
+            change,
+            Change::Install { .. } | Change::Rollback { .. } | Change::TrustKey { .. }
+        );
+        if about_a_loaded_plugin && host.plugin(change.plugin()).is_none() {
             return Err(format!("no plugin {} is loaded", change.plugin()));
         }
         host.check_state(next).map_err(|e| e.to_string())
@@ -157,6 +162,14 @@ fn describe(change: &Change) -> String {
             let keys: Vec<&str> = settings.keys().map(String::as_str).collect();
             format!("settings of {plugin} changed: {}", keys.join(", "))
         }
+        Change::Install { plugin, package } => format!(
+            "plugin {plugin} {} is installed and in use",
+            package.version
+        ),
+        Change::Rollback { plugin } => {
+            format!("plugin {plugin} is rolled back to its earlier version")
+        }
+        Change::TrustKey { key_id } => format!("publisher key {key_id} is trusted"),
     }
 }
 

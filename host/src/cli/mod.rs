@@ -4,6 +4,7 @@ mod admin;
 mod audit;
 mod batch;
 mod demo;
+mod keys;
 mod plugins;
 mod report;
 mod setup;
@@ -74,6 +75,9 @@ pub enum Command {
     /// Inspect the plugins, or switch one on or off.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
+    /// Publisher keys: generate one, trust one.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// List the rules, or switch one on or off.
     #[command(subcommand)]
     Rules(admin::RulesCommand),
@@ -155,6 +159,7 @@ pub fn run() -> ExitCode {
         Command::Report(args) => report::run(&cli.global, args, &errors),
         Command::Plugins(command) => plugins::run(&cli.global, command, &errors),
         Command::Rules(command) => admin::rules(&cli.global, command, &errors),
+        Command::Keys(command) => keys::run(&cli.global, command, &errors),
         Command::Settings(command) => admin::settings(&cli.global, command, &errors),
         Command::Synth(args) => synth::run(args, &errors),
         Command::Audit(command) => audit::run(&cli.global, command, &errors),

@@ -28,6 +28,38 @@ pub enum PluginsCommand {
         #[command(flatten)]
         who: super::admin::Accountability,
     },
+    /// Make a package (plugin.wasm + manifest.json) from a component,
+    /// signed with a publisher key.
+    Sign {
+        /// The component.
+        component: std::path::PathBuf,
+        /// The secret key (NAME.key). Without it the package is unsigned:
+        /// for development only.
+        #[arg(long)]
+        key: Option<std::path::PathBuf>,
+        /// The package directory to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Verify a package (hash, signature, trusted key, what the plugin says
+    /// of itself), keep it, and make it the version in use.
+    Install {
+        /// The package directory.
+        package: std::path::PathBuf,
+        /// DEVELOPMENT ONLY: accept a package without a signature (never a
+        /// package whose signature was stripped).
+        #[arg(long)]
+        allow_unsigned: bool,
+        #[command(flatten)]
+        who: super::admin::Accountability,
+    },
+    /// Go back to the version in use before the last install.
+    Rollback {
+        /// The plugin.
+        plugin: String,
+        #[command(flatten)]
+        who: super::admin::Accountability,
+    },
 }
 
 /// Runs the command and returns its exit code.
@@ -38,6 +70,30 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
             return super::admin::apply(
                 global,
                 kinga_host::admin::Change::EnablePlugin {
+                    plugin: plugin.clone(),
+                },
+                who,
+                errors,
+            );
+        }
+        PluginsCommand::Sign {
+            component,
+            key,
+            out,
+        } => {
+            return super::keys::sign(component, key.as_deref(), out, errors);
+        }
+        PluginsCommand::Install {
+            package,
+            allow_unsigned,
+            who,
+        } => {
+            return super::keys::install(global, package, *allow_unsigned, who, errors);
+        }
+        PluginsCommand::Rollback { plugin, who } => {
+            return super::admin::apply(
+                global,
+                kinga_host::admin::Change::Rollback {
                     plugin: plugin.clone(),
                 },
                 who,

@@ -115,6 +115,7 @@ pub fn host(global: &Global) -> Result<Host, Error> {
     let state = state_store(global)
         .and_then(|store| store.load().map_err(|e| e.to_string()))
         .map_err(Error::InvalidState)?;
+    super::keys::load_installed(global, &mut host, &state)?;
     host.apply_state(&state)?;
     Ok(host)
 }

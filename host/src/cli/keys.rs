@@ -1,0 +1,248 @@
+//! `kinga keys` and the package commands: generate a publisher key, trust
+//! one, sign a plugin, install a package, roll back.
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use kinga_host::admin::{Change, PackageRef};
+use kinga_host::package::{self, TrustedKeys};
+use kinga_host::{Error, Host};
+
+use super::admin::Accountability;
+use super::setup::{self, ErrorPrinter};
+use super::{EXIT_OK, Global};
+
+/// `kinga keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a publisher key pair: NAME.key (secret, keep it safe) and
+    /// NAME.pub (give it to the hosts that should trust you).
+    Generate {
+        /// The key's file name.
+        name: String,
+        /// Where to write it.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Trust a publisher's public key on this host.
+    Trust {
+        /// The NAME.pub file.
+        public_key: PathBuf,
+        #[command(flatten)]
+        who: Accountability,
+    },
+}
+
+/// The directory of trusted publisher keys.
+pub fn trusted_dir(global: &Global) -> Result<PathBuf, String> {
+    setup::home(global).map(|home| home.join("trusted-keys"))
+}
+
+/// Runs `kinga keys ...`.
+pub fn run(global: &Global, command: &KeysCommand, errors: &ErrorPrinter) -> u8 {
+    match command {
+        KeysCommand::Generate { name, dir } => {
+            let written = package::generate_key().and_then(|key| {
+                let paths = package::write_key_pair(dir, name, &key)?;
+                Ok((paths, package::key_id(&key.verifying_key())))
+            });
+            match written {
+                Ok(((secret, public), id)) => {
+                    setup::emit(&format!(
+                        "key {id}\n  secret: {} (keep it private)\n  public: {}\n",
+                        secret.display(),
+                        public.display()
+                    ));
+                    EXIT_OK
+                }
+                Err(e) => errors.usage(&format!("cannot write the key: {e}")),
+            }
+        }
+        KeysCommand::Trust { public_key, who } => {
+            let key = match package::read_public_key(public_key) {
+                Ok(key) => key,
+                Err(message) => return errors.usage(&message),
+            };
+            let id = package::key_id(&key);
+            let dir = match trusted_dir(global) {
+                Ok(dir) => dir,
+                Err(message) => return errors.usage(&message),
+            };
+            let target = dir.join(format!("{}.pub", id.replace(':', "-")));
+            if let Err(e) = std::fs::create_dir_all(&dir)
+                .and_then(|()| std::fs::copy(public_key, &target).map(|_| ()))
+            {
+                return errors.usage(&format!("{}: {e}", target.display()));
+            }
+            super::admin::apply(global, Change::TrustKey { key_id: id }, who, errors)
+        }
+    }
+}
+
+/// The keys in `trusted-keys/` that an administrator trusted through the
+/// audited state (a key file dropped there by hand is not enough).
+fn trusted_keys(
+    global: &Global,
+    store: &kinga_host::admin::StateStore,
+) -> Result<TrustedKeys, String> {
+    let mut trusted = TrustedKeys::load(&trusted_dir(global)?)?;
+    let state = store.load().map_err(|e| e.to_string())?;
+    trusted.retain(&state.trusted_keys);
+    Ok(trusted)
+}
+
+/// Loads a component in a throwaway host to read what it says of itself.
+fn describe(component: &[u8], source: &str) -> Result<(String, String, String), Error> {
+    let mut host = Host::builder().build()?;
+    let id = host.load_bytes(component, source)?;
+    let d = host
+        .plugin(&id)
+        .ok_or_else(|| Error::UnknownPlugin(id.clone()))?;
+    Ok((d.id.clone(), d.version.clone(), d.kind.as_str().to_owned()))
+}
+
+/// `kinga plugins sign`: writes a signed package.
+pub fn sign(component: &Path, key: Option<&Path>, out: &Path, errors: &ErrorPrinter) -> u8 {
+    let bytes = match std::fs::read(component) {
+        Ok(bytes) => bytes,
+        Err(source) => {
+            return errors.fail(&Error::Io {
+                path: component.display().to_string(),
+                source,
+            });
+        }
+    };
+    let (id, version, kind) = match describe(&bytes, &component.display().to_string()) {
+        Ok(described) => described,
+        Err(e) => return errors.fail(&e),
+    };
+    let key = match key.map(package::read_signing_key).transpose() {
+        Ok(key) => key,
+        Err(message) => return errors.usage(&message),
+    };
+    match package::write_package(out, &bytes, &id, &version, &kind, key.as_ref()) {
+        Ok(manifest) => {
+            let by = manifest
+                .publisher_key_id
+                .as_deref()
+                .unwrap_or("nobody (UNSIGNED, development only)");
+            setup::emit(&format!(
+                "package {} {} signed by {by}: {}\n",
+                manifest.id,
+                manifest.version,
+                out.display()
+            ));
+            EXIT_OK
+        }
+        Err(e) => errors.usage(&format!("{}: {e}", out.display())),
+    }
+}
+
+/// `kinga plugins install`: verifies a package, copies it into the
+/// administration directory and makes it the version in use.
+pub fn install(
+    global: &Global,
+    dir: &Path,
+    allow_unsigned: bool,
+    who: &Accountability,
+    errors: &ErrorPrinter,
+) -> u8 {
+    let store = match setup::state_store(global) {
+        Ok(store) => store,
+        Err(message) => return errors.usage(&message),
+    };
+    let refuse = |message: String| {
+        let action = serde_json::json!({"action": "install", "package": dir.display().to_string()});
+        if let Err(e) = store.refuse(&who.request(), action, &message) {
+            return errors.usage(&format!(
+                "{message}; and the refusal could not be audited: {e}"
+            ));
+        }
+        errors.usage(&format!("package refused: {message}"))
+    };
+    let trusted = match trusted_keys(global, &store) {
+        Ok(trusted) => trusted,
+        Err(message) => return errors.usage(&message),
+    };
+    let verified = match package::verify(dir, &trusted, allow_unsigned) {
+        Ok(verified) => verified,
+        Err(e) => return refuse(e.to_string()),
+    };
+    let (id, version, kind) = match describe(&verified.component, "plugin.wasm") {
+        Ok(described) => described,
+        Err(e) => return refuse(e.to_string()),
+    };
+    let m = &verified.manifest;
+    if (id.as_str(), version.as_str(), kind.as_str())
+        != (m.id.as_str(), m.version.as_str(), m.kind.as_str())
+    {
+        return refuse(format!(
+            "the manifest says {} {} ({}) but the component describes itself as {id} {version} ({kind})",
+            m.id, m.version, m.kind
+        ));
+    }
+    let home = match setup::home(global) {
+        Ok(home) => home,
+        Err(message) => return errors.usage(&message),
+    };
+    let relative = format!("packages/{id}/{version}-{}", &m.component_sha256[..12]);
+    let target = home.join(&relative);
+    let copied = std::fs::create_dir_all(&target)
+        .and_then(|()| std::fs::copy(dir.join("plugin.wasm"), target.join("plugin.wasm")))
+        .and_then(|_| std::fs::copy(dir.join("manifest.json"), target.join("manifest.json")));
+    if let Err(e) = copied {
+        return errors.usage(&format!("{}: {e}", target.display()));
+    }
+    let package = PackageRef {
+        version,
+        component_sha256: m.component_sha256.clone(),
+        dir: relative,
+        unsigned: m.publisher_key_id.is_none(),
+    };
+    super::admin::apply(
+        global,
+        Change::Install {
+            plugin: id,
+            package,
+        },
+        who,
+        errors,
+    )
+}
+
+/// Replaces the loaded plugins with the installed packages in use, each
+/// verified again (a package changed on disk since it was installed is
+/// refused).
+pub fn load_installed(
+    global: &Global,
+    host: &mut Host,
+    state: &kinga_host::admin::AdminState,
+) -> Result<(), Error> {
+    if state.packages.is_empty() {
+        return Ok(());
+    }
+    let home = setup::home(global).map_err(Error::InvalidState)?;
+    let mut trusted = TrustedKeys::load(&home.join("trusted-keys")).map_err(Error::InvalidState)?;
+    trusted.retain(&state.trusted_keys);
+    for (id, history) in &state.packages {
+        let dir = home.join(&history.active.dir);
+        let verified = package::verify(&dir, &trusted, history.active.unsigned).map_err(|e| {
+            Error::PluginLoad {
+                source_name: format!("{id} {}", history.active.version),
+                message: format!("the installed package no longer verifies: {e}"),
+            }
+        })?;
+        if verified.manifest.component_sha256 != history.active.component_sha256 {
+            return Err(Error::PluginLoad {
+                source_name: id.clone(),
+                message: "the installed package is not the one that was installed".into(),
+            });
+        }
+        host.remove_plugin(id);
+        host.load_bytes(
+            &verified.component,
+            &format!("{id}@{}", history.active.version),
+        )?;
+    }
+    Ok(())
+}

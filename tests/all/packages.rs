@@ -1,0 +1,255 @@
+//! Signed plugin packages: generate a key, trust it, sign, install, roll
+//! back; and every way a package can be forged, each refused and audited.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::kinga_at;
+use crate::wat::plugin_versioned;
+
+struct Publisher {
+    home: tempfile::TempDir,
+    work: tempfile::TempDir,
+}
+
+impl Publisher {
+    /// A host with one trusted publisher key (`trusted.key`) and one
+    /// untrusted (`stranger.key`).
+    fn new() -> Publisher {
+        let p = Publisher {
+            home: tempfile::tempdir().unwrap(),
+            work: tempfile::tempdir().unwrap(),
+        };
+        for name in ["trusted", "stranger"] {
+            let keys = p.work.path().to_str().unwrap().to_owned();
+            assert!(
+                p.run(&["keys", "generate", name, "--dir", &keys])
+                    .status
+                    .success()
+            );
+        }
+        let public = p.path("trusted.pub");
+        let trusted = p.run(&[
+            "keys",
+            "trust",
+            public.to_str().unwrap(),
+            "--reason",
+            "our publisher",
+            "--actor",
+            "amina",
+        ]);
+        assert!(
+            trusted.status.success(),
+            "{}",
+            String::from_utf8_lossy(&trusted.stderr)
+        );
+        p
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.work.path().join(name)
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        kinga_at(self.home.path(), args)
+    }
+
+    /// Signs a WAT plugin `wat-plugin` at `version` into `out`.
+    fn package(&self, version: &str, key: Option<&str>, out: &str) -> PathBuf {
+        let component = self.path(&format!("wat-{version}.wasm"));
+        std::fs::write(
+            &component,
+            plugin_versioned("wat-plugin", version, 1, "", ""),
+        )
+        .unwrap();
+        let out = self.path(out);
+        let key = key.map(|k| self.path(k).display().to_string());
+        let mut args = vec![
+            "plugins",
+            "sign",
+            component.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(key) = &key {
+            args.extend(["--key", key.as_str()]);
+        }
+        let signed = self.run(&args);
+        assert!(
+            signed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&signed.stderr)
+        );
+        out
+    }
+
+    fn install(&self, package: &Path, extra: &[&str]) -> std::process::Output {
+        let mut args = vec![
+            "plugins",
+            "install",
+            package.to_str().unwrap(),
+            "--reason",
+            "new version",
+            "--actor",
+            "amina",
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    fn active_version(&self) -> Option<String> {
+        let listed = self.run(&["plugins", "list", "--json"]);
+        let all: Vec<Value> = serde_json::from_slice(&listed.stdout).unwrap();
+        all.iter()
+            .find(|p| p["id"] == "wat-plugin")
+            .map(|p| p["version"].as_str().unwrap().to_owned())
+    }
+
+    fn refused_installs(&self) -> usize {
+        let trail = self.run(&["audit", "log", "--json"]);
+        String::from_utf8(trail.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("\"refused\"") && l.contains("\"install\""))
+            .count()
+    }
+}
+
+fn refused(output: &std::process::Output, words: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(words), "{words:?} not in {stderr}");
+}
+
+#[test]
+fn a_signed_package_installs_is_used_and_rolls_back() {
+    let p = Publisher::new();
+    let v1 = p.package("1.0.0", Some("trusted.key"), "v1");
+    let installed = p.install(&v1, &[]);
+    assert!(
+        installed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+    assert_eq!(p.active_version().as_deref(), Some("1.0.0"));
+    let v2 = p.package("1.1.0", Some("trusted.key"), "v2");
+    assert!(p.install(&v2, &[]).status.success());
+    assert_eq!(p.active_version().as_deref(), Some("1.1.0"));
+    let back = p.run(&[
+        "plugins",
+        "rollback",
+        "wat-plugin",
+        "--reason",
+        "1.1.0 misbehaves",
+        "--actor",
+        "amina",
+    ]);
+    assert!(
+        back.status.success(),
+        "{}",
+        String::from_utf8_lossy(&back.stderr)
+    );
+    assert_eq!(p.active_version().as_deref(), Some("1.0.0"));
+    let again = p.run(&[
+        "plugins",
+        "rollback",
+        "wat-plugin",
+        "--reason",
+        "again",
+        "--actor",
+        "amina",
+    ]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "nothing earlier to roll back to"
+    );
+    assert!(p.run(&["audit", "verify"]).status.success());
+}
+
+#[test]
+fn a_tampered_component_is_refused() {
+    let p = Publisher::new();
+    let package = p.package("1.0.0", Some("trusted.key"), "pkg");
+    let mut bytes = std::fs::read(package.join("plugin.wasm")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(package.join("plugin.wasm"), bytes).unwrap();
+    refused(&p.install(&package, &[]), "changed or swapped");
+    assert_eq!(p.active_version(), None);
+    assert_eq!(p.refused_installs(), 1);
+}
+
+#[test]
+fn a_swapped_manifest_is_refused() {
+    let p = Publisher::new();
+    let one = p.package("1.0.0", Some("trusted.key"), "one");
+    let two = p.package("2.0.0", Some("trusted.key"), "two");
+    std::fs::copy(two.join("manifest.json"), one.join("manifest.json")).unwrap();
+    refused(&p.install(&one, &[]), "changed or swapped");
+}
+
+#[test]
+fn a_package_signed_by_an_untrusted_key_is_refused() {
+    let p = Publisher::new();
+    let package = p.package("1.0.0", Some("stranger.key"), "pkg");
+    refused(&p.install(&package, &[]), "is not trusted");
+    // A key file dropped into trusted-keys/ by hand is not trust.
+    std::fs::copy(
+        p.path("stranger.pub"),
+        p.home.path().join("trusted-keys/stranger.pub"),
+    )
+    .unwrap();
+    refused(&p.install(&package, &[]), "is not trusted");
+}
+
+#[test]
+fn a_stripped_signature_never_counts_as_unsigned() {
+    let p = Publisher::new();
+    let package = p.package("1.0.0", Some("trusted.key"), "pkg");
+    let path = package.join("manifest.json");
+    let mut manifest: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest.as_object_mut().unwrap().remove("signature");
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    refused(&p.install(&package, &[]), "stripped");
+    refused(&p.install(&package, &["--allow-unsigned"]), "stripped");
+}
+
+#[test]
+fn an_edited_manifest_fails_its_signature() {
+    let p = Publisher::new();
+    let package = p.package("1.0.0", Some("trusted.key"), "pkg");
+    let path = package.join("manifest.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("1.0.0", "1.0.1");
+    std::fs::write(&path, text).unwrap();
+    refused(&p.install(&package, &[]), "does not verify");
+}
+
+#[test]
+fn unsigned_packages_need_development_mode() {
+    let p = Publisher::new();
+    let package = p.package("1.0.0", None, "pkg");
+    refused(&p.install(&package, &[]), "unsigned");
+    assert!(p.install(&package, &["--allow-unsigned"]).status.success());
+    assert_eq!(p.active_version().as_deref(), Some("1.0.0"));
+}
+
+#[test]
+fn an_installed_package_changed_on_disk_is_refused_at_the_next_start() {
+    let p = Publisher::new();
+    let package = p.package("1.0.0", Some("trusted.key"), "pkg");
+    assert!(p.install(&package, &[]).status.success());
+    let installed = std::fs::read_dir(p.home.path().join("packages/wat-plugin"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(installed.join("plugin.wasm"), b"\0asm forged").unwrap();
+    let listed = p.run(&["plugins", "list"]);
+    assert_eq!(listed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&listed.stderr).contains("no longer verifies"));
+}
