@@ -65,6 +65,7 @@ pub mod render;
 pub mod report;
 pub mod sandbox;
 pub mod schema;
+pub mod shadow;
 pub mod synth;
 
 pub use asof::{AsOf, EAST_AFRICA_TIME};

@@ -12,6 +12,7 @@ mod pipeline;
 mod probe;
 mod records;
 mod reference;
+mod shadow;
 mod support;
 mod validation;
 mod wat;

@@ -246,3 +246,124 @@ pub fn load_installed(
     }
     Ok(())
 }
+
+/// What `kinga plugins shadow` was asked.
+pub struct ShadowArgs<'a> {
+    /// The plugin.
+    pub plugin: &'a str,
+    /// The candidate package.
+    pub candidate: &'a Path,
+    /// The cases.
+    pub cases: &'a Path,
+    /// The as-of.
+    pub as_of: Option<&'a str>,
+    /// Development mode.
+    pub allow_unsigned: bool,
+    /// JSON output.
+    pub json: bool,
+}
+
+/// `kinga plugins shadow`: the version in use and a verified candidate over
+/// the same cases, with the same administration state, recording nothing.
+pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> u8 {
+    let quiet = Global {
+        decision_log: None,
+        ..global.clone()
+    };
+    let (as_of, active) =
+        match setup::as_of(args.as_of).and_then(|at| Ok((at, setup::host(&quiet)?))) {
+            Ok(loaded) => loaded,
+            Err(e) => return errors.fail(&e),
+        };
+    let store = match setup::state_store(global) {
+        Ok(store) => store,
+        Err(message) => return errors.usage(&message),
+    };
+    let trusted = match trusted_keys(global, &store) {
+        Ok(trusted) => trusted,
+        Err(message) => return errors.usage(&message),
+    };
+    let verified = match package::verify(args.candidate, &trusted, args.allow_unsigned) {
+        Ok(verified) => verified,
+        Err(e) => return errors.usage(&format!("candidate refused: {e}")),
+    };
+    let candidate = Host::builder().build().and_then(|mut host| {
+        let id = host.load_bytes(&verified.component, "candidate")?;
+        if id != args.plugin {
+            return Err(Error::UnknownPlugin(format!(
+                "{} (the candidate is {id})",
+                args.plugin
+            )));
+        }
+        let state = store
+            .load()
+            .map_err(|e| Error::InvalidState(e.to_string()))?;
+        host.apply_state(&state)?;
+        Ok(host)
+    });
+    let candidate = match candidate {
+        Ok(host) => host,
+        Err(e) => return errors.fail(&e),
+    };
+    let file = match std::fs::File::open(args.cases) {
+        Ok(file) => file,
+        Err(source) => {
+            return errors.fail(&Error::Io {
+                path: args.cases.display().to_string(),
+                source,
+            });
+        }
+    };
+    let cases = kinga_host::jsonl::CaseLines::new(std::io::BufReader::new(file))
+        .filter_map(Result::ok)
+        .filter_map(|line| line.case.ok());
+    let report = match kinga_host::shadow::shadow(&active, &candidate, args.plugin, cases, as_of) {
+        Ok(report) => report,
+        Err(e) => return errors.fail(&e),
+    };
+    let versions = (
+        active
+            .plugin(args.plugin)
+            .map(|p| p.version.clone())
+            .unwrap_or_default(),
+        candidate
+            .plugin(args.plugin)
+            .map(|p| p.version.clone())
+            .unwrap_or_default(),
+    );
+    let text = if args.json {
+        serde_json::to_string_pretty(&serde_json::json!({
+            "plugin": args.plugin, "active_version": versions.0, "candidate_version": versions.1, "report": report,
+        }))
+        .unwrap_or_default()
+            + "\n"
+    } else {
+        let mut text = format!(
+            "shadow run of {} {} (in use) against {} (candidate), as of {as_of}\n{} cases, {} would change, {} failed in either\n",
+            args.plugin,
+            versions.0,
+            versions.1,
+            report.cases,
+            report.changed_cases,
+            report.failed_cases
+        );
+        for (key, counts) in &report.by_key {
+            text.push_str(&format!(
+                "  {key:<58} +{:<5} -{:<5} ~{}\n",
+                counts.added, counts.removed, counts.changed
+            ));
+        }
+        if !report.sample.is_empty() {
+            text.push_str("sample:\n");
+        }
+        for d in &report.sample {
+            text.push_str(&format!(
+                "  {} {} {}: {} -> {}\n",
+                d.case_id, d.change, d.key, d.active, d.candidate
+            ));
+        }
+        text
+    };
+    setup::emit(&text);
+    EXIT_OK
+}

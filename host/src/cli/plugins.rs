@@ -53,6 +53,27 @@ pub enum PluginsCommand {
         #[command(flatten)]
         who: super::admin::Accountability,
     },
+    /// Run the version in use and a candidate package over the same cases
+    /// and show what would change. Nothing is recorded as a decision.
+    Shadow {
+        /// The plugin.
+        plugin: String,
+        /// The candidate package directory.
+        #[arg(long)]
+        candidate: std::path::PathBuf,
+        /// The cases, one JSON object per line.
+        #[arg(long, value_name = "FILE.jsonl")]
+        cases: std::path::PathBuf,
+        /// The as-of (default: now, East Africa Time).
+        #[arg(long, value_name = "WHEN")]
+        as_of: Option<String>,
+        /// DEVELOPMENT ONLY: accept an unsigned candidate.
+        #[arg(long)]
+        allow_unsigned: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Go back to the version in use before the last install.
     Rollback {
         /// The plugin.
@@ -89,6 +110,27 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
             who,
         } => {
             return super::keys::install(global, package, *allow_unsigned, who, errors);
+        }
+        PluginsCommand::Shadow {
+            plugin,
+            candidate,
+            cases,
+            as_of,
+            allow_unsigned,
+            json,
+        } => {
+            return super::keys::shadow(
+                global,
+                &super::keys::ShadowArgs {
+                    plugin,
+                    candidate,
+                    cases,
+                    as_of: as_of.as_deref(),
+                    allow_unsigned: *allow_unsigned,
+                    json: *json,
+                },
+                errors,
+            );
         }
         PluginsCommand::Rollback { plugin, who } => {
             return super::admin::apply(

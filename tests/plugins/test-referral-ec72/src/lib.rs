@@ -1,0 +1,90 @@
+//! A candidate version of `kenya-referral-pathway` whose only change is the
+//! default `ec_window_hours`: 72 instead of 120. It compiles the reference
+//! plugin's own rule and settings modules (not a copy), so that the shadow
+//! run's tests can show exactly which referrals such a change would alter.
+
+#[path = "../../../../plugins/kenya-referral-pathway/src/rules.rs"]
+pub mod rules;
+#[path = "../../../../plugins/kenya-referral-pathway/src/settings.rs"]
+pub mod settings;
+
+use kinga_plugin_sdk::*;
+use serde::{Deserialize, Serialize};
+
+/// The candidate.
+pub struct Candidate;
+
+/// The reference plugin's settings with a 72-hour EC window by default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Ec72(pub settings::Settings);
+
+impl Default for Ec72 {
+    fn default() -> Self {
+        Ec72(settings::Settings {
+            ec_window_hours: 72,
+            ..settings::Settings::default()
+        })
+    }
+}
+
+impl Plugin for Candidate {
+    type Settings = Ec72;
+
+    fn info() -> PluginInfo {
+        use rules::*;
+        let rule = |id: &str| RuleInfo::new(id, id, "As in kenya-referral-pathway 1.0.0.");
+        PluginInfo {
+            id: "kenya-referral-pathway".into(),
+            name: "Kenya referral pathway (candidate: EC window 72 h)".into(),
+            version: "1.1.0-ec72".into(),
+            purpose: "A candidate version of kenya-referral-pathway for shadow runs.".into(),
+            rules: [
+                POST_RAPE_CARE,
+                EMERGENCY_CONTRACEPTION,
+                MEDICAL_EXAMINATION,
+                CHILDRENS_OFFICER,
+                POLICE,
+                SAFE_SHELTER,
+                PSYCHOSOCIAL,
+                LEGAL_AID,
+                EDUCATION_REENTRY,
+                VOCATIONAL,
+            ]
+            .map(rule)
+            .to_vec(),
+            settings_schema: include_str!(
+                "../../../../plugins/kenya-referral-pathway/src/settings.schema.json"
+            )
+            .into(),
+            case_fields: [
+                "/child/date_of_birth",
+                "/child/age_estimate_years",
+                "/child/sex",
+                "/child/county",
+                "/child/sub_county",
+                "/survivor_status",
+                "/protection_concerns",
+                "/education/enrolled",
+                "/incidents",
+                "/consent",
+                "/safety",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+impl ReferralPlugin for Candidate {
+    fn route(ctx: &Context<Ec72>, case: &Case) -> Result<Vec<Referral>, PluginError> {
+        let ctx = Context {
+            as_of: ctx.as_of,
+            enabled_rules: ctx.enabled_rules.clone(),
+            settings: ctx.settings.0.clone(),
+        };
+        rules::route(&ctx, case)
+    }
+}
+
+kinga_plugin_sdk::export_referral_plugin!(Candidate, wit = "../../../wit");
