@@ -50,6 +50,7 @@ pub mod bindings;
 pub mod cache;
 pub mod case;
 pub mod chain;
+pub mod deploy;
 pub mod engine;
 pub mod error;
 pub mod gate;

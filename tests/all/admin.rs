@@ -182,6 +182,45 @@ fn a_change_against_a_stale_revision_is_refused_and_audited() {
         Value::Bool(true),
         "the refused change did not land"
     );
+
+    let lines = |args: &[&str]| {
+        String::from_utf8(admin.run(args).stdout)
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(lines(&["audit", "log", "--json", "--actor", "juma"]), 1);
+    assert_eq!(
+        lines(&[
+            "audit",
+            "log",
+            "--json",
+            "--plugin",
+            "kenya-referral-pathway"
+        ]),
+        2
+    );
+    assert_eq!(
+        lines(&[
+            "audit",
+            "log",
+            "--json",
+            "--plugin",
+            "building-a-future-eligibility"
+        ]),
+        0
+    );
+    assert_eq!(
+        lines(&["audit", "log", "--json", "--since", "2000-01-01"]),
+        2
+    );
+    assert_eq!(
+        lines(&["audit", "log", "--json", "--since", "2099-01-01"]),
+        0
+    );
+    let readable =
+        String::from_utf8(admin.run(&["audit", "log", "--actor", "amina"]).stdout).unwrap();
+    assert!(readable.contains("amina accepted revision 1"), "{readable}");
 }
 
 #[test]

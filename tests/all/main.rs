@@ -12,6 +12,7 @@ mod pipeline;
 mod probe;
 mod records;
 mod reference;
+mod reload;
 mod shadow;
 mod support;
 mod validation;

@@ -210,43 +210,6 @@ pub fn install(
     )
 }
 
-/// Replaces the loaded plugins with the installed packages in use, each
-/// verified again (a package changed on disk since it was installed is
-/// refused).
-pub fn load_installed(
-    global: &Global,
-    host: &mut Host,
-    state: &kinga_host::admin::AdminState,
-) -> Result<(), Error> {
-    if state.packages.is_empty() {
-        return Ok(());
-    }
-    let home = setup::home(global).map_err(Error::InvalidState)?;
-    let mut trusted = TrustedKeys::load(&home.join("trusted-keys")).map_err(Error::InvalidState)?;
-    trusted.retain(&state.trusted_keys);
-    for (id, history) in &state.packages {
-        let dir = home.join(&history.active.dir);
-        let verified = package::verify(&dir, &trusted, history.active.unsigned).map_err(|e| {
-            Error::PluginLoad {
-                source_name: format!("{id} {}", history.active.version),
-                message: format!("the installed package no longer verifies: {e}"),
-            }
-        })?;
-        if verified.manifest.component_sha256 != history.active.component_sha256 {
-            return Err(Error::PluginLoad {
-                source_name: id.clone(),
-                message: "the installed package is not the one that was installed".into(),
-            });
-        }
-        host.remove_plugin(id);
-        host.load_bytes(
-            &verified.component,
-            &format!("{id}@{}", history.active.version),
-        )?;
-    }
-    Ok(())
-}
-
 /// What `kinga plugins shadow` was asked.
 pub struct ShadowArgs<'a> {
     /// The plugin.

@@ -101,23 +101,21 @@ fn cache_dir(global: &Global) -> Option<PathBuf> {
     Some(base.join("kinga"))
 }
 
-/// A host with the plugins of `global` loaded.
+/// Where this command's host comes from.
+pub fn deployment(global: &Global) -> kinga_host::deploy::Deployment {
+    kinga_host::deploy::Deployment {
+        plugin_dir: Some(plugin_dir(global)),
+        home: home(global).ok(),
+        cache_dir: cache_dir(global),
+        decision_log: global.decision_log.clone(),
+        limits: kinga_host::Limits::default(),
+    }
+}
+
+/// A host with the plugins of `global` loaded, the installed packages in
+/// use, and the administration state applied.
 pub fn host(global: &Global) -> Result<Host, Error> {
-    let mut builder = Host::builder();
-    if let Some(dir) = cache_dir(global) {
-        builder = builder.cache_dir(dir);
-    }
-    if let Some(log) = &global.decision_log {
-        builder = builder.decision_log(log);
-    }
-    let mut host = builder.build()?;
-    host.load_dir(plugin_dir(global))?;
-    let state = state_store(global)
-        .and_then(|store| store.load().map_err(|e| e.to_string()))
-        .map_err(Error::InvalidState)?;
-    super::keys::load_installed(global, &mut host, &state)?;
-    host.apply_state(&state)?;
-    Ok(host)
+    deployment(global).build()
 }
 
 /// The administration directory: `--home`, or the user's data directory.
