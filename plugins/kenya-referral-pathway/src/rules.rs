@@ -36,6 +36,21 @@ pub const EDUCATION_REENTRY: &str = "education-reentry";
 /// Vocational training.
 pub const VOCATIONAL: &str = "vocational";
 
+/// The case fields the rules read (all a plugin running them must declare).
+pub const CASE_FIELDS: [&str; 11] = [
+    "/child/date_of_birth",
+    "/child/age_estimate_years",
+    "/child/sex",
+    "/child/county",
+    "/child/sub_county",
+    "/survivor_status",
+    "/protection_concerns",
+    "/education/enrolled",
+    "/incidents",
+    "/consent",
+    "/safety",
+];
+
 /// What the rules know about a case at the as-of.
 pub struct Facts<'a> {
     /// The case.

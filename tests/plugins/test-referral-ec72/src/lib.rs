@@ -57,21 +57,7 @@ impl Plugin for Candidate {
                 "../../../../plugins/kenya-referral-pathway/src/settings.schema.json"
             )
             .into(),
-            case_fields: [
-                "/child/date_of_birth",
-                "/child/age_estimate_years",
-                "/child/sex",
-                "/child/county",
-                "/child/sub_county",
-                "/survivor_status",
-                "/protection_concerns",
-                "/education/enrolled",
-                "/incidents",
-                "/consent",
-                "/safety",
-            ]
-            .map(String::from)
-            .to_vec(),
+            case_fields: rules::CASE_FIELDS.map(String::from).to_vec(),
         }
     }
 }
