@@ -72,7 +72,7 @@ pub enum Command {
     Route(EvaluateArgs),
     /// Build a report from a batch of cases.
     Report(report::ReportArgs),
-    /// Inspect the plugins, or switch one on or off.
+    /// Inspect plugins; switch, sign, install, roll back and shadow-test them.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
     /// Publisher keys: generate one, trust one.
