@@ -120,12 +120,17 @@ fn ensure_guest_target() {
     if installed {
         return;
     }
-    println!("cargo:warning=installing the {GUEST_TARGET} target with rustup (once)");
     let status = Command::new("rustup")
         .args(["target", "add", GUEST_TARGET])
         .status();
     match status {
-        Ok(s) if s.success() => {}
+        // Cargo repeats a build script's warnings on later builds until the
+        // script runs again, so this is said in the past tense.
+        Ok(s) if s.success() => {
+            println!(
+                "cargo:warning=the {GUEST_TARGET} target was missing and has been installed with rustup"
+            );
+        }
         other => panic!(
             "the {GUEST_TARGET} target is missing and `rustup target add {GUEST_TARGET}` failed ({other:?}); \
              install it by hand and build again"
