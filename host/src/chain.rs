@@ -35,6 +35,9 @@ pub struct ChainLog {
     seq: u64,
     last: String,
     unheaded: u64,
+    /// The file's length after the last record we know of: appends by
+    /// other processes are read from here, never the whole file again.
+    end: u64,
 }
 
 /// What `verify` found wrong, and where.
@@ -95,12 +98,14 @@ impl ChainLog {
             .open(path)?;
         let verified =
             verify(path).map_err(|b| std::io::Error::other(format!("{}: {b}", path.display())))?;
+        let end = file.metadata()?.len();
         Ok(ChainLog {
             path: path.to_path_buf(),
             file,
             seq: verified.records,
             last: verified.last_hash,
             unheaded: 0,
+            end,
         })
     }
 
@@ -131,6 +136,7 @@ impl ChainLog {
         line.push('\n');
         self.file.write_all(line.as_bytes())?;
         self.file.flush()?;
+        self.end += line.len() as u64;
         self.seq += 1;
         self.last = hash;
         self.unheaded += 1;
@@ -140,24 +146,30 @@ impl ChainLog {
         Ok(())
     }
 
+    /// Reads the records other processes appended since our last look
+    /// (nothing, usually: the file's length tells).
     fn catch_up(&mut self) -> std::io::Result<()> {
-        let mut reader = BufReader::new(File::open(&self.path)?);
-        let mut seq = 0;
-        let mut last = GENESIS.to_owned();
-        let mut line = String::new();
-        while reader.read_line(&mut line)? > 0 {
-            if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&line) {
-                seq = map.get("seq").and_then(Value::as_u64).unwrap_or(seq);
-                last = map
-                    .get("hash")
-                    .and_then(Value::as_str)
-                    .unwrap_or(&last)
-                    .to_owned();
-            }
-            line.clear();
+        let len = self.file.metadata()?.len();
+        if len < self.end {
+            return Err(std::io::Error::other(
+                "the log is shorter than when it was opened: records were removed",
+            ));
         }
-        self.seq = seq;
-        self.last = last;
+        if len > self.end {
+            let mut reader = BufReader::new(File::open(&self.path)?);
+            reader.seek(SeekFrom::Start(self.end))?;
+            let mut line = String::new();
+            while reader.read_line(&mut line)? > 0 {
+                if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&line) {
+                    self.seq = map.get("seq").and_then(Value::as_u64).unwrap_or(self.seq);
+                    if let Some(hash) = map.get("hash").and_then(Value::as_str) {
+                        self.last = hash.to_owned();
+                    }
+                }
+                line.clear();
+            }
+            self.end = len;
+        }
         self.file.seek(SeekFrom::End(0))?;
         Ok(())
     }
@@ -311,6 +323,24 @@ mod tests {
         assert_eq!(verify(&path).unwrap().records, 5);
         let mut log = ChainLog::open(&path).unwrap();
         assert_eq!(log.append(json!({"event": "more"})).unwrap()["seq"], 6);
+    }
+
+    #[test]
+    fn two_writers_interleave_into_one_chain() {
+        let (_dir, path) = log_with(2);
+        let mut a = ChainLog::open(&path).unwrap();
+        let mut b = ChainLog::open(&path).unwrap();
+        for i in 0..5 {
+            assert_eq!(
+                a.append(json!({"by": "a", "i": i})).unwrap()["seq"],
+                3 + 2 * i
+            );
+            assert_eq!(
+                b.append(json!({"by": "b", "i": i})).unwrap()["seq"],
+                4 + 2 * i
+            );
+        }
+        assert_eq!(verify(&path).unwrap().records, 12);
     }
 
     #[test]
