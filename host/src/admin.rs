@@ -197,17 +197,22 @@ impl Change {
     /// The state after the change.
     pub fn apply(&self, state: &AdminState) -> AdminState {
         let mut next = state.clone();
-        let entry = next.plugins.entry(self.plugin().to_owned()).or_default();
+        // Only changes to a plugin's switches and settings touch its entry.
         match self {
-            Change::EnablePlugin { .. } => entry.enabled = true,
-            Change::DisablePlugin { .. } => entry.enabled = false,
+            Change::EnablePlugin { .. } => plugin_entry(&mut next, self.plugin()).enabled = true,
+            Change::DisablePlugin { .. } => plugin_entry(&mut next, self.plugin()).enabled = false,
             Change::EnableRule { rule, .. } => {
-                entry.rules.insert(rule.clone(), true);
+                plugin_entry(&mut next, self.plugin())
+                    .rules
+                    .insert(rule.clone(), true);
             }
             Change::DisableRule { rule, .. } => {
-                entry.rules.insert(rule.clone(), false);
+                plugin_entry(&mut next, self.plugin())
+                    .rules
+                    .insert(rule.clone(), false);
             }
             Change::SetSettings { settings, .. } => {
+                let entry = plugin_entry(&mut next, self.plugin());
                 for (key, value) in settings {
                     entry.settings.insert(key.clone(), value.clone());
                 }
@@ -240,9 +245,6 @@ impl Change {
                     next.trusted_keys.push(key_id.clone());
                 }
             }
-        }
-        if matches!(self, Change::TrustKey { .. }) {
-            next.plugins.remove("");
         }
         next.revision = state.revision + 1;
         next
@@ -278,6 +280,11 @@ impl Change {
             }
         }
     }
+}
+
+/// The entry of `plugin`, created with its defaults when missing.
+fn plugin_entry<'a>(state: &'a mut AdminState, plugin: &str) -> &'a mut PluginState {
+    state.plugins.entry(plugin.to_owned()).or_default()
 }
 
 /// Who asks for a change, and why.

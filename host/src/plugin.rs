@@ -205,31 +205,44 @@ impl LoadedPlugin {
     /// [`Error::InvalidSettings`] naming the rule or the field.
     pub fn check_state(&self, state: &crate::admin::PluginState) -> Result<(), Error> {
         if let Some(rule) = state.rules.keys().find(|r| !self.rule_ids.contains(*r)) {
-            return Err(Error::InvalidSettings {
-                plugin: self.description.id.clone(),
-                violations: vec![Violation {
-                    pointer: format!("/rules/{}", crate::json::escape_token(rule)),
-                    message: format!(
-                        "plugin {} has no rule {}",
-                        self.description.id,
-                        schema::quote(rule)
-                    ),
-                }],
-            });
+            return Err(
+                self.no_such_rule(rule, format!("/rules/{}", crate::json::escape_token(rule)))
+            );
         }
+        self.effective_settings(&state.settings).map(drop)
+    }
+
+    /// The error for a rule the plugin does not have, at `pointer`.
+    fn no_such_rule(&self, rule: &str, pointer: String) -> Error {
+        Error::InvalidSettings {
+            plugin: self.description.id.clone(),
+            violations: vec![Violation {
+                pointer,
+                message: format!(
+                    "plugin {} has no rule {}",
+                    self.description.id,
+                    schema::quote(rule)
+                ),
+            }],
+        }
+    }
+
+    /// The defaults with `overrides` laid over them (top-level keys),
+    /// checked against the plugin's settings schema.
+    fn effective_settings(&self, overrides: &Map<String, Value>) -> Result<Value, Error> {
         let mut effective = self
             .description
             .default_settings
             .as_object()
             .cloned()
             .unwrap_or_default();
-        for (key, value) in &state.settings {
+        for (key, value) in overrides {
             effective.insert(key.clone(), value.clone());
         }
-        let violations =
-            schema::violations(&self.settings_validator, &Value::Object(effective), 20);
+        let effective = Value::Object(effective);
+        let violations = schema::violations(&self.settings_validator, &effective, 20);
         if violations.is_empty() {
-            Ok(())
+            Ok(effective)
         } else {
             Err(Error::InvalidSettings {
                 plugin: self.description.id.clone(),
@@ -257,13 +270,7 @@ impl LoadedPlugin {
     /// Switches a rule on or off.
     pub(crate) fn set_rule(&mut self, rule: &str, enabled: bool) -> Result<(), Error> {
         if !self.rule_ids.contains(rule) {
-            return Err(Error::InvalidSettings {
-                plugin: self.description.id.clone(),
-                violations: vec![Violation {
-                    pointer: String::new(),
-                    message: format!("no rule {}", schema::quote(rule)),
-                }],
-            });
+            return Err(self.no_such_rule(rule, String::new()));
         }
         self.rule_overrides.insert(rule.to_owned(), enabled);
         self.enabled = effective_rules(&self.description.rules, &self.rule_overrides);
@@ -273,23 +280,7 @@ impl LoadedPlugin {
     /// Replaces the settings overrides: `overrides` is overlaid on the
     /// defaults (top-level keys) and the result must fit the schema.
     pub(crate) fn set_settings(&mut self, overrides: &Map<String, Value>) -> Result<(), Error> {
-        let mut effective = self
-            .description
-            .default_settings
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        for (key, value) in overrides {
-            effective.insert(key.clone(), value.clone());
-        }
-        let effective = Value::Object(effective);
-        let violations = schema::violations(&self.settings_validator, &effective, 20);
-        if !violations.is_empty() {
-            return Err(Error::InvalidSettings {
-                plugin: self.description.id.clone(),
-                violations,
-            });
-        }
+        let effective = self.effective_settings(overrides)?;
         self.settings_json = crate::case::canonical_json(&effective);
         Ok(())
     }
