@@ -137,6 +137,17 @@ impl LiveHost {
         Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()).0)
     }
 
+    /// The host and the state revision it was built from, read together.
+    pub fn current(&self) -> (Arc<Host>, u64) {
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        (Arc::clone(&current.0), current.1)
+    }
+
+    /// Where the host comes from.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
     /// The state revision the current host was built from.
     pub fn revision(&self) -> u64 {
         self.current.read().unwrap_or_else(|e| e.into_inner()).1

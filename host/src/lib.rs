@@ -45,6 +45,7 @@
 //! cheap.
 
 pub mod admin;
+pub mod administer;
 pub mod asof;
 pub mod bindings;
 pub mod cache;
@@ -81,6 +82,9 @@ pub use plugin::{
 pub use record::DecisionRecord;
 pub use render::{Format, render};
 pub use report::{Count, Report, ReportRow, ReportRun, ReportTable};
+
+#[cfg(feature = "serve")]
+pub mod serve;
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

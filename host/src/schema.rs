@@ -42,6 +42,12 @@ const BUNDLED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The bundled schemas as `(file name, text)`, for documents that embed
+/// them (the HTTP service's OpenAPI document).
+pub fn bundled_files() -> &'static [(&'static str, &'static str)] {
+    BUNDLED
+}
+
 /// One problem found by a schema, located by JSON pointer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Violation {

@@ -13,6 +13,7 @@ mod probe;
 mod records;
 mod reference;
 mod reload;
+mod serve;
 mod shadow;
 mod support;
 mod validation;

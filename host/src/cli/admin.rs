@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand};
 use kinga_host::Host;
 use kinga_host::admin::{AdminError, AdminState, Change, Request};
+use kinga_host::administer;
 use serde_json::{Map, Value, json};
 
 use super::setup::{self, ErrorPrinter};
@@ -120,18 +121,19 @@ pub fn apply(global: &Global, change: Change, who: &Accountability, errors: &Err
         Ok(host) => host,
         Err(e) => return errors.fail(&e),
     };
-    let validate = |next: &AdminState| {
-        let about_a_loaded_plugin = !matches!(
-            change,
-            Change::Install { .. } | Change::Rollback { .. } | Change::TrustKey { .. }
-        );
-        if about_a_loaded_plugin && host.plugin(change.plugin()).is_none() {
-            return Err(format!("no plugin {} is loaded", change.plugin()));
-        }
-        host.check_state(next).map_err(|e| e.to_string())
-    };
-    match store.apply(&who.request(), &change, validate) {
-        Ok(state) => {
+    let outcome = administer::apply(&store, &host, &who.request(), &change);
+    report(outcome.map(|state| (state, change)), who, errors)
+}
+
+/// Prints the outcome of an administrative change and returns the exit
+/// code.
+pub fn report(
+    outcome: Result<(AdminState, Change), AdminError>,
+    who: &Accountability,
+    errors: &ErrorPrinter,
+) -> u8 {
+    match outcome {
+        Ok((state, change)) => {
             let text = if who.json {
                 serde_json::to_string_pretty(&json!({"revision": state.revision, "change": change, "state": state.plugin(change.plugin())}))
                     .unwrap_or_default()

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use kinga_host::admin::{Change, PackageRef};
-use kinga_host::package::{self, TrustedKeys};
+use kinga_host::admin::Change;
+use kinga_host::administer;
+use kinga_host::package;
 use kinga_host::{Error, Host};
 
 use super::admin::Accountability;
@@ -79,28 +80,6 @@ pub fn run(global: &Global, command: &KeysCommand, errors: &ErrorPrinter) -> u8 
     }
 }
 
-/// The keys in `trusted-keys/` that an administrator trusted through the
-/// audited state (a key file dropped there by hand is not enough).
-fn trusted_keys(
-    global: &Global,
-    store: &kinga_host::admin::StateStore,
-) -> Result<TrustedKeys, String> {
-    let mut trusted = TrustedKeys::load(&trusted_dir(global)?)?;
-    let state = store.load().map_err(|e| e.to_string())?;
-    trusted.retain(&state.trusted_keys);
-    Ok(trusted)
-}
-
-/// Loads a component in a throwaway host to read what it says of itself.
-fn describe(component: &[u8], source: &str) -> Result<(String, String, String), Error> {
-    let mut host = Host::builder().build()?;
-    let id = host.load_bytes(component, source)?;
-    let d = host
-        .plugin(&id)
-        .ok_or_else(|| Error::UnknownPlugin(id.clone()))?;
-    Ok((d.id.clone(), d.version.clone(), d.kind.as_str().to_owned()))
-}
-
 /// `kinga plugins sign`: writes a signed package.
 pub fn sign(component: &Path, key: Option<&Path>, out: &Path, errors: &ErrorPrinter) -> u8 {
     let bytes = match std::fs::read(component) {
@@ -112,7 +91,7 @@ pub fn sign(component: &Path, key: Option<&Path>, out: &Path, errors: &ErrorPrin
             });
         }
     };
-    let (id, version, kind) = match describe(&bytes, &component.display().to_string()) {
+    let (id, version, kind) = match administer::describe(&bytes, &component.display().to_string()) {
         Ok(described) => described,
         Err(e) => return errors.fail(&e),
     };
@@ -147,67 +126,16 @@ pub fn install(
     who: &Accountability,
     errors: &ErrorPrinter,
 ) -> u8 {
-    let store = match setup::state_store(global) {
-        Ok(store) => store,
-        Err(message) => return errors.usage(&message),
-    };
-    let refuse = |message: String| {
-        let action = serde_json::json!({"action": "install", "package": dir.display().to_string()});
-        if let Err(e) = store.refuse(&who.request(), action, &message) {
-            return errors.usage(&format!(
-                "{message}; and the refusal could not be audited: {e}"
-            ));
-        }
-        errors.usage(&format!("package refused: {message}"))
-    };
-    let trusted = match trusted_keys(global, &store) {
-        Ok(trusted) => trusted,
-        Err(message) => return errors.usage(&message),
-    };
-    let verified = match package::verify(dir, &trusted, allow_unsigned) {
-        Ok(verified) => verified,
-        Err(e) => return refuse(e.to_string()),
-    };
-    let (id, version, kind) = match describe(&verified.component, "plugin.wasm") {
-        Ok(described) => described,
-        Err(e) => return refuse(e.to_string()),
-    };
-    let m = &verified.manifest;
-    if (id.as_str(), version.as_str(), kind.as_str())
-        != (m.id.as_str(), m.version.as_str(), m.kind.as_str())
-    {
-        return refuse(format!(
-            "the manifest says {} {} ({}) but the component describes itself as {id} {version} ({kind})",
-            m.id, m.version, m.kind
-        ));
-    }
     let home = match setup::home(global) {
         Ok(home) => home,
         Err(message) => return errors.usage(&message),
     };
-    let relative = format!("packages/{id}/{version}-{}", &m.component_sha256[..12]);
-    let target = home.join(&relative);
-    let copied = std::fs::create_dir_all(&target)
-        .and_then(|()| std::fs::copy(dir.join("plugin.wasm"), target.join("plugin.wasm")))
-        .and_then(|_| std::fs::copy(dir.join("manifest.json"), target.join("manifest.json")));
-    if let Err(e) = copied {
-        return errors.usage(&format!("{}: {e}", target.display()));
-    }
-    let package = PackageRef {
-        version,
-        component_sha256: m.component_sha256.clone(),
-        dir: relative,
-        unsigned: m.publisher_key_id.is_none(),
+    let host = match setup::host(global) {
+        Ok(host) => host,
+        Err(e) => return errors.fail(&e),
     };
-    super::admin::apply(
-        global,
-        Change::Install {
-            plugin: id,
-            package,
-        },
-        who,
-        errors,
-    )
+    let installed = administer::install(&home, &host, dir, allow_unsigned, &who.request());
+    super::admin::report(installed, who, errors)
 }
 
 /// What `kinga plugins shadow` was asked.
@@ -242,7 +170,8 @@ pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> 
         Ok(store) => store,
         Err(message) => return errors.usage(&message),
     };
-    let trusted = match trusted_keys(global, &store) {
+    let trusted = match setup::home(global).and_then(|home| administer::trusted_keys(&home, &store))
+    {
         Ok(trusted) => trusted,
         Err(message) => return errors.usage(&message),
     };

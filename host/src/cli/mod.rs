@@ -7,6 +7,7 @@ mod demo;
 mod keys;
 mod plugins;
 mod report;
+mod serve;
 mod setup;
 mod synth;
 
@@ -93,6 +94,10 @@ pub enum Command {
     Synth(synth::SynthArgs),
     /// Show Kinga at work: screen, route and report on a synthetic caseload.
     Demo(demo::DemoArgs),
+    /// Run the JSON HTTP service case platforms call (see docs/deploy.md).
+    Serve(serve::ServeArgs),
+    /// Make an API token for `kinga serve` and print its configuration entry.
+    Token(serve::TokenArgs),
 }
 
 /// Input and options of `eligibility` and `route`.
@@ -147,7 +152,7 @@ pub fn run() -> ExitCode {
             });
         }
     };
-    setup::init_logging();
+    setup::init_logging(matches!(cli.command, Command::Serve(_)));
     let errors = setup::ErrorPrinter {
         json: cli.global.json_errors,
     };
@@ -165,6 +170,8 @@ pub fn run() -> ExitCode {
         Command::Audit(command) => audit::run(&cli.global, command, &errors),
         Command::Replay(args) => audit::replay(&cli.global, args, &errors),
         Command::Demo(args) => demo::run(&cli.global, args, &errors),
+        Command::Serve(args) => serve::run(&cli.global, args, &errors),
+        Command::Token(args) => serve::token(args, &errors),
     };
     ExitCode::from(code)
 }

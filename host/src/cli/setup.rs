@@ -6,15 +6,21 @@ use kinga_host::{AsOf, EAST_AFRICA_TIME, Error, Host};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, Global};
 
-/// Logs go to stderr; `KINGA_LOG` sets the filter (default `warn`). Logs
-/// carry plugin ids, codes, counts and durations, never case data.
-pub fn init_logging() {
+/// Logs go to stderr; `KINGA_LOG` sets the filter (default `warn`, and
+/// `info` for the service, which logs one JSON object per line). Logs carry
+/// plugin ids, codes, counts and durations, never case data.
+pub fn init_logging(service: bool) {
+    let default = if service { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KINGA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if service {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Prints errors on stderr, as one line or as JSON.

@@ -1,0 +1,697 @@
+//! Reading the plugins, and administering them: the same operations and
+//! guarantees as the CLI (see [`crate::administer`]).
+//!
+//! Every change names a `reason` in its body and the revision it was
+//! prepared against in `If-Match` (the `ETag` of `GET /v1/plugins`); a
+//! change without `If-Match` is refused with 428, against another revision
+//! with 412, so two administrators never overwrite each other unseen.
+//! `If-Match: *` takes whatever revision is current. Every request, allowed
+//! or refused, is in the audit trail under the token's principal; after an
+//! accepted change this replica reloads at once (others within their
+//! reload interval).
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+
+use super::App;
+use super::auth::Principal;
+use super::body::{JSON, parse_json, read_bounded, require_content_type};
+use super::problem::Problem;
+use crate::admin::{AdminError, AdminState, Change, Request};
+use crate::host::Host;
+use crate::plugin::LoadedPlugin;
+
+/// Members a client may read but never write.
+const READ_ONLY: &[&str] = &[
+    "id",
+    "name",
+    "kind",
+    "version",
+    "purpose",
+    "contract",
+    "content_sha256",
+    "rules",
+    "templates",
+    "case_fields",
+    "settings_schema",
+    "default_settings",
+    "settings_set_by_administrator",
+    "title",
+    "description",
+    "set_by",
+];
+
+/// What the API shows of a plugin.
+fn plugin_view(plugin: &LoadedPlugin, state: &AdminState) -> Value {
+    let d = plugin.description();
+    let admin = state.plugin(&d.id);
+    let rules: Vec<Value> = d
+        .rules
+        .iter()
+        .map(|rule| {
+            json!({
+                "id": rule.id,
+                "title": rule.title,
+                "description": rule.description,
+                "enabled": plugin.enabled_rules().contains(&rule.id),
+                "set_by": if admin.rules.contains_key(&rule.id) { "administrator" } else { "default" },
+            })
+        })
+        .collect();
+    json!({
+        "id": d.id,
+        "name": d.name,
+        "kind": d.kind.as_str(),
+        "version": d.version,
+        "purpose": d.purpose,
+        "contract": d.contract,
+        "content_sha256": d.content_sha256,
+        "enabled": plugin.switched_on(),
+        "rules": rules,
+        "templates": d.templates,
+        "case_fields": d.case_fields,
+        "settings": plugin.settings(),
+        "settings_set_by_administrator": admin.settings.keys().collect::<Vec<_>>(),
+    })
+}
+
+fn etag(revision: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{revision}\"")).expect("digits")
+}
+
+fn with_etag(body: Value, revision: u64) -> Response {
+    let mut response = axum::Json(body).into_response();
+    response.headers_mut().insert(header::ETAG, etag(revision));
+    response
+}
+
+/// The state the current host was built from.
+fn served_state(app: &App) -> AdminState {
+    app.store
+        .as_ref()
+        .and_then(|s| s.load().ok())
+        .unwrap_or_default()
+}
+
+/// `GET /v1/plugins`.
+pub async fn list(State(app): State<Arc<App>>) -> Response {
+    let (host, revision) = app.live.current();
+    let state = served_state(&app);
+    let plugins: Vec<Value> = host.plugins().map(|p| plugin_view(p, &state)).collect();
+    with_etag(json!({"revision": revision, "plugins": plugins}), revision)
+}
+
+/// `GET /v1/plugins/{id}`.
+pub async fn show(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let (host, revision) = app.live.current();
+    match host.plugins().find(|p| p.description().id == id) {
+        Some(plugin) => with_etag(plugin_view(plugin, &served_state(&app)), revision),
+        None => unknown_plugin().into_response(),
+    }
+}
+
+fn unknown_plugin() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "unknown-plugin",
+        "no plugin with this id is loaded",
+    )
+}
+
+/// The revision `If-Match` names: `Some(n)`, or `None` for `*`.
+fn expected_revision(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Err(Problem::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition-required",
+            "a change needs If-Match with the ETag of the state it was prepared against (or *)",
+        ));
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/")
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-if-match",
+                "If-Match must be an ETag such as \"7\", or *",
+            )
+        })
+}
+
+/// A change's body: the reason, and the members `allowed` (each taken out
+/// of the returned map). Read-only and unknown members are refused.
+fn change_body(
+    bytes: &[u8],
+    app: &App,
+    allowed: &[&str],
+) -> Result<(String, Map<String, Value>), Problem> {
+    let Value::Object(mut body) = parse_json(bytes, app.config.limits.max_depth)? else {
+        return Err(Problem::bad_request(
+            "invalid-request",
+            "",
+            "the body must be a JSON object",
+        ));
+    };
+    for key in body.keys() {
+        let pointer = format!("/{}", crate::json::escape_token(key));
+        if key == "reason" || allowed.contains(&key.as_str()) {
+            continue;
+        }
+        if READ_ONLY.contains(&key.as_str()) {
+            return Err(Problem::bad_request(
+                "read-only",
+                &pointer,
+                "this member is read-only",
+            ));
+        }
+        return Err(Problem::bad_request(
+            "invalid-request",
+            &pointer,
+            format!(
+                "this member is not part of the request (expected {} and reason)",
+                allowed.join(", ")
+            ),
+        ));
+    }
+    let reason = match body.remove("reason") {
+        Some(Value::String(reason))
+            if !reason.trim().is_empty() && reason.chars().count() <= 1000 =>
+        {
+            reason
+        }
+        Some(_) => {
+            return Err(Problem::bad_request(
+                "invalid-request",
+                "/reason",
+                "reason must be a non-empty string of at most 1000 characters",
+            ));
+        }
+        None => {
+            return Err(Problem::bad_request(
+                "missing-reason",
+                "/reason",
+                "every change needs a reason: it goes into the audit trail",
+            ));
+        }
+    };
+    if reason.chars().any(crate::sandbox::is_unsafe_char) {
+        return Err(Problem::bad_request(
+            "invalid-request",
+            "/reason",
+            "reason must not contain control or bidirectional-override characters",
+        ));
+    }
+    Ok((reason, body))
+}
+
+fn required_bool(body: &mut Map<String, Value>, key: &str) -> Result<bool, Problem> {
+    match body.remove(key) {
+        Some(Value::Bool(b)) => Ok(b),
+        _ => Err(Problem::bad_request(
+            "invalid-request",
+            &format!("/{key}"),
+            format!("{key} must be true or false"),
+        )),
+    }
+}
+
+/// An administration route: its body limit, how the audit trail names it,
+/// and the members its body may have besides `reason`.
+struct Route {
+    limit: usize,
+    describe: Value,
+    allowed: &'static [&'static str],
+}
+
+/// What an administration handler does with a parsed request: the change
+/// to apply (or a package to install).
+enum Action {
+    Change(Change),
+    Install(staging::Staged),
+}
+
+/// Runs an administrative request: reads the body, builds the action,
+/// applies it, reloads, answers. Refusals before the change reached the
+/// state store are audited here; the store audits the rest itself.
+async fn administer(
+    app: Arc<App>,
+    principal: Arc<Principal>,
+    request: (HeaderMap, Body),
+    what: Route,
+    build: impl FnOnce(&App, &Host, String, Map<String, Value>) -> Result<(String, Action), Problem>
+    + Send
+    + 'static,
+) -> Response {
+    let (headers, body) = request;
+    let Route {
+        limit,
+        describe,
+        allowed,
+    } = what;
+    let Some(store) = app.store.clone() else {
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-administration",
+            "this server has no administration directory",
+        )
+        .into_response();
+    };
+    let read = async {
+        require_content_type(&headers, JSON)?;
+        let expected = expected_revision(&headers)?;
+        let bytes = read_bounded(&headers, body, limit, app.config.limits.body_timeout()).await?;
+        Ok::<_, Problem>((expected, bytes))
+    };
+    let early = read.await;
+    let outcome = app
+        .run_blocking(move |app| {
+            let refuse = |problem: Problem, reason: &str| {
+                let request = Request {
+                    actor: principal.name.clone(),
+                    reason: reason.to_owned(),
+                    expected_revision: None,
+                };
+                if let Err(e) = store.refuse(&request, describe.clone(), &problem.detail) {
+                    tracing::error!(target: "kinga::http", error = %e, "a refused administration request could not be audited");
+                }
+                problem
+            };
+            let (expected, bytes) = early.map_err(|p| refuse(p, "(refused before the request was read)"))?;
+            let (host, _) = app.live.current();
+            let (reason, fields) = change_body(&bytes, app, allowed)
+                .map_err(|p| refuse(p, "(refused before the request was read)"))?;
+            let (reason, action) = build(app, &host, reason.clone(), fields).map_err(|p| refuse(p, &reason))?;
+            let request = Request {
+                actor: principal.name.clone(),
+                reason,
+                expected_revision: expected,
+            };
+            let applied = match action {
+                Action::Change(change) => crate::administer::apply(&store, &host, &request, &change)
+                    .map(|state| (state, change)),
+                Action::Install(staged) => {
+                    let installed = crate::administer::install(
+                        store.dir(),
+                        &host,
+                        staged.dir(),
+                        app.config.allow_unsigned_packages,
+                        &request,
+                    );
+                    drop(staged);
+                    installed
+                }
+            };
+            let (state, change) = applied.map_err(|e| admin_problem(&e, &host, &change_target(&describe)))?;
+            let reload = app.reload();
+            let (host, revision) = app.live.current();
+            let plugin = host
+                .plugins()
+                .find(|p| p.description().id == change.plugin())
+                .map(|p| plugin_view(p, &state));
+            Ok::<_, Problem>((
+                json!({
+                    "revision": state.revision,
+                    "change": change,
+                    "plugin": plugin,
+                    "serving_revision": revision,
+                    "reload": reload.err(),
+                }),
+                state.revision,
+            ))
+        })
+        .await;
+    match outcome {
+        Ok(Ok((body, revision))) => with_etag(body, revision),
+        Ok(Err(problem)) | Err(problem) => problem.into_response(),
+    }
+}
+
+fn change_target(describe: &Value) -> String {
+    describe
+        .get("plugin")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn admin_problem(error: &AdminError, host: &Host, plugin: &str) -> Problem {
+    match error {
+        AdminError::StaleRevision { current, .. } => Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            "stale-revision",
+            error.to_string(),
+        )
+        .with("current_revision", *current),
+        AdminError::MissingAccountability(_) => {
+            Problem::bad_request("missing-reason", "/reason", error.to_string())
+        }
+        AdminError::Invalid(_) if !plugin.is_empty() && host.plugin(plugin).is_none() => {
+            unknown_plugin()
+        }
+        AdminError::Invalid(message) => {
+            Problem::new(StatusCode::BAD_REQUEST, "change-refused", message.clone())
+        }
+        AdminError::Io(message) => {
+            tracing::error!(target: "kinga::http", error = %message, "administration failed");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the server could not complete the request",
+            )
+        }
+    }
+}
+
+fn action(route: &str, plugin: &str) -> Value {
+    json!({"action": "http", "route": route, "plugin": plugin})
+}
+
+/// `PATCH /v1/plugins/{id}`: `{"enabled": bool, "reason": "..."}`.
+pub async fn patch_plugin(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Arc<Principal>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let limit = app.config.limits.max_body_bytes;
+    let describe = action("PATCH /v1/plugins/{id}", &id);
+    administer(
+        app,
+        principal,
+        (headers, body),
+        Route {
+            limit,
+            describe,
+            allowed: &["enabled"],
+        },
+        move |_, _, reason, mut fields| {
+            let enabled = required_bool(&mut fields, "enabled")?;
+            let change = if enabled {
+                Change::EnablePlugin { plugin: id }
+            } else {
+                Change::DisablePlugin { plugin: id }
+            };
+            Ok((reason, Action::Change(change)))
+        },
+    )
+    .await
+}
+
+/// `PATCH /v1/plugins/{id}/rules/{rule}`: `{"enabled": bool, "reason": "..."}`.
+pub async fn patch_rule(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Arc<Principal>>,
+    Path((id, rule)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let limit = app.config.limits.max_body_bytes;
+    let describe = action("PATCH /v1/plugins/{id}/rules/{rule}", &id);
+    administer(
+        app,
+        principal,
+        (headers, body),
+        Route {
+            limit,
+            describe,
+            allowed: &["enabled"],
+        },
+        move |_, host, reason, mut fields| {
+            let enabled = required_bool(&mut fields, "enabled")?;
+            let known = host
+                .plugin(&id)
+                .ok_or_else(unknown_plugin)?
+                .rules
+                .iter()
+                .any(|r| r.id == rule);
+            if !known {
+                return Err(Problem::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown-rule",
+                    "the plugin has no rule with this id",
+                ));
+            }
+            let change = if enabled {
+                Change::EnableRule { plugin: id, rule }
+            } else {
+                Change::DisableRule { plugin: id, rule }
+            };
+            Ok((reason, Action::Change(change)))
+        },
+    )
+    .await
+}
+
+/// `PATCH /v1/plugins/{id}/settings`: `{"settings": {...}, "reason": "..."}`,
+/// laid over the current settings and checked against the plugin's
+/// settings schema.
+pub async fn patch_settings(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Arc<Principal>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let limit = app.config.limits.max_body_bytes;
+    let describe = action("PATCH /v1/plugins/{id}/settings", &id);
+    administer(
+        app,
+        principal,
+        (headers, body),
+        Route {
+            limit,
+            describe,
+            allowed: &["settings"],
+        },
+        move |_, host, reason, mut fields| {
+            host.plugin(&id).ok_or_else(unknown_plugin)?;
+            let Some(Value::Object(settings)) = fields.remove("settings") else {
+                return Err(Problem::bad_request(
+                    "invalid-request",
+                    "/settings",
+                    "settings must be an object of keys to set",
+                ));
+            };
+            if settings.is_empty() {
+                return Err(Problem::bad_request(
+                    "invalid-request",
+                    "/settings",
+                    "settings must name at least one key",
+                ));
+            }
+            Ok((
+                reason,
+                Action::Change(Change::SetSettings {
+                    plugin: id,
+                    settings,
+                }),
+            ))
+        },
+    )
+    .await
+}
+
+/// `POST /v1/plugins/{id}/rollback`: `{"reason": "..."}`.
+pub async fn rollback(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Arc<Principal>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let limit = app.config.limits.max_body_bytes;
+    let describe = action("POST /v1/plugins/{id}/rollback", &id);
+    administer(
+        app,
+        principal,
+        (headers, body),
+        Route {
+            limit,
+            describe,
+            allowed: &[],
+        },
+        move |_, _, reason, _| Ok((reason, Action::Change(Change::Rollback { plugin: id }))),
+    )
+    .await
+}
+
+/// `POST /v1/packages`: `{"manifest": {...}, "component": "<base64>",
+/// "reason": "..."}` — a package as `kinga plugins sign` writes it.
+pub async fn install(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Arc<Principal>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let limit = app.config.limits.max_package_bytes;
+    let describe = json!({"action": "install", "route": "POST /v1/packages"});
+    administer(app, principal, (headers, body), Route { limit, describe, allowed: &["manifest", "component"] }, |app, _, reason, mut fields| {
+        let Some(manifest @ Value::Object(_)) = fields.remove("manifest") else {
+            return Err(Problem::bad_request("invalid-request", "/manifest", "manifest must be the package's manifest object"));
+        };
+        let Some(Value::String(encoded)) = fields.remove("component") else {
+            return Err(Problem::bad_request("invalid-request", "/component", "component must be the component's bytes in base64"));
+        };
+        let component = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_bytes())
+            .map_err(|_| Problem::bad_request("invalid-request", "/component", "component is not valid base64"))?;
+        let home = app.store.as_ref().map(|s| s.dir().to_owned()).unwrap_or_default();
+        let staged = staging::Staged::new(&home, &manifest, &component).map_err(|e| {
+            tracing::error!(target: "kinga::http", error = %e, "cannot stage an uploaded package");
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server could not complete the request")
+        })?;
+        Ok((reason, Action::Install(staged)))
+    })
+    .await
+}
+
+/// `GET /v1/audit?after=SEQ&limit=N&plugin=ID&actor=NAME`: the
+/// administration audit trail, oldest first, a page at a time.
+pub async fn audit(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Response {
+    let mut after = 0u64;
+    let mut limit = 100usize;
+    let mut plugin = None;
+    let mut actor = None;
+    for pair in query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let number = |v: &str| v.parse::<u64>().ok();
+        match (name, value) {
+            ("after", v) if number(v).is_some() => after = number(v).unwrap_or_default(),
+            ("limit", v) if number(v).is_some_and(|n| (1..=1000).contains(&n)) => {
+                limit = number(v).unwrap_or(100) as usize;
+            }
+            ("plugin", v) if is_plain(v) => plugin = Some(v.to_owned()),
+            ("actor", v) if is_plain(v) => actor = Some(v.to_owned()),
+            _ => {
+                return Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-parameters",
+                    "the audit query takes after (a sequence number), limit (1-1000), plugin and actor",
+                )
+                .into_response();
+            }
+        }
+    }
+    let Some(store) = app.store.clone() else {
+        return axum::Json(json!({"records": [], "next_after": null})).into_response();
+    };
+    let read = app
+        .run_blocking(move |_| crate::chain::read(&store.audit_path()))
+        .await;
+    let records = match read {
+        Ok(Ok(records)) => records,
+        Ok(Err(broken)) => {
+            tracing::error!(target: "kinga::http", error = %broken, "the audit trail cannot be read");
+            return Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the audit trail cannot be read",
+            )
+            .into_response();
+        }
+        Err(problem) => return problem.into_response(),
+    };
+    let matches = |record: &Map<String, Value>, key: &str, wanted: &Option<String>| {
+        wanted
+            .as_ref()
+            .is_none_or(|w| record.get(key).and_then(Value::as_str) == Some(w))
+    };
+    let page: Vec<Value> = records
+        .into_iter()
+        .filter(|r| r.get("seq").and_then(Value::as_u64).unwrap_or_default() > after)
+        .filter(|r| matches(r, "plugin", &plugin) && matches(r, "actor", &actor))
+        .take(limit)
+        .map(Value::Object)
+        .collect();
+    let next = (page.len() == limit)
+        .then(|| page.last().and_then(|r| r.get("seq").cloned()))
+        .flatten();
+    axum::Json(json!({"records": page, "next_after": next})).into_response()
+}
+
+fn is_plain(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 128
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
+}
+
+/// `GET /v1/audit/verify`: checks the audit trail's hash chain.
+pub async fn verify(State(app): State<Arc<App>>) -> Response {
+    let Some(store) = app.store.clone() else {
+        return axum::Json(json!({"intact": true, "records": 0})).into_response();
+    };
+    match app
+        .run_blocking(move |_| crate::chain::verify(&store.audit_path()))
+        .await
+    {
+        Ok(Ok(verified)) => {
+            axum::Json(json!({"intact": true, "records": verified.records})).into_response()
+        }
+        Ok(Err(broken)) => {
+            axum::Json(json!({"intact": false, "line": broken.line, "problem": broken.message}))
+                .into_response()
+        }
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// A package upload written to a directory of its own under the
+/// administration directory, removed when dropped.
+mod staging {
+    use std::path::{Path, PathBuf};
+
+    use serde_json::Value;
+
+    /// The staged package.
+    pub struct Staged {
+        dir: PathBuf,
+    }
+
+    impl Staged {
+        /// Writes `manifest.json` and `plugin.wasm` under `home/uploads`.
+        pub fn new(home: &Path, manifest: &Value, component: &[u8]) -> std::io::Result<Staged> {
+            let mut name = [0u8; 12];
+            getrandom::fill(&mut name).map_err(|e| std::io::Error::other(e.to_string()))?;
+            let dir = home.join("uploads").join(hex::encode(name));
+            std::fs::create_dir_all(&dir)?;
+            let staged = Staged { dir };
+            let text = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
+            std::fs::write(staged.dir.join("manifest.json"), text)?;
+            std::fs::write(staged.dir.join("plugin.wasm"), component)?;
+            Ok(staged)
+        }
+
+        /// The package directory.
+        pub fn dir(&self) -> &Path {
+            &self.dir
+        }
+    }
+
+    impl Drop for Staged {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

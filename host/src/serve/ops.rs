@@ -1,0 +1,48 @@
+//! `/healthz`, `/readyz` and `/metrics`: for the orchestrator and the
+//! monitoring, on the operations listener (or on the public one only when
+//! the configuration asks).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::App;
+use super::problem::Problem;
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> Response {
+    axum::Json(json!({"status": "ok"})).into_response()
+}
+
+/// `GET /readyz`: plugins are loaded and the server is not draining.
+pub async fn readyz(State(app): State<Arc<App>>) -> Response {
+    if app.draining.load(Ordering::SeqCst) {
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "draining",
+            "the server is shutting down",
+        )
+        .into_response();
+    }
+    let (host, revision) = app.live.current();
+    axum::Json(json!({
+        "status": "ready",
+        "plugins": host.plugins().count(),
+        "revision": revision,
+    }))
+    .into_response()
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let mut response = app.metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,244 @@
+//! `POST /v1/reports/{template}`: a JSON Lines stream of cases in, a
+//! report out.
+//!
+//! Template parameters come in the query string (`?period=2026-Q3`), next
+//! to three reserved names: `publish` (suppress small cells even for a
+//! caller allowed unpublished figures), `suppress_below` (the threshold,
+//! default 5) and `skip_invalid` (leave invalid cases out and count them
+//! instead of refusing the report). Cases are read as they arrive, on a
+//! blocking thread, one bounded line at a time: memory does not grow with
+//! the number of cases. Nothing is answered before the last case is read,
+//! so an invalid case refuses the whole report (400, with its line).
+//!
+//! The format follows `Accept`: `application/json` (the default),
+//! `text/csv` or `text/markdown`. Small cells are suppressed unless the
+//! caller's token carries `unpublished_figures`.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::App;
+use super::auth::Principal;
+use super::body::{
+    JSON_LINES, LineStream, StreamFault, check_declared_length, require_content_type,
+};
+use super::problem::Problem;
+use crate::asof::{AsOf, EAST_AFRICA_TIME};
+use crate::jsonl::CaseLines;
+use crate::render::{Format, render};
+
+/// What the query string asks.
+struct ReportQuery {
+    parameters: Vec<(String, String)>,
+    publish: bool,
+    suppress_below: u64,
+    skip_invalid: bool,
+}
+
+fn parse_query(raw: Option<&str>) -> Result<ReportQuery, Problem> {
+    let mut query = ReportQuery {
+        parameters: Vec::new(),
+        publish: false,
+        suppress_below: 5,
+        skip_invalid: false,
+    };
+    let flag = |name: &str, value: &str| match value {
+        "true" | "1" | "" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-parameters",
+            format!("the query parameter {name} must be true or false"),
+        )),
+    };
+    for (name, value) in form_pairs(raw.unwrap_or_default())? {
+        match name.as_str() {
+            "publish" => query.publish = flag(&name, &value)?,
+            "skip_invalid" => query.skip_invalid = flag(&name, &value)?,
+            "suppress_below" => {
+                query.suppress_below = value.parse().ok().filter(|n| *n >= 2).ok_or_else(|| {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid-parameters",
+                        "suppress_below must be a whole number of at least 2",
+                    )
+                })?;
+            }
+            _ => {
+                if query.parameters.iter().any(|(n, _)| *n == name) {
+                    return Err(Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid-parameters",
+                        format!("the parameter {name} is given twice"),
+                    ));
+                }
+                query.parameters.push((name, value));
+            }
+        }
+    }
+    Ok(query)
+}
+
+/// Decodes `a=b&c=d`, refusing malformed percent escapes and non-UTF-8.
+fn form_pairs(raw: &str) -> Result<Vec<(String, String)>, Problem> {
+    let malformed = || {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-parameters",
+            "the query string is malformed",
+        )
+    };
+    raw.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |text: &str| -> Result<String, Problem> {
+                let bytes = text.as_bytes();
+                let mut out = Vec::with_capacity(bytes.len());
+                let mut i = 0;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'+' => out.push(b' '),
+                        b'%' => {
+                            let hex = bytes.get(i + 1..i + 3).ok_or_else(malformed)?;
+                            let hex = std::str::from_utf8(hex).map_err(|_| malformed())?;
+                            out.push(u8::from_str_radix(hex, 16).map_err(|_| malformed())?);
+                            i += 2;
+                        }
+                        b => out.push(b),
+                    }
+                    i += 1;
+                }
+                String::from_utf8(out).map_err(|_| malformed())
+            };
+            let name = decode(name)?;
+            if name.is_empty() {
+                return Err(malformed());
+            }
+            Ok((name, decode(value)?))
+        })
+        .collect()
+}
+
+/// The format `Accept` asks for (406 when none is offered).
+fn negotiate(headers: &HeaderMap) -> Result<(Format, &'static str), Problem> {
+    let Some(accept) = headers.get(header::ACCEPT) else {
+        return Ok((Format::Json, "application/json"));
+    };
+    let accept = accept.to_str().unwrap_or_default();
+    for range in accept.split(',') {
+        let essence = range
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        match essence.as_str() {
+            "application/json" | "application/*" | "*/*" => {
+                return Ok((Format::Json, "application/json"));
+            }
+            "text/csv" => return Ok((Format::Csv, "text/csv; charset=utf-8")),
+            "text/markdown" | "text/*" => {
+                return Ok((Format::Markdown, "text/markdown; charset=utf-8"));
+            }
+            _ => {}
+        }
+    }
+    Err(Problem::new(
+        StatusCode::NOT_ACCEPTABLE,
+        "not-acceptable",
+        "reports are offered as application/json, text/csv or text/markdown",
+    ))
+}
+
+/// `POST /v1/reports/{template}`.
+pub async fn report(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Arc<Principal>>,
+    Path(template): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    build(app, principal, template, query, headers, body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn build(
+    app: Arc<App>,
+    principal: Arc<Principal>,
+    template: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    require_content_type(&headers, JSON_LINES)?;
+    let (format, media_type) = negotiate(&headers)?;
+    let query = parse_query(query.as_deref())?;
+    let limits = &app.config.limits;
+    check_declared_length(&headers, limits.max_report_bytes)?;
+    let lines = LineStream::start(body, limits.max_report_bytes, limits.body_timeout());
+    let fault = lines.fault();
+    let suppress = query.publish || !principal.unpublished_figures;
+    let text = app
+        .run_blocking(move |app| {
+            let host = app.live.host();
+            let mut run = host
+                .report(&template, &query.parameters, AsOf::now(EAST_AFRICA_TIME))
+                .map_err(Problem::from)?;
+            let mut skipped = 0u64;
+            let mut cases = CaseLines::new(lines);
+            for line in cases.by_ref() {
+                let line = line.map_err(|_| {
+                    fault
+                        .get()
+                        .map_or(StreamFault::Broken, |f| *f)
+                        .problem()
+                })?;
+                match line.case {
+                    Ok(case) => run.add(&case).map_err(|e| {
+                        app.metrics.call_failed(&e);
+                        Problem::from_error(&e, "").with("line", line.line)
+                    })?,
+                    Err(_) if query.skip_invalid => skipped += 1,
+                    Err(rejection) => {
+                        let mut problem = Problem::from_error(
+                            &crate::error::Error::InvalidCase(rejection),
+                            "",
+                        )
+                        .with("line", line.line);
+                        problem.detail = format!(
+                            "line {}: {}; nothing was reported (skip_invalid=true leaves invalid cases out)",
+                            line.line, problem.detail
+                        );
+                        return Err(problem);
+                    }
+                }
+            }
+            let mut report = run.finish().map_err(|e| {
+                app.metrics.call_failed(&e);
+                Problem::from(e)
+            })?;
+            if suppress {
+                report.suppress_small_cells(query.suppress_below);
+            }
+            Ok((render(&report, format), skipped))
+        })
+        .await?;
+    let (text, skipped) = text?;
+    let mut response = text.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    headers.insert("kinga-skipped-cases", HeaderValue::from(skipped));
+    headers.insert(
+        "kinga-suppressed",
+        HeaderValue::from_static(if suppress { "true" } else { "false" }),
+    );
+    Ok(response)
+}

@@ -1,0 +1,81 @@
+//! The contract: Schemathesis drives the real server from its own OpenAPI
+//! document and finds no server error, no undocumented status, and no
+//! answer that breaks the document's schemas (which are `schemas/`).
+//!
+//! Schemathesis comes from PyPI into a virtual environment under the target
+//! directory, installed by this test the first time it runs (the version is
+//! pinned so that a new release cannot change what CI checks).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use super::server::Server;
+
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+/// The `schemathesis` executable, installed on first use.
+fn schemathesis() -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("schemathesis-4.32.5");
+    let bin = venv.join("bin/schemathesis");
+    if !bin.exists() {
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 runs (Python 3.9 or newer is needed for the contract test)");
+        assert!(made.success(), "python3 -m venv failed");
+        let installed = Command::new(venv.join("bin/pip"))
+            .args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                SCHEMATHESIS,
+            ])
+            .status()
+            .expect("pip runs");
+        assert!(installed.success(), "pip install {SCHEMATHESIS} failed");
+    }
+    bin
+}
+
+#[test]
+fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document() {
+    let bin = schemathesis();
+    let server = Server::with_config("[limits]\nrate_per_second = 100000\nrate_burst = 100000\n");
+    let document = server.url("/v1/openapi.json");
+    for token in [
+        &server.tokens.evaluator,
+        &server.tokens.admin,
+        &server.tokens.auditor,
+    ] {
+        let out = Command::new(&bin)
+            .arg("run")
+            .arg(&document)
+            .args([
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance",
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--max-examples",
+                "25",
+                "--seed",
+                "1",
+                "--workers",
+                "2",
+                "--suppress-health-check",
+                "all",
+                "--header",
+            ])
+            .arg(format!("Authorization: Bearer {token}"))
+            .env("NO_COLOR", "1")
+            .env("SCHEMATHESIS_TELEMETRY", "false")
+            .output()
+            .expect("schemathesis runs");
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "schemathesis found problems:\n{report}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

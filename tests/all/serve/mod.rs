@@ -1,0 +1,10 @@
+//! `kinga serve` as platforms meet it: a real server process on loopback,
+//! driven by a real HTTP client (and raw sockets where a client is too
+//! polite to misbehave).
+
+mod admin;
+mod contract;
+mod evaluate;
+mod operations;
+mod security;
+pub mod server;
