@@ -53,7 +53,7 @@ fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document() {
             .arg(&document)
             .args([
                 "--checks",
-                "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance",
+                "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,ignored_auth",
                 "--phases",
                 "examples,coverage,fuzzing",
                 "--max-examples",
@@ -67,6 +67,8 @@ fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document() {
                 "--header",
             ])
             .arg(format!("Authorization: Bearer {token}"))
+            .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/contract"))
+            .env("SCHEMATHESIS_HOOKS", "hooks")
             .env("NO_COLOR", "1")
             .env("SCHEMATHESIS_TELEMETRY", "false")
             .output()
