@@ -89,7 +89,7 @@ fn a_rule_switched_off_changes_the_next_evaluation_and_is_audited_with_its_princ
         .filter(|r| r["result"] == "accepted")
         .collect();
     assert_eq!(accepted.len(), 1, "{trail}");
-    assert_eq!(accepted[0]["actor"], "alice-admin");
+    assert_eq!(accepted[0]["actor"], "amina");
     assert_eq!(accepted[0]["reason"], reason);
     assert_eq!(
         accepted[0]["old"],
@@ -298,7 +298,7 @@ fn a06_packages_are_verified_before_install_and_bad_ones_leave_evaluation_untouc
     assert_eq!(problem["pointer"], "/component");
 
     assert_eq!(routed_rules(&server).1, before, "evaluation is unaffected");
-    let trail = get(&server.url("/v1/audit?actor=alice-admin"), Some(admin)).json();
+    let trail = get(&server.url("/v1/audit?actor=amina"), Some(admin)).json();
     let refusals = trail["records"]
         .as_array()
         .unwrap()

@@ -6,5 +6,6 @@ mod admin;
 mod contract;
 mod evaluate;
 mod operations;
+mod readme;
 mod security;
 pub mod server;

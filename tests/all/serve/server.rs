@@ -83,7 +83,7 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let home = options.home.unwrap_or_else(|| tempfile::tempdir().unwrap());
         let (evaluator, e1) = token("primero-sidecar", &["evaluator"], false);
-        let (admin, e2) = token("alice-admin", &["admin"], false);
+        let (admin, e2) = token("amina", &["admin"], false);
         let (auditor, e3) = token("audit-office", &["auditor"], false);
         let (analyst, e4) = token("me-officer", &["evaluator"], true);
         let (other, e5) = token("cpims-bridge", &["evaluator"], false);
