@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
@@ -23,10 +23,10 @@ use serde_json::{Map, Value, json};
 use super::App;
 use super::auth::Principal;
 use super::body::{JSON, parse_json, read_bounded, require_content_type};
+use super::plugins::{plugin_view, unknown_plugin, with_etag};
 use super::problem::Problem;
-use crate::admin::{AdminError, AdminState, Change, Request};
+use crate::admin::{AdminError, Change, Request};
 use crate::host::Host;
-use crate::plugin::LoadedPlugin;
 
 /// Members a client may read but never write.
 const READ_ONLY: &[&str] = &[
@@ -47,83 +47,6 @@ const READ_ONLY: &[&str] = &[
     "description",
     "set_by",
 ];
-
-/// What the API shows of a plugin.
-fn plugin_view(plugin: &LoadedPlugin, state: &AdminState) -> Value {
-    let d = plugin.description();
-    let admin = state.plugin(&d.id);
-    let rules: Vec<Value> = d
-        .rules
-        .iter()
-        .map(|rule| {
-            json!({
-                "id": rule.id,
-                "title": rule.title,
-                "description": rule.description,
-                "enabled": plugin.enabled_rules().contains(&rule.id),
-                "set_by": if admin.rules.contains_key(&rule.id) { "administrator" } else { "default" },
-            })
-        })
-        .collect();
-    json!({
-        "id": d.id,
-        "name": d.name,
-        "kind": d.kind.as_str(),
-        "version": d.version,
-        "purpose": d.purpose,
-        "contract": d.contract,
-        "content_sha256": d.content_sha256,
-        "enabled": plugin.switched_on(),
-        "rules": rules,
-        "templates": d.templates,
-        "case_fields": d.case_fields,
-        "settings": plugin.settings(),
-        "settings_set_by_administrator": admin.settings.keys().collect::<Vec<_>>(),
-    })
-}
-
-fn etag(revision: u64) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{revision}\"")).expect("digits")
-}
-
-fn with_etag(body: Value, revision: u64) -> Response {
-    let mut response = axum::Json(body).into_response();
-    response.headers_mut().insert(header::ETAG, etag(revision));
-    response
-}
-
-/// The state the current host was built from.
-fn served_state(app: &App) -> AdminState {
-    app.store
-        .as_ref()
-        .and_then(|s| s.load().ok())
-        .unwrap_or_default()
-}
-
-/// `GET /v1/plugins`.
-pub async fn list(State(app): State<Arc<App>>) -> Response {
-    let (host, revision) = app.live.current();
-    let state = served_state(&app);
-    let plugins: Vec<Value> = host.plugins().map(|p| plugin_view(p, &state)).collect();
-    with_etag(json!({"revision": revision, "plugins": plugins}), revision)
-}
-
-/// `GET /v1/plugins/{id}`.
-pub async fn show(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    let (host, revision) = app.live.current();
-    match host.plugins().find(|p| p.description().id == id) {
-        Some(plugin) => with_etag(plugin_view(plugin, &served_state(&app)), revision),
-        None => unknown_plugin().into_response(),
-    }
-}
-
-fn unknown_plugin() -> Problem {
-    Problem::new(
-        StatusCode::NOT_FOUND,
-        "unknown-plugin",
-        "no plugin with this id is loaded",
-    )
-}
 
 /// The revision `If-Match` names: `Some(n)`, or `None` for `*`.
 fn expected_revision(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
@@ -237,11 +160,23 @@ struct Route {
     allowed: &'static [&'static str],
 }
 
+impl Route {
+    /// A route with a JSON body of at most `max_body_bytes`, acting on
+    /// `plugin`.
+    fn json(app: &App, route: &str, plugin: &str, allowed: &'static [&'static str]) -> Route {
+        Route {
+            limit: app.config.limits.max_body_bytes,
+            describe: json!({"action": "http", "route": route, "plugin": plugin}),
+            allowed,
+        }
+    }
+}
+
 /// What an administration handler does with a parsed request: the change
 /// to apply (or a package to install).
 enum Action {
     Change(Change),
-    Install(staging::Staged),
+    Install(super::staging::Staged),
 }
 
 /// Runs an administrative request: reads the body, builds the action,
@@ -376,10 +311,6 @@ fn admin_problem(error: &AdminError, host: &Host, plugin: &str) -> Problem {
     }
 }
 
-fn action(route: &str, plugin: &str) -> Value {
-    json!({"action": "http", "route": route, "plugin": plugin})
-}
-
 /// `PATCH /v1/plugins/{id}`: `{"enabled": bool, "reason": "..."}`.
 pub async fn patch_plugin(
     State(app): State<Arc<App>>,
@@ -388,17 +319,12 @@ pub async fn patch_plugin(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let limit = app.config.limits.max_body_bytes;
-    let describe = action("PATCH /v1/plugins/{id}", &id);
+    let route = Route::json(&app, "PATCH /v1/plugins/{id}", &id, &["enabled"]);
     administer(
         app,
         principal,
         (headers, body),
-        Route {
-            limit,
-            describe,
-            allowed: &["enabled"],
-        },
+        route,
         move |_, _, reason, mut fields| {
             let enabled = required_bool(&mut fields, "enabled")?;
             let change = if enabled {
@@ -420,17 +346,17 @@ pub async fn patch_rule(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let limit = app.config.limits.max_body_bytes;
-    let describe = action("PATCH /v1/plugins/{id}/rules/{rule}", &id);
+    let route = Route::json(
+        &app,
+        "PATCH /v1/plugins/{id}/rules/{rule}",
+        &id,
+        &["enabled"],
+    );
     administer(
         app,
         principal,
         (headers, body),
-        Route {
-            limit,
-            describe,
-            allowed: &["enabled"],
-        },
+        route,
         move |_, host, reason, mut fields| {
             let enabled = required_bool(&mut fields, "enabled")?;
             let known = host
@@ -467,17 +393,12 @@ pub async fn patch_settings(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let limit = app.config.limits.max_body_bytes;
-    let describe = action("PATCH /v1/plugins/{id}/settings", &id);
+    let route = Route::json(&app, "PATCH /v1/plugins/{id}/settings", &id, &["settings"]);
     administer(
         app,
         principal,
         (headers, body),
-        Route {
-            limit,
-            describe,
-            allowed: &["settings"],
-        },
+        route,
         move |_, host, reason, mut fields| {
             host.plugin(&id).ok_or_else(unknown_plugin)?;
             let Some(Value::Object(settings)) = fields.remove("settings") else {
@@ -514,17 +435,12 @@ pub async fn rollback(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let limit = app.config.limits.max_body_bytes;
-    let describe = action("POST /v1/plugins/{id}/rollback", &id);
+    let route = Route::json(&app, "POST /v1/plugins/{id}/rollback", &id, &[]);
     administer(
         app,
         principal,
         (headers, body),
-        Route {
-            limit,
-            describe,
-            allowed: &[],
-        },
+        route,
         move |_, _, reason, _| Ok((reason, Action::Change(Change::Rollback { plugin: id }))),
     )
     .await
@@ -551,147 +467,11 @@ pub async fn install(
             .decode(encoded.as_bytes())
             .map_err(|_| Problem::bad_request("invalid-request", "/component", "component is not valid base64"))?;
         let home = app.store.as_ref().map(|s| s.dir().to_owned()).unwrap_or_default();
-        let staged = staging::Staged::new(&home, &manifest, &component).map_err(|e| {
+        let staged = super::staging::Staged::new(&home, &manifest, &component).map_err(|e| {
             tracing::error!(target: "kinga::http", error = %e, "cannot stage an uploaded package");
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server could not complete the request")
         })?;
         Ok((reason, Action::Install(staged)))
     })
     .await
-}
-
-/// `GET /v1/audit?after=SEQ&limit=N&plugin=ID&actor=NAME`: the
-/// administration audit trail, oldest first, a page at a time.
-pub async fn audit(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Response {
-    let mut after = 0u64;
-    let mut limit = 100usize;
-    let mut plugin = None;
-    let mut actor = None;
-    for pair in query
-        .as_deref()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let number = |v: &str| v.parse::<u64>().ok();
-        match (name, value) {
-            ("after", v) if number(v).is_some() => after = number(v).unwrap_or_default(),
-            ("limit", v) if number(v).is_some_and(|n| (1..=1000).contains(&n)) => {
-                limit = number(v).unwrap_or(100) as usize;
-            }
-            ("plugin", v) if is_plain(v) => plugin = Some(v.to_owned()),
-            ("actor", v) if is_plain(v) => actor = Some(v.to_owned()),
-            _ => {
-                return Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid-parameters",
-                    "the audit query takes after (a sequence number), limit (1-1000), plugin and actor",
-                )
-                .into_response();
-            }
-        }
-    }
-    let Some(store) = app.store.clone() else {
-        return axum::Json(json!({"records": [], "next_after": null})).into_response();
-    };
-    let read = app
-        .run_blocking(move |_| crate::chain::read(&store.audit_path()))
-        .await;
-    let records = match read {
-        Ok(Ok(records)) => records,
-        Ok(Err(broken)) => {
-            tracing::error!(target: "kinga::http", error = %broken, "the audit trail cannot be read");
-            return Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the audit trail cannot be read",
-            )
-            .into_response();
-        }
-        Err(problem) => return problem.into_response(),
-    };
-    let matches = |record: &Map<String, Value>, key: &str, wanted: &Option<String>| {
-        wanted
-            .as_ref()
-            .is_none_or(|w| record.get(key).and_then(Value::as_str) == Some(w))
-    };
-    let page: Vec<Value> = records
-        .into_iter()
-        .filter(|r| r.get("seq").and_then(Value::as_u64).unwrap_or_default() > after)
-        .filter(|r| matches(r, "plugin", &plugin) && matches(r, "actor", &actor))
-        .take(limit)
-        .map(Value::Object)
-        .collect();
-    let next = (page.len() == limit)
-        .then(|| page.last().and_then(|r| r.get("seq").cloned()))
-        .flatten();
-    axum::Json(json!({"records": page, "next_after": next})).into_response()
-}
-
-fn is_plain(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 128
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
-}
-
-/// `GET /v1/audit/verify`: checks the audit trail's hash chain.
-pub async fn verify(State(app): State<Arc<App>>) -> Response {
-    let Some(store) = app.store.clone() else {
-        return axum::Json(json!({"intact": true, "records": 0})).into_response();
-    };
-    match app
-        .run_blocking(move |_| crate::chain::verify(&store.audit_path()))
-        .await
-    {
-        Ok(Ok(verified)) => {
-            axum::Json(json!({"intact": true, "records": verified.records})).into_response()
-        }
-        Ok(Err(broken)) => {
-            axum::Json(json!({"intact": false, "line": broken.line, "problem": broken.message}))
-                .into_response()
-        }
-        Err(problem) => problem.into_response(),
-    }
-}
-
-/// A package upload written to a directory of its own under the
-/// administration directory, removed when dropped.
-mod staging {
-    use std::path::{Path, PathBuf};
-
-    use serde_json::Value;
-
-    /// The staged package.
-    pub struct Staged {
-        dir: PathBuf,
-    }
-
-    impl Staged {
-        /// Writes `manifest.json` and `plugin.wasm` under `home/uploads`.
-        pub fn new(home: &Path, manifest: &Value, component: &[u8]) -> std::io::Result<Staged> {
-            let mut name = [0u8; 12];
-            getrandom::fill(&mut name).map_err(|e| std::io::Error::other(e.to_string()))?;
-            let dir = home.join("uploads").join(hex::encode(name));
-            std::fs::create_dir_all(&dir)?;
-            let staged = Staged { dir };
-            let text = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
-            std::fs::write(staged.dir.join("manifest.json"), text)?;
-            std::fs::write(staged.dir.join("plugin.wasm"), component)?;
-            Ok(staged)
-        }
-
-        /// The package directory.
-        pub fn dir(&self) -> &Path {
-            &self.dir
-        }
-    }
-
-    impl Drop for Staged {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
 }

@@ -28,6 +28,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod config;
@@ -37,8 +38,10 @@ pub mod listener;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod plugins;
 pub mod problem;
 pub mod reports;
+pub mod staging;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -209,8 +212,8 @@ pub fn public_router(app: Arc<App>) -> Router {
     let read = guarded(
         READ,
         Router::new()
-            .route("/v1/plugins", get(admin::list))
-            .route("/v1/plugins/{id}", get(admin::show)),
+            .route("/v1/plugins", get(plugins::list))
+            .route("/v1/plugins/{id}", get(plugins::show)),
     );
     let administer = guarded(
         ADMINISTER,
@@ -224,8 +227,8 @@ pub fn public_router(app: Arc<App>) -> Router {
     let audit = guarded(
         AUDIT,
         Router::new()
-            .route("/v1/audit", get(admin::audit))
-            .route("/v1/audit/verify", get(admin::verify)),
+            .route("/v1/audit", get(audit::audit))
+            .route("/v1/audit/verify", get(audit::verify)),
     );
     let mut router = Router::new()
         .route("/v1/openapi.json", get(openapi_document))

@@ -6,32 +6,15 @@ use std::path::Path;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::server::{Options, Server, call, get, patch, post_json};
-use crate::support::{kinga_at, sample_case};
+use super::server::{Options, Server, call, get, patch, referral_rules};
+use crate::support::kinga_at;
 
-const AS_OF: &str = "2026-07-01T09:00:00+03:00";
 const PATHWAY: &str = "/v1/plugins/kenya-referral-pathway";
-
-fn routed_rules(server: &Server) -> (u64, Vec<String>) {
-    let routed = post_json(
-        &server.url("/v1/referrals"),
-        &server.tokens.evaluator,
-        &json!({"case": sample_case(), "as_of": AS_OF}),
-    )
-    .json();
-    let rules = routed["referrals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["rule"].as_str().unwrap().to_owned())
-        .collect();
-    (routed["revision"].as_u64().unwrap(), rules)
-}
 
 #[test]
 fn a_rule_switched_off_changes_the_next_evaluation_and_is_audited_with_its_principal() {
     let server = Server::start();
-    let (revision, before) = routed_rules(&server);
+    let (revision, before) = referral_rules(&server);
     assert!(before.contains(&"police".to_owned()));
     let listed = get(&server.url("/v1/plugins"), Some(&server.tokens.admin));
     assert_eq!(listed.header("etag"), Some("\"0\""));
@@ -56,7 +39,7 @@ fn a_rule_switched_off_changes_the_next_evaluation_and_is_audited_with_its_princ
     assert_eq!(rule["enabled"], false);
     assert_eq!(rule["set_by"], "administrator");
 
-    let (revision, after) = routed_rules(&server);
+    let (revision, after) = referral_rules(&server);
     assert_eq!(revision, 1);
     assert!(!after.contains(&"police".to_owned()), "{after:?}");
     assert_eq!(after.len(), before.len() - 1);
@@ -237,7 +220,7 @@ fn a06_packages_are_verified_before_install_and_bad_ones_leave_evaluation_untouc
     });
     let admin = &server.tokens.admin;
     let url = server.url("/v1/packages");
-    let (_, before) = routed_rules(&server);
+    let (_, before) = referral_rules(&server);
     let candidate = std::fs::read(kinga_artifacts::TEST_REFERRAL_EC72).unwrap();
 
     // Over the size cap: 413 before reading.
@@ -297,7 +280,11 @@ fn a06_packages_are_verified_before_install_and_bad_ones_leave_evaluation_untouc
     let problem = post(&body).problem(400, "invalid-request");
     assert_eq!(problem["pointer"], "/component");
 
-    assert_eq!(routed_rules(&server).1, before, "evaluation is unaffected");
+    assert_eq!(
+        referral_rules(&server).1,
+        before,
+        "evaluation is unaffected"
+    );
     let trail = get(&server.url("/v1/audit?actor=amina"), Some(admin)).json();
     let refusals = trail["records"]
         .as_array()

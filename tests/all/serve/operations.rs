@@ -7,27 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::server::{Options, Server, get, patch, post_json};
+use super::server::{AS_OF, Options, Server, get, patch, post_json, referral_rules};
 use crate::support::{kinga_at, plugin_dir, sample_case};
-
-const AS_OF: &str = "2026-07-01T09:00:00+03:00";
-
-fn referral_rules(server: &Server) -> (u64, Vec<String>) {
-    let answer = post_json(
-        &server.url("/v1/referrals"),
-        &server.tokens.evaluator,
-        &json!({"case": sample_case(), "as_of": AS_OF}),
-    );
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    let body = answer.json();
-    let rules = body["referrals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["rule"].as_str().unwrap().to_owned())
-        .collect();
-    (body["revision"].as_u64().unwrap(), rules)
-}
 
 #[test]
 fn a_change_made_with_the_cli_is_served_within_the_reload_interval() {

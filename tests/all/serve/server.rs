@@ -339,3 +339,25 @@ pub fn raw(addr: &str, request: &[u8], wait: Duration) -> String {
     let _ = stream.read_to_end(&mut received);
     String::from_utf8_lossy(&received).into_owned()
 }
+
+/// The as-of the service tests evaluate at.
+pub const AS_OF: &str = "2026-07-01T09:00:00+03:00";
+
+/// Routes the sample case; returns the state revision served and the rules
+/// that referred.
+pub fn referral_rules(server: &Server) -> (u64, Vec<String>) {
+    let answer = post_json(
+        &server.url("/v1/referrals"),
+        &server.tokens.evaluator,
+        &serde_json::json!({"case": crate::support::sample_case(), "as_of": AS_OF}),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = answer.json();
+    let rules = body["referrals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap().to_owned())
+        .collect();
+    (body["revision"].as_u64().unwrap(), rules)
+}

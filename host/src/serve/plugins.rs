@@ -1,0 +1,92 @@
+//! `GET /v1/plugins` and `GET /v1/plugins/{id}`: the plugins as served
+//! now, with their rules, templates and effective settings; the `ETag` is
+//! the administration state revision, for `If-Match`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::App;
+use super::problem::Problem;
+use crate::admin::AdminState;
+use crate::plugin::LoadedPlugin;
+
+/// What the API shows of a plugin.
+pub(super) fn plugin_view(plugin: &LoadedPlugin, state: &AdminState) -> Value {
+    let d = plugin.description();
+    let admin = state.plugin(&d.id);
+    let rules: Vec<Value> = d
+        .rules
+        .iter()
+        .map(|rule| {
+            json!({
+                "id": rule.id,
+                "title": rule.title,
+                "description": rule.description,
+                "enabled": plugin.enabled_rules().contains(&rule.id),
+                "set_by": if admin.rules.contains_key(&rule.id) { "administrator" } else { "default" },
+            })
+        })
+        .collect();
+    json!({
+        "id": d.id,
+        "name": d.name,
+        "kind": d.kind.as_str(),
+        "version": d.version,
+        "purpose": d.purpose,
+        "contract": d.contract,
+        "content_sha256": d.content_sha256,
+        "enabled": plugin.switched_on(),
+        "rules": rules,
+        "templates": d.templates,
+        "case_fields": d.case_fields,
+        "settings": plugin.settings(),
+        "settings_set_by_administrator": admin.settings.keys().collect::<Vec<_>>(),
+    })
+}
+
+fn etag(revision: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{revision}\"")).expect("digits")
+}
+
+pub(super) fn with_etag(body: Value, revision: u64) -> Response {
+    let mut response = axum::Json(body).into_response();
+    response.headers_mut().insert(header::ETAG, etag(revision));
+    response
+}
+
+/// The state the current host was built from.
+fn served_state(app: &App) -> AdminState {
+    app.store
+        .as_ref()
+        .and_then(|s| s.load().ok())
+        .unwrap_or_default()
+}
+
+/// `GET /v1/plugins`.
+pub async fn list(State(app): State<Arc<App>>) -> Response {
+    let (host, revision) = app.live.current();
+    let state = served_state(&app);
+    let plugins: Vec<Value> = host.plugins().map(|p| plugin_view(p, &state)).collect();
+    with_etag(json!({"revision": revision, "plugins": plugins}), revision)
+}
+
+/// `GET /v1/plugins/{id}`.
+pub async fn show(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let (host, revision) = app.live.current();
+    match host.plugins().find(|p| p.description().id == id) {
+        Some(plugin) => with_etag(plugin_view(plugin, &served_state(&app)), revision),
+        None => unknown_plugin().into_response(),
+    }
+}
+
+pub(super) fn unknown_plugin() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "unknown-plugin",
+        "no plugin with this id is loaded",
+    )
+}
