@@ -54,6 +54,8 @@ pub mod chain;
 pub mod deploy;
 pub mod engine;
 pub mod error;
+pub mod explain;
+pub mod fixture;
 pub mod gate;
 pub mod host;
 pub mod json;

@@ -174,6 +174,9 @@ pub struct LoadedPlugin {
     pub(crate) breaker: crate::gate::Breaker,
     /// Whether an administrator has it switched on.
     pub(crate) switched_on: bool,
+    /// The interfaces it imports (all within the contract, or it would not
+    /// have loaded).
+    pub(crate) imports: Vec<String>,
 }
 
 impl LoadedPlugin {
@@ -196,6 +199,11 @@ impl LoadedPlugin {
     /// Whether an administrator has the plugin switched on.
     pub fn switched_on(&self) -> bool {
         self.switched_on
+    }
+
+    /// The interfaces the component imports.
+    pub fn imports(&self) -> &[String] {
+        &self.imports
     }
 
     /// Checks an administrator's state for this plugin: rules it has,
@@ -370,8 +378,15 @@ impl Loader<'_> {
             ))
         })?;
 
+        let imports = component
+            .component_type()
+            .imports(self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
         let (info, templates) = self.describe(&pre, source)?;
-        self.validate(info, templates, kind, sha256, pre, source)
+        let mut plugin = self.validate(info, templates, kind, sha256, pre, source)?;
+        plugin.imports = imports;
+        Ok(plugin)
     }
 
     fn compile(&self, bytes: &[u8], sha256: &str) -> Result<Component, String> {
@@ -626,6 +641,7 @@ impl Loader<'_> {
             slots: crate::gate::Slots::new(self.limits.concurrent_calls_per_plugin),
             breaker: crate::gate::Breaker::default(),
             switched_on: true,
+            imports: Vec::new(),
         };
         plugin
             .set_settings(&Map::new())

@@ -47,6 +47,7 @@ pub fn run(global: &Global, args: &EvaluateArgs, kind: Kind, errors: &ErrorPrint
             Err(e) => return errors.fail(&e),
         };
         return match setup::host(global).and_then(|host| with_settings(host, args)) {
+            Ok(host) if args.explain => explain(&host, &case, kind, &options, &args.only, errors),
             Ok(host) => single(&host, &case, kind, &options, errors),
             Err(e) => errors.fail(&e),
         };
@@ -217,4 +218,106 @@ fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Error> {
         .read_to_end(&mut bytes)
         .map_err(io)?;
     Ok(bytes)
+}
+
+/// `--explain`: each rule of each plugin, whether it fired and why.
+fn explain(
+    host: &Host,
+    case: &ValidCase,
+    kind: Kind,
+    options: &EvalOptions,
+    only: &[String],
+    errors: &ErrorPrinter,
+) -> u8 {
+    let explained = match kind {
+        Kind::Eligibility => host
+            .evaluate_with(case, options)
+            .map(|e| kinga_host::explain::eligibility(host, &e.outputs, only)),
+        Kind::Route => host
+            .route_with(case, options)
+            .map(|e| kinga_host::explain::referrals(host, &e.outputs, only)),
+    };
+    match explained {
+        Ok(explained) => {
+            setup::emit(&render_explanation(&explained, options));
+            EXIT_OK
+        }
+        Err(e) => errors.fail(&e),
+    }
+}
+
+fn render_explanation(
+    explained: &[kinga_host::explain::RuleExplanation],
+    options: &EvalOptions,
+) -> String {
+    use kinga_host::explain::Fired;
+    let mut text = format!("as of {}\n", options.as_of.to_rfc3339());
+    let mut plugin = "";
+    for rule in explained {
+        if rule.plugin != plugin {
+            plugin = &rule.plugin;
+            text.push_str(&format!("\n{plugin}\n"));
+        }
+        let outcome = |o: &Value| -> String {
+            if let Some(status) = o.get("status").and_then(Value::as_str) {
+                let priority = o
+                    .get("priority")
+                    .and_then(Value::as_i64)
+                    .map(|p| format!(" (priority {p})"))
+                    .unwrap_or_default();
+                return format!("{}{priority}", status.to_uppercase());
+            }
+            let text = |k: &str| {
+                o.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let provider = o
+                .get("provider")
+                .and_then(Value::as_str)
+                .map(|p| format!(" to {p}"))
+                .unwrap_or_else(|| " (no provider in the directory)".into());
+            format!(
+                "REFER {} {}, due {}{provider}; consent {}",
+                text("service"),
+                text("urgency"),
+                text("due"),
+                text("consent")
+            )
+        };
+        let head = match rule.fired {
+            Fired::Fired => rule
+                .outcomes
+                .iter()
+                .map(outcome)
+                .collect::<Vec<_>>()
+                .join("; "),
+            Fired::NotFired => "did not fire".to_owned(),
+            Fired::RuleOff => "switched off by an administrator".to_owned(),
+            Fired::PluginOff => "the plugin is switched off by an administrator".to_owned(),
+        };
+        text.push_str(&format!(
+            "  {:<26} {}\n",
+            rule.rule,
+            setup::printable(&head)
+        ));
+        for reason in &rule.reasons {
+            text.push_str(&format!(
+                "      because {} [{}]\n",
+                setup::printable(&reason.message),
+                reason.code
+            ));
+        }
+        if !rule.missing.is_empty() {
+            text.push_str(&format!("      collect {}\n", rule.missing.join(", ")));
+        }
+        if rule.fired == Fired::NotFired {
+            text.push_str(&format!(
+                "      fires when: {}\n",
+                setup::printable(&rule.fires_when)
+            ));
+        }
+    }
+    text
 }

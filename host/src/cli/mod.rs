@@ -4,6 +4,7 @@ mod admin;
 mod audit;
 mod batch;
 mod demo;
+mod devkit;
 mod keys;
 mod plugins;
 mod report;
@@ -94,6 +95,12 @@ pub enum Command {
     Synth(synth::SynthArgs),
     /// Show Kinga at work: screen, route and report on a synthetic caseload.
     Demo(demo::DemoArgs),
+    /// What the host would say of a plugin at install time: contract,
+    /// imports, description, settings schema, case fields, size.
+    Check(devkit::CheckArgs),
+    /// Run a plugin's fixtures through the real host and show a diff for
+    /// each mismatch.
+    Test(devkit::TestArgs),
     /// Run the JSON HTTP service case platforms call (see docs/deploy.md).
     Serve(serve::ServeArgs),
     /// Make an API token for `kinga serve` and print its configuration entry.
@@ -121,6 +128,10 @@ pub struct EvaluateArgs {
     /// Include a trace of each plugin call (rules, settings, fuel, time).
     #[arg(long)]
     pub trace: bool,
+    /// Explain one case rule by rule, in words: whether each rule fired and
+    /// why, from the plugin's reasons (with --case only).
+    #[arg(long, conflicts_with_all = ["cases", "trace"])]
+    pub explain: bool,
     /// Override a plugin setting for this run, as PLUGIN.KEY=VALUE (VALUE
     /// is JSON, or else taken as a string); checked against the plugin's
     /// settings schema. Repeat for several.
@@ -171,6 +182,8 @@ pub fn run() -> ExitCode {
         Command::Replay(args) => audit::replay(&cli.global, args, &errors),
         Command::Demo(args) => demo::run(&cli.global, args, &errors),
         Command::Serve(args) => serve::run(&cli.global, args, &errors),
+        Command::Check(args) => devkit::check(&cli.global, args, &errors),
+        Command::Test(args) => devkit::test(&cli.global, args, &errors),
         Command::Token(args) => serve::token(args, &errors),
     };
     ExitCode::from(code)
