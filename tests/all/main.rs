@@ -6,6 +6,7 @@ mod cache;
 mod cli;
 mod containment;
 mod contract;
+mod devkit;
 mod inputs;
 mod packages;
 mod pipeline;

@@ -1,0 +1,199 @@
+//! The plugin developer's commands through the binary: `kinga check`,
+//! `kinga test` (the reference plugins' own fixtures run through it) and
+//! `--explain`.
+
+use std::path::Path;
+
+use kinga_artifacts::{
+    BUILDING_A_FUTURE_ELIGIBILITY, BUILDING_A_FUTURE_REPORTS, KENYA_REFERRAL_PATHWAY,
+};
+
+use crate::support::{kinga, kinga_at};
+
+fn text(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn cases(plugin: &str) -> String {
+    format!("{}/../tests/cases/{plugin}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn check_says_what_install_would_say() {
+    let out = kinga(&["check", KENYA_REFERRAL_PATHWAY]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = text(&out);
+    for expected in [
+        "contract   kinga:plugin@0.1.0, world referral-plugin",
+        "the contract: kinga:plugin/log@0.1.0",
+        "rule police (on by default)",
+        "the schema compiles",
+        "/incidents",
+        "ok: the host would install it",
+    ] {
+        assert!(printed.contains(expected), "{expected} missing:\n{printed}");
+    }
+    let json = kinga(&["check", KENYA_REFERRAL_PATHWAY, "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["world"], "referral-plugin");
+    assert_eq!(report["description"]["id"], "kenya-referral-pathway");
+
+    let dir = tempfile::tempdir().unwrap();
+    let forbidden = dir.path().join("fs.wasm");
+    std::fs::write(
+        &forbidden,
+        wat::parse_str("(component (import \"wasi:filesystem/types@0.2.6\" (instance)))").unwrap(),
+    )
+    .unwrap();
+    let out = kinga(&["check", forbidden.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refused") && stderr.contains("wasi:filesystem/types"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_reference_plugins_pass_their_fixtures_through_kinga_test() {
+    for (component, plugin, count) in [
+        (
+            BUILDING_A_FUTURE_ELIGIBILITY,
+            "building-a-future-eligibility",
+            32,
+        ),
+        (KENYA_REFERRAL_PATHWAY, "kenya-referral-pathway", 35),
+        (BUILDING_A_FUTURE_REPORTS, "building-a-future-reports", 4),
+    ] {
+        let out = kinga(&["test", component, "--fixtures", &cases(plugin)]);
+        let printed = text(&out);
+        assert!(out.status.success(), "{plugin}:\n{printed}");
+        assert!(printed.contains(" 0 failed, 0 could not run"), "{printed}");
+        assert!(printed.contains(&format!("\n{count} passed")), "{printed}");
+    }
+}
+
+#[test]
+fn a_mismatch_is_shown_as_a_diff_and_update_rewrites_the_expectation() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(&cases("kenya-referral-pathway"))
+        .join("childrens-officer-for-a-protection-concern-alone.json");
+    let mut document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
+    let expect = document["expect"].as_object_mut().unwrap();
+    let (key, _) = expect
+        .iter()
+        .find(|(_, v)| v.is_object())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
+    expect.insert(key.clone(), serde_json::json!({"urgency": "routine-never"}));
+    let copy = dir.path().join("broken.json");
+    std::fs::write(&copy, serde_json::to_string_pretty(&document).unwrap()).unwrap();
+    let fixtures = dir.path().to_str().unwrap();
+
+    let out = kinga(&["test", KENYA_REFERRAL_PATHWAY, "--fixtures", fixtures]);
+    assert_eq!(out.status.code(), Some(1));
+    let printed = text(&out);
+    assert!(printed.contains("FAIL  broken"), "{printed}");
+    assert!(printed.contains(&format!("/{key}/urgency")), "{printed}");
+    assert!(
+        printed.contains("- expected \"routine-never\""),
+        "{printed}"
+    );
+    assert!(printed.contains("+ got "), "{printed}");
+
+    let out = kinga(&[
+        "test",
+        KENYA_REFERRAL_PATHWAY,
+        "--fixtures",
+        fixtures,
+        "--update",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("updated broken"));
+    let rewritten: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&copy).unwrap()).unwrap();
+    assert_ne!(rewritten["expect"][&key]["urgency"], "routine-never");
+    assert_eq!(rewritten["case"], document["case"], "only expect changes");
+    let out = kinga(&["test", KENYA_REFERRAL_PATHWAY, "--fixtures", fixtures]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    std::fs::write(dir.path().join("bad.json"), "{\"as_of\": 1}").unwrap();
+    let out = kinga(&["test", KENYA_REFERRAL_PATHWAY, "--fixtures", fixtures]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a fixture that cannot run is bad input"
+    );
+    assert!(text(&out).contains("ERROR"), "{}", text(&out));
+}
+
+#[test]
+fn explain_says_per_rule_whether_it_fired_and_why() {
+    let home = tempfile::tempdir().unwrap();
+    let case = format!("{}/../samples/case.json", env!("CARGO_MANIFEST_DIR"));
+    let disabled = kinga_at(
+        home.path(),
+        &[
+            "rules",
+            "disable",
+            "kenya-referral-pathway",
+            "legal-aid",
+            "--reason",
+            "clinic closed",
+            "--actor",
+            "t",
+        ],
+    );
+    assert!(disabled.status.success());
+    let out = kinga_at(
+        home.path(),
+        &[
+            "route",
+            "--case",
+            &case,
+            "--as-of",
+            "2026-07-01T09:00:00+03:00",
+            "--explain",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = text(&out);
+    for expected in [
+        "post-rape-care             REFER health.post-rape-care emergency",
+        "because a sexual incident happened within the last 72 hours",
+        "[within-pep-window]",
+        "safe-shelter               did not fire",
+        "fires when: Not safe at home",
+        "legal-aid                  switched off by an administrator",
+    ] {
+        assert!(printed.contains(expected), "{expected} missing:\n{printed}");
+    }
+    let out = kinga(&[
+        "eligibility",
+        "--case",
+        &case,
+        "--as-of",
+        "2026-07-01",
+        "--explain",
+    ]);
+    let printed = text(&out);
+    assert!(
+        printed.contains("family-livelihood          ELIGIBLE (priority 5)"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(
+            "because monthly household income is below KES 10000 [income-below-threshold]"
+        ),
+        "{printed}"
+    );
+}
