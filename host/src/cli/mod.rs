@@ -8,6 +8,7 @@ mod devkit;
 mod keys;
 mod plugins;
 mod report;
+mod scaffold;
 mod serve;
 mod setup;
 mod synth;
@@ -95,6 +96,8 @@ pub enum Command {
     Synth(synth::SynthArgs),
     /// Show Kinga at work: screen, route and report on a synthetic caseload.
     Demo(demo::DemoArgs),
+    /// Make a new plugin crate: one example rule, its tests, a fixture.
+    New(scaffold::NewArgs),
     /// What the host would say of a plugin at install time: contract,
     /// imports, description, settings schema, case fields, size.
     Check(devkit::CheckArgs),
@@ -182,6 +185,7 @@ pub fn run() -> ExitCode {
         Command::Replay(args) => audit::replay(&cli.global, args, &errors),
         Command::Demo(args) => demo::run(&cli.global, args, &errors),
         Command::Serve(args) => serve::run(&cli.global, args, &errors),
+        Command::New(args) => scaffold::run(&cli.global, args, &errors),
         Command::Check(args) => devkit::check(&cli.global, args, &errors),
         Command::Test(args) => devkit::test(&cli.global, args, &errors),
         Command::Token(args) => serve::token(args, &errors),
