@@ -7,6 +7,7 @@ mod cli;
 mod containment;
 mod contract;
 mod devkit;
+mod guide;
 mod inputs;
 mod packages;
 mod pipeline;

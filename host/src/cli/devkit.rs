@@ -38,7 +38,7 @@ pub struct TestArgs {
 
 /// The component at `path`: the file itself, or the `.wasm` that building
 /// the crate at `path` for `wasm32-wasip2` produces.
-fn component(path: &Path, errors: &ErrorPrinter) -> Result<PathBuf, u8> {
+pub fn component(path: &Path, errors: &ErrorPrinter) -> Result<PathBuf, u8> {
     if path.is_file() {
         return Ok(path.to_owned());
     }

@@ -82,6 +82,11 @@ pub fn run(global: &Global, command: &KeysCommand, errors: &ErrorPrinter) -> u8 
 
 /// `kinga plugins sign`: writes a signed package.
 pub fn sign(component: &Path, key: Option<&Path>, out: &Path, errors: &ErrorPrinter) -> u8 {
+    let component = match super::devkit::component(component, errors) {
+        Ok(path) => path,
+        Err(code) => return code,
+    };
+    let component = component.as_path();
     let bytes = match std::fs::read(component) {
         Ok(bytes) => bytes,
         Err(source) => {

@@ -31,7 +31,7 @@ pub enum PluginsCommand {
     /// Make a package (plugin.wasm + manifest.json) from a component,
     /// signed with a publisher key.
     Sign {
-        /// The component.
+        /// The component (`.wasm`), or a plugin crate to build first.
         component: std::path::PathBuf,
         /// The secret key (NAME.key). Without it the package is unsigned:
         /// for development only.
