@@ -18,5 +18,6 @@ mod reload;
 mod serve;
 mod shadow;
 mod support;
+mod twin;
 mod validation;
 mod wat;

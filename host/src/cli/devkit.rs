@@ -212,6 +212,15 @@ pub fn test(global: &Global, args: &TestArgs, errors: &ErrorPrinter) -> u8 {
     if fixtures.is_empty() {
         return errors.usage(&format!("{}: no *.json fixtures", args.fixtures.display()));
     }
+    // One host for every fixture (the component compiles once); each
+    // fixture starts again from the plugin's defaults.
+    let (mut host, id) = match host_with(global, &path) {
+        Ok(loaded) => loaded,
+        Err(Error::PluginLoad { message, .. }) => {
+            return errors.usage(&format!("{}: refused: {message}", path.display()));
+        }
+        Err(e) => return errors.fail(&e),
+    };
     let (mut passed, mut failed, mut broken, mut updated) = (0, 0, 0, 0);
     let mut text = String::new();
     for fixture in &fixtures {
@@ -223,14 +232,11 @@ pub fn test(global: &Global, args: &TestArgs, errors: &ErrorPrinter) -> u8 {
                 continue;
             }
         };
-        let outcome = host_with(global, &path).and_then(|(mut host, id)| {
-            fixture.prepare(&mut host, &id)?;
-            fixture.run(&host, &id)
-        });
+        let outcome = host
+            .apply_state(&kinga_host::admin::AdminState::default())
+            .and_then(|()| fixture.prepare(&mut host, &id))
+            .and_then(|()| fixture.run(&host, &id));
         match outcome {
-            Err(Error::PluginLoad { message, .. }) => {
-                return errors.usage(&format!("{}: refused: {message}", path.display()));
-            }
             Err(e) => {
                 broken += 1;
                 text.push_str(&format!(

@@ -1,0 +1,126 @@
+"""school-support, in Python: a Kinga eligibility plugin.
+
+The twin of the example rule `kinga new eligibility` writes in Rust, to show
+that the contract (`wit/`, kinga:plugin@0.1.0) is language-neutral: both
+pass the same fixtures (`fixtures/`) through the same host.
+
+One track, `school-support`: identified survivors aged `min_age` to
+`max_age` (settings) are eligible; without any age the answer is
+`undetermined`, naming the field to collect. `build.sh` makes the component
+with componentize-py.
+"""
+
+import datetime
+import json
+
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.exports import eligibility
+from wit_world.imports import types
+
+RULE = "school-support"
+DEFAULTS = {"min_age": 9, "max_age": 15}
+SETTINGS_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["min_age", "max_age"],
+    "properties": {
+        "min_age": {"type": "integer", "minimum": 0, "maximum": 25},
+        "max_age": {"type": "integer", "minimum": 0, "maximum": 25},
+    },
+}
+
+
+class Plugin(exports.Plugin):
+    def describe(self) -> types.PluginInfo:
+        return types.PluginInfo(
+            id="python-school-support",
+            name="School support (Python)",
+            version="0.1.0",
+            kind=types.PluginKind.ELIGIBILITY,
+            purpose="Decides which children can receive school support, so that caseworkers can offer it.",
+            rules=[
+                types.RuleInfo(
+                    RULE,
+                    "School support",
+                    "Identified survivors aged min_age to max_age (settings).",
+                    True,
+                )
+            ],
+            settings_schema=json.dumps(SETTINGS_SCHEMA),
+            default_settings=json.dumps(DEFAULTS),
+            # Only what the rule reads: the host passes nothing else.
+            case_fields=["/child/date_of_birth", "/child/age_estimate_years", "/survivor_status"],
+        )
+
+
+def completed_years(born: datetime.date, on: datetime.date) -> int:
+    """Completed years at `on`; a 29 February birthday falls on 1 March in a common year."""
+    years = on.year - born.year
+    if (on.month, on.day) < (born.month, born.day):
+        years -= 1
+    return years
+
+
+def decision(status, code, message, missing=()):
+    return eligibility.Decision(
+        RULE, status, None, [types.Reason(RULE, code, message)], list(missing)
+    )
+
+
+class Eligibility(exports.Eligibility):
+    def evaluate(self, ctx: types.Context, case: str):
+        if RULE not in ctx.enabled_rules:
+            return []
+        settings = json.loads(ctx.settings)
+        data = json.loads(case)
+        # The as-of is an RFC 3339 date-time; ages are taken at its date.
+        as_of = datetime.date.fromisoformat(ctx.as_of[:10])
+        if data.get("survivor_status") != "survivor":
+            return [
+                decision(
+                    eligibility.Status.INELIGIBLE,
+                    "not-a-survivor",
+                    "the child is not an identified survivor",
+                )
+            ]
+        child = data.get("child", {})
+        if "date_of_birth" in child:
+            born = datetime.date.fromisoformat(child["date_of_birth"])
+            if born > as_of:
+                raise Err(
+                    types.PluginError(
+                        types.ErrorKind.INVALID_CASE,
+                        "born-after-as-of",
+                        "the date of birth is after the as-of date",
+                        "/child/date_of_birth",
+                    )
+                )
+            age = completed_years(born, as_of)
+        elif "age_estimate_years" in child:
+            age = child["age_estimate_years"]
+        else:
+            return [
+                decision(
+                    eligibility.Status.UNDETERMINED,
+                    "age-unknown",
+                    "neither a date of birth nor an age estimate is recorded",
+                    ["/child/date_of_birth"],
+                )
+            ]
+        if settings["min_age"] <= age <= settings["max_age"]:
+            return [
+                decision(
+                    eligibility.Status.ELIGIBLE,
+                    "age-in-range",
+                    "the child's age is within the range",
+                )
+            ]
+        return [
+            decision(
+                eligibility.Status.INELIGIBLE,
+                "age-out-of-range",
+                "the child's age is outside the range",
+            )
+        ]
