@@ -319,6 +319,21 @@ fn effective_rules(
         .collect()
 }
 
+/// A kebab-case id as a PascalCase name (`plugin-info` → `PluginInfo`), for
+/// generated type and schema names.
+pub fn pascal_case(kebab: &str) -> String {
+    kebab
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// Everything loading needs from the host.
 pub(crate) struct Loader<'a> {
     pub engine: &'a Engine,

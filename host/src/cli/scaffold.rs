@@ -105,19 +105,6 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-/// `kinga-cases` → `KingaCases`.
-fn type_name(name: &str) -> String {
-    name.split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 fn fill(template: &str, values: &[(&str, &str)]) -> String {
     values
         .iter()
@@ -154,7 +141,7 @@ pub fn run(_global: &Global, args: &NewArgs, errors: &ErrorPrinter) -> u8 {
         ));
     }
     let crate_name = args.name.replace('-', "_");
-    let type_name = type_name(&args.name);
+    let type_name = kinga_host::plugin::pascal_case(&args.name);
     let sdk_path = sdk.display().to_string();
     let values = [
         ("name", args.name.as_str()),
@@ -218,6 +205,9 @@ mod tests {
         ] {
             assert!(!valid_name(bad), "{bad}");
         }
-        assert_eq!(type_name("county-school-support"), "CountySchoolSupport");
+        assert_eq!(
+            kinga_host::plugin::pascal_case("county-school-support"),
+            "CountySchoolSupport"
+        );
     }
 }

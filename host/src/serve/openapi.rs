@@ -18,16 +18,7 @@ const PATHS: &str = include_str!("openapi.json");
 /// The component name of a schema file (`plugin-info.schema.json` →
 /// `PluginInfo`).
 fn component_name(file: &str) -> String {
-    file.trim_end_matches(".schema.json")
-        .split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
+    crate::plugin::pascal_case(file.trim_end_matches(".schema.json"))
 }
 
 /// Rewrites every `$ref` of a schema from file `file` to a pointer inside
