@@ -34,6 +34,12 @@ pub fn build(limits: &Limits) -> wasmtime::Result<Engine> {
         .max_wasm_stack(limits.wasm_stack_bytes)
         .memory_init_cow(true);
 
+    // For profiling only: `KINGA_PERF_MAP=1` writes /tmp/perf-PID.map so
+    // that `perf` can name the compiled plugin functions.
+    if std::env::var_os("KINGA_PERF_MAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+
     let mut pool = PoolingAllocationConfig::default();
     let slots = limits.concurrent_instances;
     pool.total_component_instances(slots)
