@@ -51,8 +51,15 @@ pub fn build(limits: &Limits) -> wasmtime::Result<Engine> {
         .table_elements(limits.table_elements)
         .max_memories_per_component(8)
         .max_tables_per_component(8)
-        .linear_memory_keep_resident(64 << 10)
-        .table_keep_resident(16 << 10);
+        // Between instances, the first MiB of a memory stays resident and
+        // only its dirty pages are reset to the image (found with Linux's
+        // PAGEMAP_SCAN where the kernel has it, 6.7+): no madvise, no page
+        // faults, no TLB shootdowns per call. A quarter less time per call
+        // (docs/performance.md); the reset is wasmtime's, as isolating as
+        // an madvise.
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10)
+        .pagemap_scan(wasmtime::Enabled::Auto);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&config)
 }

@@ -12,7 +12,8 @@
 //! 5. The service: `POST /v1/eligibility` under `oha` on loopback.
 //!
 //! `KINGA_BENCH_QUICK=1` runs a smaller version of each (for a smoke test);
-//! `KINGA_BENCH_ONLY=1,3` runs only those sections.
+//! `KINGA_BENCH_ONLY=1,3` runs only those sections; `KINGA_BENCH_CACHE=DIR`
+//! keeps the compiled plugins between runs (for profiling).
 //! The method and the latest figures are in `docs/performance.md`.
 
 mod measure;
@@ -112,12 +113,17 @@ fn main() {
         reports::measure_peak(args);
     }
     let sizes = sizes();
-    let cache = tempfile::tempdir().expect("a temporary directory");
+    // KINGA_BENCH_CACHE keeps the artifact cache between runs (to profile
+    // without compiling); by default each run starts empty, so that section
+    // 3 measures a real cold start.
+    let kept = std::env::var_os("KINGA_BENCH_CACHE").map(std::path::PathBuf::from);
+    let temporary = tempfile::tempdir().expect("a temporary directory");
+    let cache = kept.as_deref().unwrap_or(temporary.path());
     let mut table = Table::default();
 
     // 3 first: the first load is the cold one.
-    let cold = cold_start(cache.path());
-    let host = Arc::new(host(cache.path()));
+    let cold = cold_start(cache);
+    let host = Arc::new(host(cache));
     if wanted(1) {
         isolated(&host, &sizes, &mut table);
     }
@@ -128,10 +134,10 @@ fn main() {
         table.extend(cold);
     }
     if wanted(4) {
-        reports::run(cache.path(), &sizes.reports, &mut table);
+        reports::run(cache, &sizes.reports, &mut table);
     }
     if wanted(5) {
-        service::run(cache.path(), sizes.service_seconds, &mut table);
+        service::run(cache, sizes.service_seconds, &mut table);
     }
     table.print(&machine());
 }

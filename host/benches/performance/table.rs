@@ -31,7 +31,7 @@ impl Row {
             format!("met (target ≤ {} {unit})", round(target))
         } else {
             format!(
-                "MISSED by {:.0}% (target ≤ {} {unit})",
+                "MISSED by {:.1}% (target ≤ {} {unit})",
                 (value / target - 1.0) * 100.0,
                 round(target)
             )
@@ -48,7 +48,7 @@ impl Row {
             format!("met (target ≥ {} {unit})", round(target))
         } else {
             format!(
-                "MISSED by {:.0}% (target ≥ {} {unit})",
+                "MISSED by {:.1}% (target ≥ {} {unit})",
                 (1.0 - value / target) * 100.0,
                 round(target)
             )

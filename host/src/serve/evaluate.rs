@@ -217,7 +217,7 @@ fn parse_envelope(app: &App, host: &Host, bytes: &[u8], kind: Kind) -> Result<En
 fn evaluate_body(app: &App, bytes: &[u8], kind: Kind) -> Result<Value, Problem> {
     let (host, revision) = app.live.current();
     let envelope = parse_envelope(app, &host, bytes, kind)?;
-    let mut options = EvalOptions::new(envelope.as_of).trace(true);
+    let mut options = EvalOptions::new(envelope.as_of).trace(envelope.trace);
     if let Some(plugins) = &envelope.plugins {
         options = options.plugins(plugins.iter().cloned());
     }
@@ -300,12 +300,26 @@ fn evaluate_case(
     };
     match outcome {
         Ok((outputs, trace)) => {
-            let trace = trace.unwrap_or_default();
-            app.metrics
-                .calls_ok(trace.iter().map(|t| t.plugin.as_str()));
+            // Every plugin of the kind that was selected and is switched on
+            // answered (a failure of any one fails the evaluation).
+            let selected = |id: &String| {
+                options
+                    .plugins
+                    .as_ref()
+                    .is_none_or(|only| only.contains(id))
+            };
+            app.metrics.calls_ok(
+                host.plugins()
+                    .filter(|p| p.switched_on())
+                    .map(crate::plugin::LoadedPlugin::description)
+                    .filter(|d| d.kind == kind.plugin_kind() && selected(&d.id))
+                    .map(|d| d.id.as_str()),
+            );
             Ok((
                 outputs.unwrap_or(Value::Null),
-                serde_json::to_value(trace).unwrap_or(Value::Null),
+                trace.map_or(Value::Null, |t| {
+                    serde_json::to_value(t).unwrap_or(Value::Null)
+                }),
             ))
         }
         Err(e) => {
