@@ -161,6 +161,11 @@ pub fn compile_settings_schema(schema: &Value) -> Result<Validator, String> {
 
 /// Checks `instance` against `validator`; at most `max` violations.
 pub fn violations(validator: &Validator, instance: &Value, max: usize) -> Vec<Violation> {
+    // The common case, a valid instance, answered by the fast path; errors
+    // are collected (with their locations) only when there are some.
+    if validator.is_valid(instance) {
+        return Vec::new();
+    }
     validator
         .iter_errors(instance)
         .take(max)
