@@ -56,6 +56,16 @@ impl Deployment {
     /// # Errors
     /// Any plugin that fails to load or verify, a state that does not fit.
     pub fn build(&self) -> Result<Host, Error> {
+        self.build_from(&self.state()?)
+    }
+
+    /// Builds a host from `state`, read once by the caller (so that the
+    /// host and the revision it is labelled with cannot come from two
+    /// different reads of the state file).
+    ///
+    /// # Errors
+    /// See [`Deployment::build`].
+    pub fn build_from(&self, state: &AdminState) -> Result<Host, Error> {
         let mut builder = Host::builder().limits(self.limits.clone());
         if let Some(dir) = &self.cache_dir {
             builder = builder.cache_dir(dir);
@@ -67,9 +77,8 @@ impl Deployment {
         if let Some(dir) = &self.plugin_dir {
             host.load_dir(dir)?;
         }
-        let state = self.state()?;
-        self.load_installed(&mut host, &state)?;
-        host.apply_state(&state)?;
+        self.load_installed(&mut host, state)?;
+        host.apply_state(state)?;
         Ok(host)
     }
 
@@ -115,7 +124,7 @@ impl Deployment {
 /// A host that can be reloaded while it serves (see the module docs).
 pub struct LiveHost {
     deployment: Deployment,
-    current: RwLock<(Arc<Host>, u64)>,
+    current: RwLock<(Arc<Host>, Arc<AdminState>)>,
 }
 
 impl LiveHost {
@@ -124,11 +133,11 @@ impl LiveHost {
     /// # Errors
     /// See [`Deployment::build`].
     pub fn new(deployment: Deployment) -> Result<LiveHost, Error> {
-        let revision = deployment.state()?.revision;
-        let host = deployment.build()?;
+        let state = deployment.state()?;
+        let host = deployment.build_from(&state)?;
         Ok(LiveHost {
             deployment,
-            current: RwLock::new((Arc::new(host), revision)),
+            current: RwLock::new((Arc::new(host), Arc::new(state))),
         })
     }
 
@@ -140,7 +149,14 @@ impl LiveHost {
     /// The host and the state revision it was built from, read together.
     pub fn current(&self) -> (Arc<Host>, u64) {
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());
-        (Arc::clone(&current.0), current.1)
+        (Arc::clone(&current.0), current.1.revision)
+    }
+
+    /// The host and the administration state it was built from, read
+    /// together (what a view of switches and settings must describe).
+    pub fn current_with_state(&self) -> (Arc<Host>, Arc<AdminState>) {
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        (Arc::clone(&current.0), Arc::clone(&current.1))
     }
 
     /// Where the host comes from.
@@ -150,7 +166,11 @@ impl LiveHost {
 
     /// The state revision the current host was built from.
     pub fn revision(&self) -> u64 {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).1
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .revision
     }
 
     /// Builds a new host and swaps it in; on any error the current host
@@ -162,11 +182,12 @@ impl LiveHost {
         let built = self
             .deployment
             .state()
-            .and_then(|state| Ok((self.deployment.build()?, state.revision)));
+            .and_then(|state| Ok((self.deployment.build_from(&state)?, state)));
         match built {
-            Ok((host, revision)) => {
+            Ok((host, state)) => {
+                let revision = state.revision;
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) =
-                    (Arc::new(host), revision);
+                    (Arc::new(host), Arc::new(state));
                 tracing::info!(target: "kinga::host", revision, "reloaded");
                 Ok(revision)
             }

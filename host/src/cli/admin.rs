@@ -175,12 +175,12 @@ fn describe(change: &Change) -> String {
     }
 }
 
+/// The host and the state it was built from, from one read of the state.
 fn loaded(global: &Global, errors: &ErrorPrinter) -> Result<(Host, AdminState), u8> {
-    let state = setup::state_store(global)
-        .map_err(|m| errors.usage(&m))?
-        .load()
-        .map_err(|e| errors.fail(&kinga_host::Error::InvalidState(e.to_string())))?;
-    let host = setup::host(global).map_err(|e| errors.fail(&e))?;
+    setup::state_store(global).map_err(|m| errors.usage(&m))?;
+    let deployment = setup::deployment(global);
+    let state = deployment.state().map_err(|e| errors.fail(&e))?;
+    let host = deployment.build_from(&state).map_err(|e| errors.fail(&e))?;
     Ok((host, state))
 }
 

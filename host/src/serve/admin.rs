@@ -252,11 +252,14 @@ async fn administer(
             };
             let (state, change) = applied.map_err(|e| admin_problem(&e, &host, &change_target(&describe)))?;
             let reload = app.reload();
-            let (host, revision) = app.live.current();
+            // The plugin as served now, described by the state it was
+            // built from (the written state if the reload succeeded).
+            let (host, served) = app.live.current_with_state();
+            let revision = served.revision;
             let plugin = host
                 .plugins()
                 .find(|p| p.description().id == change.plugin())
-                .map(|p| plugin_view(p, &state));
+                .map(|p| plugin_view(p, &served));
             Ok::<_, Problem>((
                 json!({
                     "revision": state.revision,

@@ -58,27 +58,21 @@ pub(super) fn with_etag(body: Value, revision: u64) -> Response {
     response
 }
 
-/// The state the current host was built from.
-fn served_state(app: &App) -> AdminState {
-    app.store
-        .as_ref()
-        .and_then(|s| s.load().ok())
-        .unwrap_or_default()
-}
-
 /// `GET /v1/plugins`.
 pub async fn list(State(app): State<Arc<App>>) -> Response {
-    let (host, revision) = app.live.current();
-    let state = served_state(&app);
+    let (host, state) = app.live.current_with_state();
     let plugins: Vec<Value> = host.plugins().map(|p| plugin_view(p, &state)).collect();
-    with_etag(json!({"revision": revision, "plugins": plugins}), revision)
+    with_etag(
+        json!({"revision": state.revision, "plugins": plugins}),
+        state.revision,
+    )
 }
 
 /// `GET /v1/plugins/{id}`.
 pub async fn show(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    let (host, revision) = app.live.current();
+    let (host, state) = app.live.current_with_state();
     match host.plugins().find(|p| p.description().id == id) {
-        Some(plugin) => with_etag(plugin_view(plugin, &served_state(&app)), revision),
+        Some(plugin) => with_etag(plugin_view(plugin, &state), state.revision),
         None => unknown_plugin().into_response(),
     }
 }
