@@ -21,5 +21,5 @@ fuzz_target!(|data: &[u8]| {
     let projected: serde_json::Value =
         serde_json::from_str(&projected).expect("projection is JSON");
     assert_eq!(projected["case_id"], case.value()["case_id"]);
-    let _ = kinga_host::case::identifying_values(case.value());
+    let _ = kinga_host::identifying_values(case.value());
 });

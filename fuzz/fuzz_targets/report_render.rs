@@ -45,7 +45,7 @@ fuzz_target!(|input: (
     assert!(
         !csv_text
             .chars()
-            .any(|c| kinga_host::sandbox::is_unsafe_char(c) && c != '\n' && c != '\r')
+            .any(|c| kinga_host::is_unsafe_char(c) && c != '\n' && c != '\r')
     );
     // Read the CSV back as a spreadsheet would, field by field (a naive
     // split on commas once mistook a quoted "x,@..." for a formula cell).
@@ -65,7 +65,7 @@ fuzz_target!(|input: (
     let md = render(&report, Format::Markdown);
     assert!(
         !md.chars()
-            .any(|c| kinga_host::sandbox::is_unsafe_char(c) && c != '\n')
+            .any(|c| kinga_host::is_unsafe_char(c) && c != '\n')
     );
     assert!(!md.contains("<script"), "raw HTML in Markdown");
 });

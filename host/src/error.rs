@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 use crate::case::CaseRejection;
-use crate::schema::Violation;
+use crate::case::schema::Violation;
+use crate::runtime::plugin::PluginKind;
 
 /// Everything that can go wrong when loading plugins or evaluating cases.
 ///
@@ -112,6 +113,22 @@ pub enum Error {
     #[error("no plugin with id {0} is loaded")]
     UnknownPlugin(String),
 
+    /// The plugin is loaded, but an administrator switched it off.
+    #[error("plugin {0} is off: an administrator switched it off")]
+    PluginDisabled(String),
+
+    /// The plugin does not provide what was asked of it (a reporting plugin
+    /// named for an eligibility evaluation, say).
+    #[error("plugin {plugin} is a {} plugin; this needs {wanted}", kind.as_str())]
+    WrongKind {
+        /// The plugin.
+        plugin: String,
+        /// What it is.
+        kind: PluginKind,
+        /// What was needed, in words ("an eligibility plugin").
+        wanted: &'static str,
+    },
+
     /// No loaded reporting plugin offers this template.
     #[error("no loaded plugin offers the report template {0}")]
     UnknownTemplate(String),
@@ -120,14 +137,14 @@ pub enum Error {
     #[error("two plugins have the id {0}")]
     DuplicatePlugin(String),
 
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written. The cause is part of the
+    /// message (and so not also a `source()`, which would print it twice).
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: String,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The sandbox itself could not be set up (a host bug or a platform
@@ -226,6 +243,8 @@ impl Error {
             Error::Replay(_) => "replay",
             Error::InvalidState(_) => "invalid-state",
             Error::UnknownPlugin(_) => "unknown-plugin",
+            Error::PluginDisabled(_) => "plugin-disabled",
+            Error::WrongKind { .. } => "wrong-kind",
             Error::UnknownTemplate(_) => "unknown-template",
             Error::DuplicatePlugin(_) => "duplicate-plugin",
             Error::Io { .. } => "io",
@@ -272,8 +291,11 @@ impl Error {
             | Error::InvalidOutput { plugin, .. }
             | Error::PluginRefused { plugin, .. }
             | Error::SwitchedOff { plugin, .. }
-            | Error::Overloaded { plugin } => Some(plugin),
-            Error::UnknownPlugin(id) | Error::DuplicatePlugin(id) => Some(id),
+            | Error::Overloaded { plugin }
+            | Error::WrongKind { plugin, .. } => Some(plugin),
+            Error::UnknownPlugin(id) | Error::PluginDisabled(id) | Error::DuplicatePlugin(id) => {
+                Some(id)
+            }
             _ => None,
         }
     }

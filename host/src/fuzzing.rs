@@ -1,13 +1,14 @@
-//! Entry points for the fuzz targets (`fuzz/`): the host's checks on plugin
-//! answers, reachable without a plugin. Not a stable API.
+//! Entry points for the fuzz targets (`fuzz/`) and the benchmark: the
+//! host's checks on plugin answers, reachable without a plugin, and the
+//! fixed cost of a fresh store. Not a stable API.
 
 use std::collections::BTreeSet;
 
-use crate::bindings::eligibility::exports::kinga::plugin::eligibility as e;
-use crate::bindings::referral::exports::kinga::plugin::referral as r;
-use crate::bindings::types::Reason;
 use crate::error::Error;
-use crate::output::{Decision, OutputCheck, Referral};
+use crate::runtime::bindings::eligibility::exports::kinga::plugin::eligibility as e;
+use crate::runtime::bindings::referral::exports::kinga::plugin::referral as r;
+use crate::runtime::bindings::types::Reason;
+use crate::runtime::output::{Decision, OutputCheck, Referral};
 
 /// An arbitrary reason: rule, code, message.
 pub type RawReason = (String, String, String);
@@ -116,4 +117,38 @@ pub fn check_referrals(
         )
         .collect();
     with_check(identifying, |c| c.referrals(raw))
+}
+
+/// Makes fresh stores the way every plugin call does (limits, fuel,
+/// deadline, inert WASI context), to measure their fixed cost.
+pub struct StoreFactory {
+    engine: wasmtime::Engine,
+    limits: crate::Limits,
+    plugin: std::sync::Arc<str>,
+}
+
+impl StoreFactory {
+    /// A factory with its own engine under `limits`.
+    ///
+    /// # Errors
+    /// [`Error::Engine`] when the engine cannot be built.
+    pub fn new(limits: crate::Limits) -> Result<StoreFactory, Error> {
+        let engine = crate::runtime::engine::build(&limits)
+            .map_err(crate::runtime::sandbox::engine_error)?;
+        Ok(StoreFactory {
+            engine,
+            limits,
+            plugin: std::sync::Arc::from("bench"),
+        })
+    }
+
+    /// Makes one store and drops it.
+    pub fn make_and_drop(&self) {
+        let store = crate::runtime::wasi::new_store(
+            &self.engine,
+            &self.limits,
+            std::sync::Arc::clone(&self.plugin),
+        );
+        drop(std::hint::black_box(store));
+    }
 }

@@ -25,9 +25,9 @@
 //!    refusal names a JSON pointer and never echoes a value.
 //! 2. Each plugin of the kind gets the case reduced to the fields its
 //!    `describe` declared, the as-of, its enabled rules and its settings,
-//!    in a **fresh store** (see [`sandbox`]) with a fuel budget, a wall-clock
+//!    in a **fresh store** with a fuel budget, a wall-clock
 //!    deadline, a memory cap and a stack cap ([`Limits`]).
-//! 3. Its answer is checked ([`output`]): rule ids it has and that are on,
+//! 3. Its answer is checked: rule ids it has and that are on,
 //!    ids and codes of the right form, real dates, bounded size. A plugin
 //!    that traps, runs out of fuel or time, or answers out of contract
 //!    yields a typed [`Error`]; the host stays up.
@@ -40,54 +40,61 @@
 //!
 //! ## Speed
 //! One [`wasmtime::Engine`] per host; each plugin is compiled once (or loaded
-//! from the integrity-checked [`cache`]) and pre-instantiated once; the
+//! from an integrity-checked artifact cache) and pre-instantiated once; the
 //! pooling allocator with copy-on-write images makes each per-call instance
 //! cheap.
+//!
+//! ## Where things are
+//! | module | what it holds |
+//! |---|---|
+//! | the crate root | the runtime: [`Host`], cases ([`ValidCase`], [`AsOf`]), outputs, reports, [`Error`] |
+//! | [`admin`] | administration state, signed packages, keys, a [`admin::LiveHost`] that reloads |
+//! | [`records`] | hash-chained logs and decision records |
+//! | `devkit` (feature `devkit`) | fixtures, explanations, shadow runs, synthetic caseloads |
+//! | `serve` (feature `serve`) | the JSON HTTP service |
+//!
+//! `docs/architecture.md` has the map of the source folders.
+
+#![deny(missing_docs)]
 
 pub mod admin;
-pub mod administer;
-pub mod asof;
-pub mod bindings;
-pub mod cache;
-pub mod case;
-pub mod chain;
-pub mod deploy;
-pub mod engine;
-pub mod error;
-pub mod explain;
-pub mod fixture;
-pub mod gate;
-pub mod host;
-pub mod json;
-pub mod jsonl;
-pub mod limits;
-pub mod output;
-pub mod package;
-pub mod plugin;
-pub mod record;
-pub mod render;
-pub mod report;
-pub mod sandbox;
-pub mod schema;
-pub mod shadow;
-pub mod synth;
-
-pub use asof::{AsOf, EAST_AFRICA_TIME};
-pub use case::{CaseRejection, ValidCase};
-pub use error::{Containment, Error, ErrorReport, PluginErrorKind};
-pub use host::{CallTrace, EvalOptions, Evaluation, Host, HostBuilder, Replay};
-pub use limits::Limits;
-pub use output::{ConsentStatus, Decision, Provider, Reason, Referral, Status, Urgency};
-pub use plugin::{
-    CONTRACT, LoadedPlugin, PluginDescription, PluginKind, RuleDescription, TemplateDescription,
-};
-pub use record::DecisionRecord;
-pub use render::{Format, render};
-pub use report::{Count, Report, ReportRow, ReportRun, ReportTable};
-
-#[cfg(feature = "serve")]
-pub mod serve;
-
+mod case;
+#[cfg(feature = "devkit")]
+pub mod devkit;
+mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod records;
+mod runtime;
+#[cfg(feature = "serve")]
+pub mod serve;
+mod storage;
+mod text;
+
+pub use case::asof::{AsOf, EAST_AFRICA_TIME};
+pub use case::jsonl::{CaseLine, CaseLines};
+pub use case::schema::Violation;
+pub use case::{
+    CaseRejection, MAX_CASE_BYTES, MAX_CASE_DEPTH, ValidCase, canonical_json, identifying_values,
+};
+pub use error::{Containment, Error, ErrorReport, PluginErrorKind};
+pub use records::DecisionRecord;
+pub use runtime::host::{CallTrace, EvalOptions, Evaluation, Host, HostBuilder, Replay};
+pub use runtime::limits::Limits;
+pub use runtime::output::{ConsentStatus, Decision, Provider, Reason, Referral, Status, Urgency};
+pub use runtime::plugin::{
+    CONTRACT, LoadedPlugin, ParameterDescription, PluginDescription, PluginKind, RuleDescription,
+    TemplateDescription,
+};
+pub use runtime::render::{Format, render};
+pub use runtime::report::{Count, Report, ReportRow, ReportRun, ReportTable};
+pub use text::{is_unsafe_char, neutralise};
+
+/// The bundled JSON Schemas (`schemas/`), compiled once, and checking a
+/// value against one of them.
+pub mod schemas {
+    pub use crate::case::schema::{
+        Violation, case, decision, plugin_info, plugin_manifest, referral, report, violations,
+    };
+}

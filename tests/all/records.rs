@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use kinga_host::synth::Synth;
+use kinga_host::devkit::Synth;
 use kinga_host::{AsOf, DecisionRecord, EAST_AFRICA_TIME, Host, ValidCase};
 use serde_json::Value;
 
@@ -19,7 +19,7 @@ fn synthetic(count: usize) -> Vec<Value> {
 fn identifying(cases: &[Value]) -> Vec<String> {
     cases
         .iter()
-        .flat_map(kinga_host::case::identifying_values)
+        .flat_map(kinga_host::identifying_values)
         .filter(|v| v.len() >= 6)
         .collect()
 }
@@ -183,7 +183,7 @@ fn a_replay_reports_a_changed_outcome() {
             .unwrap(),
     )
     .unwrap();
-    let settings = kinga_host::record::recorded_settings(&log, &record).unwrap();
+    let settings = kinga_host::records::recorded_settings(&log, &record).unwrap();
     assert!(host.replay(&record, &case, &settings).unwrap().identical);
     record.outcome["summary"][0]["status"] = Value::from("eligible-by-tampering");
     let replay = host.replay(&record, &case, &settings).unwrap();

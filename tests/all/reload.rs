@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use kinga_host::admin::{Change, Request, StateStore};
-use kinga_host::deploy::{Deployment, LiveHost};
+use kinga_host::admin::{Deployment, LiveHost};
 
 use crate::support::{as_of, sample_case, valid};
 

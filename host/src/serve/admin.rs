@@ -1,5 +1,5 @@
 //! Reading the plugins, and administering them: the same operations and
-//! guarantees as the CLI (see [`crate::administer`]).
+//! guarantees as the CLI (see [`crate::admin::apply`]).
 //!
 //! Every change names a `reason` in its body and the revision it was
 //! prepared against in `If-Match` (the `ETag` of `GET /v1/plugins`); a
@@ -26,7 +26,7 @@ use super::body::{JSON, parse_json, read_bounded, require_content_type};
 use super::plugins::{plugin_view, unknown_plugin, with_etag};
 use super::problem::Problem;
 use crate::admin::{AdminError, Change, Request};
-use crate::host::Host;
+use crate::runtime::host::Host;
 
 /// Members a client may read but never write.
 const READ_ONLY: &[&str] = &[
@@ -90,7 +90,7 @@ fn change_body(
         ));
     };
     for key in body.keys() {
-        let pointer = format!("/{}", crate::json::escape_token(key));
+        let pointer = format!("/{}", crate::case::json::escape_token(key));
         if key == "reason" || allowed.contains(&key.as_str()) {
             continue;
         }
@@ -131,7 +131,7 @@ fn change_body(
             ));
         }
     };
-    if reason.chars().any(crate::sandbox::is_unsafe_char) {
+    if reason.chars().any(crate::text::is_unsafe_char) {
         return Err(Problem::bad_request(
             "invalid-request",
             "/reason",
@@ -236,10 +236,10 @@ async fn administer(
                 expected_revision: expected,
             };
             let applied = match action {
-                Action::Change(change) => crate::administer::apply(&store, &host, &request, &change)
+                Action::Change(change) => crate::admin::apply(&store, &host, &request, &change)
                     .map(|state| (state, change)),
                 Action::Install(staged) => {
-                    let installed = crate::administer::install(
+                    let installed = crate::admin::install(
                         store.dir(),
                         &host,
                         staged.dir(),

@@ -47,7 +47,7 @@ pub async fn audit(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Re
         return axum::Json(json!({"records": [], "next_after": null})).into_response();
     };
     let read = app
-        .run_blocking(move |_| crate::chain::read(&store.audit_path()))
+        .run_blocking(move |_| crate::records::read_log(&store.audit_path()))
         .await;
     let records = match read {
         Ok(Ok(records)) => records,
@@ -94,7 +94,7 @@ pub async fn verify(State(app): State<Arc<App>>) -> Response {
         return axum::Json(json!({"intact": true, "records": 0})).into_response();
     };
     match app
-        .run_blocking(move |_| crate::chain::verify(&store.audit_path()))
+        .run_blocking(move |_| crate::records::verify_log(&store.audit_path()))
         .await
     {
         Ok(Ok(verified)) => {

@@ -14,7 +14,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 
 use super::problem::Problem;
-use crate::json::{JsonLimits, parse_strict};
+use crate::case::json::{JsonLimits, parse_strict};
 
 /// Media types of a JSON body.
 pub const JSON: &[&str] = &["application/json"];

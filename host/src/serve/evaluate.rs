@@ -20,10 +20,10 @@ use serde_json::{Map, Value, json};
 use super::App;
 use super::body::{JSON, parse_json, read_bounded, require_content_type};
 use super::problem::Problem;
-use crate::asof::{AsOf, EAST_AFRICA_TIME};
 use crate::case::ValidCase;
-use crate::host::{EvalOptions, Host};
-use crate::plugin::PluginKind;
+use crate::case::asof::{AsOf, EAST_AFRICA_TIME};
+use crate::runtime::host::{EvalOptions, Host};
+use crate::runtime::plugin::PluginKind;
 
 /// Which evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +102,7 @@ fn parse_envelope(app: &App, host: &Host, bytes: &[u8], kind: Kind) -> Result<En
     {
         return Err(Problem::bad_request(
             "invalid-request",
-            &format!("/{}", crate::json::escape_token(unknown)),
+            &format!("/{}", crate::case::json::escape_token(unknown)),
             "this member is not part of the request (expected case or cases, as_of, plugins, trace)",
         ));
     }
@@ -311,7 +311,7 @@ fn evaluate_case(
             app.metrics.calls_ok(
                 host.plugins()
                     .filter(|p| p.switched_on())
-                    .map(crate::plugin::LoadedPlugin::description)
+                    .map(crate::runtime::plugin::LoadedPlugin::description)
                     .filter(|d| d.kind == kind.plugin_kind() && selected(&d.id))
                     .map(|d| d.id.as_str()),
             );

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use super::{App, ServeConfig};
-use crate::deploy::LiveHost;
+use crate::admin::LiveHost;
 
 /// What the server printed on stdout once it listens: tests and scripts
 /// read the bound addresses from it (useful with port 0).

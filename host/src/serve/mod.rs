@@ -52,8 +52,8 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 
+use crate::admin::LiveHost;
 use crate::admin::StateStore;
-use crate::deploy::LiveHost;
 use auth::{Gate, RateLimit, Role, Tokens};
 pub use config::ServeConfig;
 use problem::Problem;

@@ -18,7 +18,7 @@ const PATHS: &str = include_str!("openapi.json");
 /// The component name of a schema file (`plugin-info.schema.json` →
 /// `PluginInfo`).
 fn component_name(file: &str) -> String {
-    crate::plugin::pascal_case(file.trim_end_matches(".schema.json"))
+    crate::text::pascal_case(file.trim_end_matches(".schema.json"))
 }
 
 /// Rewrites every `$ref` of a schema from file `file` to a pointer inside
@@ -58,7 +58,7 @@ pub fn document() -> &'static Value {
             .pointer_mut("/components/schemas")
             .and_then(Value::as_object_mut)
             .expect("openapi.json has components.schemas");
-        for (file, text) in crate::schema::bundled_files() {
+        for (file, text) in crate::case::schema::bundled_files() {
             let mut schema: Map<String, Value> =
                 serde_json::from_str(text).expect("bundled schemas are checked by tests");
             schema.remove("$id");

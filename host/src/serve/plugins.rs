@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::App;
 use super::problem::Problem;
 use crate::admin::AdminState;
-use crate::plugin::LoadedPlugin;
+use crate::runtime::plugin::LoadedPlugin;
 
 /// What the API shows of a plugin.
 pub(super) fn plugin_view(plugin: &LoadedPlugin, state: &AdminState) -> Value {

@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use crate::case::schema::Violation;
 use crate::error::{Error, PluginErrorKind};
-use crate::schema::Violation;
 
 /// Base of the `type` URIs.
 pub const TYPE_BASE: &str = "https://kinga.invalid/problems/";
@@ -85,6 +85,8 @@ impl Problem {
             Error::InvalidAsOf(_) => (StatusCode::BAD_REQUEST, "invalid-as-of"),
             Error::InvalidSettings { .. } => (StatusCode::BAD_REQUEST, "invalid-settings"),
             Error::UnknownPlugin(_) => (StatusCode::NOT_FOUND, "unknown-plugin"),
+            Error::PluginDisabled(_) => (StatusCode::NOT_FOUND, "plugin-disabled"),
+            Error::WrongKind { .. } => (StatusCode::NOT_FOUND, "wrong-kind"),
             Error::UnknownTemplate(_) => (StatusCode::NOT_FOUND, "unknown-template"),
             Error::PluginRefused { kind, .. } => match kind {
                 PluginErrorKind::InvalidCase => {

@@ -28,9 +28,9 @@ use super::body::{
     JSON_LINES, LineStream, StreamFault, check_declared_length, require_content_type,
 };
 use super::problem::Problem;
-use crate::asof::{AsOf, EAST_AFRICA_TIME};
-use crate::jsonl::CaseLines;
-use crate::render::{Format, render};
+use crate::case::asof::{AsOf, EAST_AFRICA_TIME};
+use crate::case::jsonl::CaseLines;
+use crate::runtime::render::{Format, render};
 
 /// What the query string asks.
 struct ReportQuery {

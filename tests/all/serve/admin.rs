@@ -196,8 +196,8 @@ fn upload_body(manifest: &Value, component: &[u8]) -> Value {
 }
 
 fn package(dir: &Path, component: &[u8], key: Option<&Path>) -> Value {
-    let key = key.map(|k| kinga_host::package::read_signing_key(k).unwrap());
-    kinga_host::package::write_package(
+    let key = key.map(|k| kinga_host::admin::read_signing_key(k).unwrap());
+    kinga_host::admin::write_package(
         dir,
         component,
         "kenya-referral-pathway",

@@ -218,7 +218,8 @@ fn reports_negotiate_their_format_and_suppress_small_cells_unless_allowed() {
     assert_eq!(published.status, 200, "{}", published.text);
     assert_eq!(published.header("kinga-suppressed"), Some("true"));
     let report_json = published.json();
-    let violations = kinga_host::schema::violations(kinga_host::schema::report(), &report_json, 5);
+    let violations =
+        kinga_host::schemas::violations(kinga_host::schemas::report(), &report_json, 5);
     assert!(violations.is_empty(), "{violations:?}");
     assert!(
         published.text.contains("\"<5\""),

@@ -239,7 +239,7 @@ fn request_logs_are_json_lines_without_case_data() {
         }
     }
     assert!(requests >= 2, "{log}");
-    for value in kinga_host::case::identifying_values(&case)
+    for value in kinga_host::identifying_values(&case)
         .iter()
         .map(String::as_str)
         .chain([

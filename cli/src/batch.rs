@@ -1,0 +1,323 @@
+//! `kinga eligibility` and `kinga route`: one case, or a JSON Lines batch.
+
+use std::io::{BufReader, Read, Write};
+
+use kinga_host::CaseLines;
+use kinga_host::{Error, EvalOptions, Host, ValidCase};
+use serde_json::{Value, json};
+
+use super::setup::{self, ErrorPrinter};
+use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EvaluateArgs, Global};
+
+/// Which evaluation.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// Eligibility decisions.
+    Eligibility,
+    /// Referrals.
+    Route,
+}
+
+impl Kind {
+    fn field(self) -> &'static str {
+        match self {
+            Kind::Eligibility => "decisions",
+            Kind::Route => "referrals",
+        }
+    }
+}
+
+/// Runs the command and returns its exit code.
+pub fn run(global: &Global, args: &EvaluateArgs, kind: Kind, errors: &ErrorPrinter) -> u8 {
+    let as_of = match setup::as_of(args.as_of.as_deref()) {
+        Ok(as_of) => as_of,
+        Err(e) => return errors.fail(&e),
+    };
+    let mut options = EvalOptions::new(as_of).trace(args.trace);
+    if !args.only.is_empty() {
+        options = options.plugins(args.only.iter().cloned());
+    }
+    if let Some(path) = &args.case {
+        // The case is checked before any plugin is loaded: bad input never
+        // reaches a plugin, and is reported at once.
+        let case = match read_input(path)
+            .and_then(|bytes| ValidCase::parse(&bytes).map_err(Error::from))
+        {
+            Ok(case) => case,
+            Err(e) => return errors.fail(&e),
+        };
+        return match setup::host(global).and_then(|host| with_settings(host, args)) {
+            Ok(host) if args.explain => explain(&host, &case, kind, &options, &args.only, errors),
+            Ok(host) => single(&host, &case, kind, &options, errors),
+            Err(e) => errors.fail(&e),
+        };
+    }
+    let host = match setup::host(global).and_then(|host| with_settings(host, args)) {
+        Ok(host) => host,
+        Err(e) => return errors.fail(&e),
+    };
+    match &args.cases {
+        Some(path) => batch(&host, path, kind, &options, errors),
+        None => errors.usage("give --case FILE or --cases FILE.jsonl"),
+    }
+}
+
+/// Applies the `--set` overrides, plugin by plugin.
+fn with_settings(mut host: Host, args: &EvaluateArgs) -> Result<Host, Error> {
+    let mut by_plugin: std::collections::BTreeMap<&str, serde_json::Map<String, Value>> =
+        Default::default();
+    for (plugin, key, value) in &args.settings {
+        by_plugin
+            .entry(plugin)
+            .or_default()
+            .insert(key.clone(), value.clone());
+    }
+    for (plugin, overrides) in by_plugin {
+        host.set_settings(plugin, &overrides)?;
+    }
+    Ok(host)
+}
+
+/// Evaluates one case: outputs, plus the trace when asked for.
+fn evaluate(
+    host: &Host,
+    case: &ValidCase,
+    kind: Kind,
+    options: &EvalOptions,
+) -> Result<(Value, Option<Value>), Error> {
+    let (outputs, trace) = match kind {
+        Kind::Eligibility => {
+            let e = host.evaluate_with(case, options)?;
+            (
+                serde_json::to_value(e.outputs),
+                e.trace.map(serde_json::to_value),
+            )
+        }
+        Kind::Route => {
+            let e = host.route_with(case, options)?;
+            (
+                serde_json::to_value(e.outputs),
+                e.trace.map(serde_json::to_value),
+            )
+        }
+    };
+    Ok((outputs.unwrap_or(Value::Null), trace.and_then(Result::ok)))
+}
+
+fn single(
+    host: &Host,
+    case: &ValidCase,
+    kind: Kind,
+    options: &EvalOptions,
+    errors: &ErrorPrinter,
+) -> u8 {
+    match evaluate(host, case, kind, options) {
+        Ok((outputs, trace)) => {
+            let printed = match trace {
+                Some(trace) => json!({ kind.field(): outputs, "trace": trace }),
+                None => outputs,
+            };
+            setup::emit(&(serde_json::to_string_pretty(&printed).unwrap_or_default() + "\n"));
+            EXIT_OK
+        }
+        Err(e) => errors.fail(&e),
+    }
+}
+
+fn batch(
+    host: &Host,
+    path: &std::path::Path,
+    kind: Kind,
+    options: &EvalOptions,
+    errors: &ErrorPrinter,
+) -> u8 {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(source) => {
+            return errors.fail(&Error::Io {
+                path: path.display().to_string(),
+                cause: source,
+            });
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut total, mut bad_input, mut failed) = (0u64, 0u64, 0u64);
+    for line in CaseLines::new(BufReader::new(file)) {
+        let line = match line {
+            Ok(line) => line,
+            Err(source) => {
+                return errors.fail(&Error::Io {
+                    path: path.display().to_string(),
+                    cause: source,
+                });
+            }
+        };
+        total += 1;
+        let record = match line.case {
+            Err(rejection) => {
+                bad_input += 1;
+                json!({ "line": line.line, "error": Error::from(rejection).report() })
+            }
+            Ok(case) => match evaluate(host, &case, kind, options) {
+                Ok((outputs, trace)) => {
+                    let mut record = json!({ "line": line.line, "case_id": case.case_id(), kind.field(): outputs });
+                    if let Some(trace) = trace {
+                        record["trace"] = trace;
+                    }
+                    record
+                }
+                Err(e) => {
+                    if e.is_bad_input() {
+                        bad_input += 1;
+                    } else {
+                        failed += 1;
+                    }
+                    json!({ "line": line.line, "case_id": case.case_id(), "error": e.report() })
+                }
+            },
+        };
+        if writeln!(out, "{record}").is_err() {
+            return EXIT_FAILED;
+        }
+    }
+    let _ = out.flush();
+    if bad_input + failed > 0 {
+        let message = format!(
+            "{} of {total} cases were not evaluated ({bad_input} invalid, {failed} failed)",
+            bad_input + failed
+        );
+        if errors.json {
+            eprintln!(
+                "{}",
+                json!({"type": "batch-summary", "message": message, "total": total, "invalid": bad_input, "failed": failed})
+            );
+        } else {
+            eprintln!("kinga: {message}");
+        }
+    }
+    if failed > 0 {
+        EXIT_FAILED
+    } else if bad_input > 0 {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Reads a case file, refusing one far larger than any valid case.
+fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        cause: source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(kinga_host::MAX_CASE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    Ok(bytes)
+}
+
+/// `--explain`: each rule of each plugin, whether it fired and why.
+fn explain(
+    host: &Host,
+    case: &ValidCase,
+    kind: Kind,
+    options: &EvalOptions,
+    only: &[String],
+    errors: &ErrorPrinter,
+) -> u8 {
+    let explained = match kind {
+        Kind::Eligibility => host
+            .evaluate_with(case, options)
+            .map(|e| kinga_host::devkit::explain_eligibility(host, &e.outputs, only)),
+        Kind::Route => host
+            .route_with(case, options)
+            .map(|e| kinga_host::devkit::explain_referrals(host, &e.outputs, only)),
+    };
+    match explained {
+        Ok(explained) => {
+            setup::emit(&render_explanation(&explained, options));
+            EXIT_OK
+        }
+        Err(e) => errors.fail(&e),
+    }
+}
+
+fn render_explanation(
+    explained: &[kinga_host::devkit::RuleExplanation],
+    options: &EvalOptions,
+) -> String {
+    use kinga_host::devkit::Fired;
+    let mut text = format!("as of {}\n", options.as_of.to_rfc3339());
+    let mut plugin = "";
+    for rule in explained {
+        if rule.plugin != plugin {
+            plugin = &rule.plugin;
+            text.push_str(&format!("\n{plugin}\n"));
+        }
+        let outcome = |o: &Value| -> String {
+            if let Some(status) = o.get("status").and_then(Value::as_str) {
+                let priority = o
+                    .get("priority")
+                    .and_then(Value::as_i64)
+                    .map(|p| format!(" (priority {p})"))
+                    .unwrap_or_default();
+                return format!("{}{priority}", status.to_uppercase());
+            }
+            let text = |k: &str| {
+                o.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let provider = o
+                .get("provider")
+                .and_then(Value::as_str)
+                .map(|p| format!(" to {p}"))
+                .unwrap_or_else(|| " (no provider in the directory)".into());
+            format!(
+                "REFER {} {}, due {}{provider}; consent {}",
+                text("service"),
+                text("urgency"),
+                text("due"),
+                text("consent")
+            )
+        };
+        let head = match rule.fired {
+            Fired::Fired => rule
+                .outcomes
+                .iter()
+                .map(outcome)
+                .collect::<Vec<_>>()
+                .join("; "),
+            Fired::NotFired => "did not fire".to_owned(),
+            Fired::RuleOff => "switched off by an administrator".to_owned(),
+            Fired::PluginOff => "the plugin is switched off by an administrator".to_owned(),
+        };
+        text.push_str(&format!(
+            "  {:<26} {}\n",
+            rule.rule,
+            setup::printable(&head)
+        ));
+        for reason in &rule.reasons {
+            text.push_str(&format!(
+                "      because {} [{}]\n",
+                setup::printable(&reason.message),
+                reason.code
+            ));
+        }
+        if !rule.missing.is_empty() {
+            text.push_str(&format!("      collect {}\n", rule.missing.join(", ")));
+        }
+        if rule.fired == Fired::NotFired {
+            text.push_str(&format!(
+                "      fires when: {}\n",
+                setup::printable(&rule.fires_when)
+            ));
+        }
+    }
+    text
+}

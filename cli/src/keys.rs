@@ -1,0 +1,263 @@
+//! `kinga keys` and the package commands: generate a publisher key, trust
+//! one, sign a plugin, install a package, roll back.
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use kinga_host::admin::{self, Change};
+use kinga_host::{Error, Host};
+
+use super::admin::Accountability;
+use super::setup::{self, ErrorPrinter};
+use super::{EXIT_OK, Global};
+
+/// `kinga keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a publisher key pair: NAME.key (secret, keep it safe) and
+    /// NAME.pub (give it to the hosts that should trust you).
+    Generate {
+        /// The key's file name.
+        name: String,
+        /// Where to write it.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Trust a publisher's public key on this host.
+    Trust {
+        /// The NAME.pub file.
+        public_key: PathBuf,
+        #[command(flatten)]
+        who: Accountability,
+    },
+}
+
+/// The directory of trusted publisher keys.
+pub fn trusted_dir(global: &Global) -> Result<PathBuf, String> {
+    setup::home(global).map(|home| home.join("trusted-keys"))
+}
+
+/// Runs `kinga keys ...`.
+pub fn run(global: &Global, command: &KeysCommand, errors: &ErrorPrinter) -> u8 {
+    match command {
+        KeysCommand::Generate { name, dir } => {
+            let written = admin::generate_key().and_then(|key| {
+                let paths = admin::write_key_pair(dir, name, &key)?;
+                Ok((paths, admin::key_id(&key.verifying_key())))
+            });
+            match written {
+                Ok(((secret, public), id)) => {
+                    setup::emit(&format!(
+                        "key {id}\n  secret: {} (keep it private)\n  public: {}\n",
+                        secret.display(),
+                        public.display()
+                    ));
+                    EXIT_OK
+                }
+                Err(e) => errors.usage(&format!("cannot write the key: {e}")),
+            }
+        }
+        KeysCommand::Trust { public_key, who } => {
+            let key = match admin::read_public_key(public_key) {
+                Ok(key) => key,
+                Err(message) => return errors.usage(&message),
+            };
+            let id = admin::key_id(&key);
+            let dir = match trusted_dir(global) {
+                Ok(dir) => dir,
+                Err(message) => return errors.usage(&message),
+            };
+            let target = dir.join(format!("{}.pub", id.replace(':', "-")));
+            if let Err(e) = std::fs::create_dir_all(&dir)
+                .and_then(|()| std::fs::copy(public_key, &target).map(|_| ()))
+            {
+                return errors.usage(&format!("{}: {e}", target.display()));
+            }
+            super::admin::apply(global, Change::TrustKey { key_id: id }, who, errors)
+        }
+    }
+}
+
+/// `kinga plugins sign`: writes a signed package.
+pub fn sign(component: &Path, key: Option<&Path>, out: &Path, errors: &ErrorPrinter) -> u8 {
+    let component = match super::devkit::component(component, errors) {
+        Ok(path) => path,
+        Err(code) => return code,
+    };
+    let component = component.as_path();
+    let bytes = match std::fs::read(component) {
+        Ok(bytes) => bytes,
+        Err(source) => {
+            return errors.fail(&Error::Io {
+                path: component.display().to_string(),
+                cause: source,
+            });
+        }
+    };
+    let (id, version, kind) = match admin::describe(&bytes, &component.display().to_string()) {
+        Ok(described) => described,
+        Err(e) => return errors.fail(&e),
+    };
+    let key = match key.map(admin::read_signing_key).transpose() {
+        Ok(key) => key,
+        Err(message) => return errors.usage(&message),
+    };
+    match admin::write_package(out, &bytes, &id, &version, &kind, key.as_ref()) {
+        Ok(manifest) => {
+            let by = manifest
+                .publisher_key_id
+                .as_deref()
+                .unwrap_or("nobody (UNSIGNED, development only)");
+            setup::emit(&format!(
+                "package {} {} signed by {by}: {}\n",
+                manifest.id,
+                manifest.version,
+                out.display()
+            ));
+            EXIT_OK
+        }
+        Err(e) => errors.usage(&format!("{}: {e}", out.display())),
+    }
+}
+
+/// `kinga plugins install`: verifies a package, copies it into the
+/// administration directory and makes it the version in use.
+pub fn install(
+    global: &Global,
+    dir: &Path,
+    allow_unsigned: bool,
+    who: &Accountability,
+    errors: &ErrorPrinter,
+) -> u8 {
+    let home = match setup::home(global) {
+        Ok(home) => home,
+        Err(message) => return errors.usage(&message),
+    };
+    let host = match setup::host(global) {
+        Ok(host) => host,
+        Err(e) => return errors.fail(&e),
+    };
+    let installed = admin::install(&home, &host, dir, allow_unsigned, &who.request());
+    super::admin::report(installed, who, errors)
+}
+
+/// What `kinga plugins shadow` was asked.
+pub struct ShadowArgs<'a> {
+    /// The plugin.
+    pub plugin: &'a str,
+    /// The candidate package.
+    pub candidate: &'a Path,
+    /// The cases.
+    pub cases: &'a Path,
+    /// The as-of.
+    pub as_of: Option<&'a str>,
+    /// Development mode.
+    pub allow_unsigned: bool,
+    /// JSON output.
+    pub json: bool,
+}
+
+/// `kinga plugins shadow`: the version in use and a verified candidate over
+/// the same cases, with the same administration state, recording nothing.
+pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> u8 {
+    let quiet = Global {
+        decision_log: None,
+        ..global.clone()
+    };
+    let (as_of, active) =
+        match setup::as_of(args.as_of).and_then(|at| Ok((at, setup::host(&quiet)?))) {
+            Ok(loaded) => loaded,
+            Err(e) => return errors.fail(&e),
+        };
+    let store = match setup::state_store(global) {
+        Ok(store) => store,
+        Err(message) => return errors.usage(&message),
+    };
+    let trusted = match setup::home(global).and_then(|home| admin::trusted_keys(&home, &store)) {
+        Ok(trusted) => trusted,
+        Err(message) => return errors.usage(&message),
+    };
+    let verified = match admin::verify_package(args.candidate, &trusted, args.allow_unsigned) {
+        Ok(verified) => verified,
+        Err(e) => return errors.usage(&format!("candidate refused: {e}")),
+    };
+    let candidate = Host::builder().build().and_then(|mut host| {
+        let id = host.load_bytes(&verified.component, "candidate")?;
+        if id != args.plugin {
+            return Err(Error::PluginLoad {
+                source_name: "candidate".into(),
+                message: format!("it holds plugin {id}, not {}", args.plugin),
+            });
+        }
+        let state = store
+            .load()
+            .map_err(|e| Error::InvalidState(e.to_string()))?;
+        host.apply_state(&state)?;
+        Ok(host)
+    });
+    let candidate = match candidate {
+        Ok(host) => host,
+        Err(e) => return errors.fail(&e),
+    };
+    let file = match std::fs::File::open(args.cases) {
+        Ok(file) => file,
+        Err(source) => {
+            return errors.fail(&Error::Io {
+                path: args.cases.display().to_string(),
+                cause: source,
+            });
+        }
+    };
+    let cases = kinga_host::CaseLines::new(std::io::BufReader::new(file))
+        .filter_map(Result::ok)
+        .filter_map(|line| line.case.ok());
+    let report = match kinga_host::devkit::shadow(&active, &candidate, args.plugin, cases, as_of) {
+        Ok(report) => report,
+        Err(e) => return errors.fail(&e),
+    };
+    let versions = (
+        active
+            .plugin(args.plugin)
+            .map(|p| p.version.clone())
+            .unwrap_or_default(),
+        candidate
+            .plugin(args.plugin)
+            .map(|p| p.version.clone())
+            .unwrap_or_default(),
+    );
+    let text = if args.json {
+        serde_json::to_string_pretty(&serde_json::json!({
+            "plugin": args.plugin, "active_version": versions.0, "candidate_version": versions.1, "report": report,
+        }))
+        .unwrap_or_default()
+            + "\n"
+    } else {
+        let mut text = format!(
+            "shadow run of {} {} (in use) against {} (candidate), as of {as_of}\n{} cases, {} would change, {} failed in either\n",
+            args.plugin,
+            versions.0,
+            versions.1,
+            report.cases,
+            report.changed_cases,
+            report.failed_cases
+        );
+        for (key, counts) in &report.by_key {
+            text.push_str(&format!(
+                "  {key:<58} +{:<5} -{:<5} ~{}\n",
+                counts.added, counts.removed, counts.changed
+            ));
+        }
+        if !report.sample.is_empty() {
+            text.push_str("sample:\n");
+        }
+        for d in &report.sample {
+            text.push_str(&format!(
+                "  {} {} {}: {} -> {}\n",
+                d.case_id, d.change, d.key, d.active, d.candidate
+            ));
+        }
+        text
+    };
+    setup::emit(&text);
+    EXIT_OK
+}

@@ -1,0 +1,130 @@
+//! `kinga report`: stream a JSON Lines batch through a report template.
+
+use std::io::BufReader;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use kinga_host::CaseLines;
+use kinga_host::{Error, Format, render};
+
+use super::setup::{self, ErrorPrinter};
+use super::{EXIT_BAD_INPUT, EXIT_OK, Global};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    /// JSON following schemas/report.schema.json.
+    Json,
+    /// One CSV section per table.
+    Csv,
+    /// Markdown tables.
+    Md,
+}
+
+/// Arguments of `kinga report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The template id (see `kinga plugins list`).
+    pub template: String,
+    /// The cases, one JSON object per line.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub cases: PathBuf,
+    /// A template parameter, as NAME=VALUE (for example period=2026-Q3).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: FormatArg,
+    /// Prepare the report for publication outside the programme: counts from
+    /// 1 to --suppress-below − 1 are shown as "<N".
+    #[arg(long)]
+    pub publish: bool,
+    /// The small-cell threshold used by --publish.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..))]
+    pub suppress_below: u64,
+    /// Leave invalid cases out (reporting how many) instead of refusing the
+    /// whole report.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| "expected NAME=VALUE".to_owned())
+}
+
+/// Runs the command and returns its exit code.
+pub fn run(global: &Global, args: &ReportArgs, errors: &ErrorPrinter) -> u8 {
+    let host = match setup::host(global) {
+        Ok(host) => host,
+        Err(e) => return errors.fail(&e),
+    };
+    let file = match std::fs::File::open(&args.cases) {
+        Ok(file) => file,
+        Err(source) => {
+            return errors.fail(&Error::Io {
+                path: args.cases.display().to_string(),
+                cause: source,
+            });
+        }
+    };
+    let mut run = match host.report(
+        &args.template,
+        &args.params,
+        kinga_host::AsOf::now(kinga_host::EAST_AFRICA_TIME),
+    ) {
+        Ok(run) => run,
+        Err(e) => return errors.fail(&e),
+    };
+    let mut skipped = 0u64;
+    for line in CaseLines::new(BufReader::new(file)) {
+        let line = match line {
+            Ok(line) => line,
+            Err(source) => {
+                return errors.fail(&Error::Io {
+                    path: args.cases.display().to_string(),
+                    cause: source,
+                });
+            }
+        };
+        match line.case {
+            Ok(case) => {
+                if let Err(e) = run.add(&case) {
+                    return errors.fail(&e);
+                }
+            }
+            Err(rejection) if args.skip_invalid => {
+                skipped += 1;
+                tracing::debug!(line = line.line, "invalid case skipped");
+                let _ = rejection;
+            }
+            Err(rejection) => {
+                let message = format!(
+                    "line {}: invalid case: {rejection}; nothing was reported (use --skip-invalid to leave invalid cases out)",
+                    line.line
+                );
+                return errors.usage(&message);
+            }
+        }
+    }
+    let mut report = match run.finish() {
+        Ok(report) => report,
+        Err(e) => return errors.fail(&e),
+    };
+    if args.publish {
+        report.suppress_small_cells(args.suppress_below);
+    }
+    let format = match args.format {
+        FormatArg::Json => Format::Json,
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Md => Format::Markdown,
+    };
+    setup::emit(&render(&report, format));
+    if skipped > 0 {
+        eprintln!("kinga: {skipped} invalid cases were left out of the report");
+        return EXIT_BAD_INPUT;
+    }
+    EXIT_OK
+}

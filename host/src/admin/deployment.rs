@@ -1,0 +1,213 @@
+//! A deployment: where the plugins, the administration state and the caches
+//! are, turned into a ready [`Host`]; and [`LiveHost`], which reloads it
+//! without a restart.
+//!
+//! # Hot reload
+//! A [`LiveHost`] holds the current host behind an `Arc`. Every evaluation
+//! takes the `Arc` it starts with and finishes on it, even if a reload
+//! happens meanwhile; new evaluations get the new host. A reload builds a
+//! complete new host first (plugins loaded and verified, state checked and
+//! applied) and swaps it in only if all of that succeeded: a version that
+//! fails to load, verify or validate leaves the last good host in place,
+//! and the reload says why.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use crate::admin::package::{self, TrustedKeys};
+use crate::admin::{AdminState, StateStore};
+use crate::error::Error;
+use crate::runtime::host::Host;
+use crate::runtime::limits::Limits;
+
+/// Where a host's parts are.
+#[derive(Debug, Clone, Default)]
+pub struct Deployment {
+    /// The directory of bundled plugin components (`*.wasm`).
+    pub plugin_dir: Option<PathBuf>,
+    /// The administration directory (state, audit trail, packages, keys).
+    pub home: Option<PathBuf>,
+    /// The compiled-plugin cache.
+    pub cache_dir: Option<PathBuf>,
+    /// The decision log.
+    pub decision_log: Option<PathBuf>,
+    /// The sandbox limits.
+    pub limits: Limits,
+}
+
+impl Deployment {
+    /// The administration state (empty when there is no administration
+    /// directory).
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] for a state file that cannot be read.
+    pub fn state(&self) -> Result<AdminState, Error> {
+        match &self.home {
+            Some(home) => StateStore::new(home)
+                .load()
+                .map_err(|e| Error::InvalidState(e.to_string())),
+            None => Ok(AdminState::default()),
+        }
+    }
+
+    /// Builds a host: bundled plugins, then the installed packages in use
+    /// (each verified again), then the administration state.
+    ///
+    /// # Errors
+    /// Any plugin that fails to load or verify, a state that does not fit.
+    pub fn build(&self) -> Result<Host, Error> {
+        self.build_from(&self.state()?)
+    }
+
+    /// Builds a host from `state`, read once by the caller (so that the
+    /// host and the revision it is labelled with cannot come from two
+    /// different reads of the state file).
+    ///
+    /// # Errors
+    /// See [`Deployment::build`].
+    pub fn build_from(&self, state: &AdminState) -> Result<Host, Error> {
+        let mut builder = Host::builder().limits(self.limits.clone());
+        if let Some(dir) = &self.cache_dir {
+            builder = builder.cache_dir(dir);
+        }
+        if let Some(log) = &self.decision_log {
+            builder = builder.decision_log(log);
+        }
+        let mut host = builder.build()?;
+        if let Some(dir) = &self.plugin_dir {
+            host.load_dir(dir)?;
+        }
+        self.load_installed(&mut host, state)?;
+        host.apply_state(state)?;
+        Ok(host)
+    }
+
+    /// Replaces bundled plugins with the installed packages in use.
+    fn load_installed(&self, host: &mut Host, state: &AdminState) -> Result<(), Error> {
+        let Some(home) = self.home.as_deref().filter(|_| !state.packages.is_empty()) else {
+            return Ok(());
+        };
+        let mut trusted =
+            TrustedKeys::load(&home.join("trusted-keys")).map_err(Error::InvalidState)?;
+        trusted.retain(&state.trusted_keys);
+        for (id, history) in &state.packages {
+            let verified = package::verify(
+                &home.join(&history.active.dir),
+                &trusted,
+                history.active.unsigned,
+            )
+            .map_err(|e| Error::PluginLoad {
+                source_name: format!("{id} {}", history.active.version),
+                message: format!("the installed package no longer verifies: {e}"),
+            })?;
+            if verified.manifest.component_sha256 != history.active.component_sha256 {
+                return Err(Error::PluginLoad {
+                    source_name: id.clone(),
+                    message: "the installed package is not the one that was installed".into(),
+                });
+            }
+            host.remove_plugin(id);
+            host.load_bytes(
+                &verified.component,
+                &format!("{id}@{}", history.active.version),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The administration directory, if any.
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+}
+
+/// A host that can be reloaded while it serves (see the module docs).
+pub struct LiveHost {
+    deployment: Deployment,
+    current: RwLock<(Arc<Host>, Arc<AdminState>)>,
+}
+
+impl LiveHost {
+    /// Builds the first host.
+    ///
+    /// # Errors
+    /// See [`Deployment::build`].
+    pub fn new(deployment: Deployment) -> Result<LiveHost, Error> {
+        let state = deployment.state()?;
+        let host = deployment.build_from(&state)?;
+        Ok(LiveHost {
+            deployment,
+            current: RwLock::new((Arc::new(host), Arc::new(state))),
+        })
+    }
+
+    /// The host to evaluate with: keep it for the whole evaluation.
+    pub fn host(&self) -> Arc<Host> {
+        Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()).0)
+    }
+
+    /// The host and the state revision it was built from, read together.
+    pub fn current(&self) -> (Arc<Host>, u64) {
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        (Arc::clone(&current.0), current.1.revision)
+    }
+
+    /// The host and the administration state it was built from, read
+    /// together (what a view of switches and settings must describe).
+    pub fn current_with_state(&self) -> (Arc<Host>, Arc<AdminState>) {
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        (Arc::clone(&current.0), Arc::clone(&current.1))
+    }
+
+    /// Where the host comes from.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    /// The state revision the current host was built from.
+    pub fn revision(&self) -> u64 {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .revision
+    }
+
+    /// Builds a new host and swaps it in; on any error the current host
+    /// stays, and the error says why. Returns the new state revision.
+    ///
+    /// # Errors
+    /// See [`Deployment::build`].
+    pub fn reload(&self) -> Result<u64, Error> {
+        let built = self
+            .deployment
+            .state()
+            .and_then(|state| Ok((self.deployment.build_from(&state)?, state)));
+        match built {
+            Ok((host, state)) => {
+                let revision = state.revision;
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) =
+                    (Arc::new(host), Arc::new(state));
+                tracing::info!(target: "kinga::host", revision, "reloaded");
+                Ok(revision)
+            }
+            Err(e) => {
+                tracing::warn!(target: "kinga::host", error = %e, "reload failed; the last good host stays in place");
+                Err(e)
+            }
+        }
+    }
+
+    /// Reloads when the administration state has a newer revision.
+    ///
+    /// # Errors
+    /// See [`LiveHost::reload`].
+    pub fn reload_if_changed(&self) -> Result<Option<u64>, Error> {
+        let revision = self.deployment.state()?.revision;
+        if revision == self.revision() {
+            Ok(None)
+        } else {
+            self.reload().map(Some)
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Administration: which plugins and rules are on, each plugin's settings,
+//! signed packages and trusted keys, and building a live host from all of
+//! it.
+//!
+//! - the state and its store (`state.json` under a lock, with revisions and
+//!   a hash-chained audit trail): [`StateStore`], [`AdminState`], [`Change`];
+//! - the operations that need a host as well as the state (a change checked
+//!   against the loaded plugins, a package installed): [`apply`],
+//!   [`install`], [`describe`], [`trusted_keys`];
+//! - signed plugin packages and keys: [`write_package`], [`verify_package`],
+//!   [`TrustedKeys`];
+//! - a host built from plugins, packages and state, and hot reload:
+//!   [`Deployment`], [`LiveHost`].
+//!
+//! The CLI and the HTTP service both go through these; neither changes the
+//! state any other way.
+
+mod deployment;
+mod operations;
+mod package;
+mod state;
+
+pub use deployment::{Deployment, LiveHost};
+pub use operations::{apply, describe, install, trusted_keys};
+pub use package::{
+    Manifest, PackageError, TrustedKeys, VerifiedPackage, generate_key, key_id, read_public_key,
+    read_signing_key, verify as verify_package, write_key_pair, write_package,
+};
+pub use state::{
+    AdminError, AdminState, Change, PackageHistory, PackageRef, PluginState, Request, StateStore,
+};

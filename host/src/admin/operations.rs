@@ -1,0 +1,137 @@
+//! Administrative operations on a deployment, shared by the `kinga` CLI and
+//! the HTTP service: a change checked against the loaded plugins, and the
+//! installation of a signed package.
+//!
+//! Both go through [`StateStore::apply`], so every attempt, accepted or
+//! refused, lands in the audit trail with its actor and reason; a package
+//! refused before it could become a [`Change`] is audited with
+//! [`StateStore::refuse`].
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::admin::package::{self, TrustedKeys};
+use crate::admin::{AdminError, AdminState, Change, PackageRef, Request, StateStore};
+use crate::error::Error;
+use crate::runtime::host::Host;
+
+/// Applies `change` for `request`, checked against the plugins `host` has
+/// loaded: a change about a plugin that is not loaded, or a state the
+/// plugins would refuse (settings outside a settings schema, an unknown
+/// rule), is refused and audited.
+///
+/// # Errors
+/// See [`StateStore::apply`].
+pub fn apply(
+    store: &StateStore,
+    host: &Host,
+    request: &Request,
+    change: &Change,
+) -> Result<AdminState, AdminError> {
+    let validate = |next: &AdminState| {
+        let about_a_loaded_plugin = !matches!(
+            change,
+            Change::Install { .. } | Change::Rollback { .. } | Change::TrustKey { .. }
+        );
+        if about_a_loaded_plugin && host.plugin(change.plugin()).is_none() {
+            return Err(format!("no plugin {} is loaded", change.plugin()));
+        }
+        host.check_state(next).map_err(|e| e.to_string())
+    };
+    store.apply(request, change, validate)
+}
+
+/// The publisher keys in `home/trusted-keys` that an administrator trusted
+/// through the audited state (a key file dropped there by hand is not
+/// enough).
+///
+/// # Errors
+/// An unreadable key directory or state.
+pub fn trusted_keys(home: &Path, store: &StateStore) -> Result<TrustedKeys, String> {
+    let mut trusted = TrustedKeys::load(&home.join("trusted-keys"))?;
+    let state = store.load().map_err(|e| e.to_string())?;
+    trusted.retain(&state.trusted_keys);
+    Ok(trusted)
+}
+
+/// Reads what a component says of itself (id, version, kind) in a
+/// throwaway host.
+///
+/// # Errors
+/// Anything that stops the component from loading.
+pub fn describe(component: &[u8], source: &str) -> Result<(String, String, String), Error> {
+    let mut host = Host::builder().build()?;
+    let id = host.load_bytes(component, source)?;
+    let d = host
+        .plugin(&id)
+        .ok_or_else(|| Error::UnknownPlugin(id.clone()))?;
+    Ok((d.id.clone(), d.version.clone(), d.kind.as_str().to_owned()))
+}
+
+/// Verifies the package in `package_dir` (hash, signature, trusted key,
+/// what the component says of itself), copies it into `home/packages`, and
+/// makes it the version in use. A package that fails a check is refused,
+/// and the refusal is audited.
+///
+/// Returns the new state and the change that was made.
+///
+/// # Errors
+/// [`AdminError::Invalid`] for a refused package (the message names the
+/// check), or any error of [`StateStore::apply`].
+pub fn install(
+    home: &Path,
+    host: &Host,
+    package_dir: &Path,
+    allow_unsigned: bool,
+    request: &Request,
+) -> Result<(AdminState, Change), AdminError> {
+    let store = StateStore::new(home);
+    let refuse = |message: String| {
+        let action = json!({"action": "install", "package": package_dir.file_name().map(|n| n.to_string_lossy().into_owned())});
+        match store.refuse(request, action, &message) {
+            Ok(()) => AdminError::Invalid(format!("the package failed a check: {message}")),
+            Err(e) => AdminError::Io(format!(
+                "{message}; and the refusal could not be audited: {e}"
+            )),
+        }
+    };
+    let trusted = trusted_keys(home, &store).map_err(AdminError::Io)?;
+    let verified = package::verify(package_dir, &trusted, allow_unsigned)
+        .map_err(|e| refuse(e.to_string()))?;
+    let (id, version, kind) =
+        describe(&verified.component, "plugin.wasm").map_err(|e| refuse(e.to_string()))?;
+    let m = &verified.manifest;
+    if (id.as_str(), version.as_str(), kind.as_str())
+        != (m.id.as_str(), m.version.as_str(), m.kind.as_str())
+    {
+        return Err(refuse(format!(
+            "the manifest says {} {} ({}) but the component describes itself as {id} {version} ({kind})",
+            m.id, m.version, m.kind
+        )));
+    }
+    let relative = format!("packages/{id}/{version}-{}", &m.component_sha256[..12]);
+    let target = home.join(&relative);
+    std::fs::create_dir_all(&target)
+        .and_then(|()| {
+            crate::storage::write_atomically(&target.join("plugin.wasm"), &verified.component)
+        })
+        .and_then(|()| {
+            std::fs::copy(
+                package_dir.join("manifest.json"),
+                target.join("manifest.json"),
+            )
+        })
+        .map_err(|e| AdminError::Io(format!("{}: {e}", target.display())))?;
+    let package = PackageRef {
+        version,
+        component_sha256: m.component_sha256.clone(),
+        dir: relative,
+        unsigned: m.publisher_key_id.is_none(),
+    };
+    let change = Change::Install {
+        plugin: id,
+        package,
+    };
+    apply(&store, host, request, &change).map(|state| (state, change))
+}

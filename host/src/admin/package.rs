@@ -1,0 +1,421 @@
+//! Plugin packages: a component and a signed manifest, and the checks a
+//! package must pass before the host trusts it.
+//!
+//! A package is a directory holding `plugin.wasm` and `manifest.json`
+//! (`schemas/plugin-manifest.schema.json`). The manifest names the plugin
+//! (id, version, kind), the SHA-256 of the component and the publisher's key
+//! id; the signature is Ed25519 over the canonical JSON of the manifest
+//! without its `signature` field, so it covers the component through its
+//! hash. A package is trusted only when every check passes, in this order,
+//! and a refusal says which one failed:
+//!
+//! 1. the manifest fits the schema;
+//! 2. the component's SHA-256 is the one the manifest names (a tampered or
+//!    swapped component fails here);
+//! 3. the signature is present: a manifest that names a publisher but has
+//!    no signature was **stripped**, and is refused even in development
+//!    mode (the known bypass: "no signature" must never mean "no signature
+//!    required"); only a manifest whose publisher is `null` is unsigned, and
+//!    only development mode accepts it, loudly;
+//! 4. the publisher's key is trusted;
+//! 5. the signature verifies (a manifest edited after signing, or signed by
+//!    another key, fails here);
+//! 6. once loaded, the plugin's own `describe` matches the manifest's id,
+//!    version and kind (checked by the caller, who loads it).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::case::canonical_json;
+use crate::case::json::{JsonLimits, parse_strict};
+use crate::case::schema;
+use crate::storage::{sha256_hex, write_atomically};
+
+/// A package manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always 1.
+    pub manifest_version: u32,
+    /// The plugin's id.
+    pub id: String,
+    /// Its version.
+    pub version: String,
+    /// `eligibility`, `referral` or `reporting`.
+    pub kind: String,
+    /// SHA-256 of `plugin.wasm`, hex.
+    pub component_sha256: String,
+    /// The publisher's key id, or `None` for an unsigned development package.
+    pub publisher_key_id: Option<String>,
+    /// Hex Ed25519 signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// Why a package is refused: which check failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PackageError {
+    /// The package cannot be read.
+    #[error("cannot read the package: {0}")]
+    Unreadable(String),
+    /// The manifest does not fit the schema.
+    #[error("the manifest is invalid at {pointer}: {message}")]
+    InvalidManifest {
+        /// Where.
+        pointer: String,
+        /// What.
+        message: String,
+    },
+    /// The component is not the one the manifest names.
+    #[error(
+        "the component's SHA-256 is {actual}, but the manifest names {expected}: the component was changed or swapped"
+    )]
+    HashMismatch {
+        /// In the manifest.
+        expected: String,
+        /// Of the file.
+        actual: String,
+    },
+    /// The manifest names a publisher but carries no signature.
+    #[error("the manifest names publisher {0} but has no signature: it was stripped")]
+    SignatureStripped(String),
+    /// An unsigned package outside development mode.
+    #[error(
+        "the package is unsigned; only development mode (--allow-unsigned) accepts unsigned packages"
+    )]
+    Unsigned,
+    /// The publisher's key is not trusted.
+    #[error("publisher key {0} is not trusted by this host")]
+    UntrustedKey(String),
+    /// The signature does not verify.
+    #[error(
+        "the signature does not verify with publisher key {0}: the manifest was changed after signing, or signed by another key"
+    )]
+    BadSignature(String),
+}
+
+/// The id of a public key: `ed25519:` and 16 hex digits of its SHA-256.
+pub fn key_id(key: &VerifyingKey) -> String {
+    format!("ed25519:{}", &sha256_hex(key.as_bytes())[..16])
+}
+
+/// What a signature covers: the canonical manifest without `signature`.
+fn signed_bytes(manifest: &Manifest) -> Vec<u8> {
+    let mut copy = manifest.clone();
+    copy.signature = None;
+    canonical_json(&serde_json::to_value(&copy).unwrap_or(Value::Null)).into_bytes()
+}
+
+/// A new signing key, from the operating system's randomness.
+///
+/// # Errors
+/// When the system has no randomness to give.
+pub fn generate_key() -> std::io::Result<SigningKey> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Writes `NAME.key` (secret, mode 0600) and `NAME.pub` in `dir`.
+///
+/// # Errors
+/// I/O errors; an existing key is never overwritten.
+pub fn write_key_pair(
+    dir: &Path,
+    name: &str,
+    key: &SigningKey,
+) -> std::io::Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir)?;
+    let secret = dir.join(format!("{name}.key"));
+    let public = dir.join(format!("{name}.pub"));
+    if secret.exists() || public.exists() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} exists", secret.display()),
+        ));
+    }
+    write_atomically(&secret, hex::encode(key.to_bytes()).as_bytes())?;
+    write_atomically(
+        &public,
+        hex::encode(key.verifying_key().as_bytes()).as_bytes(),
+    )?;
+    Ok((secret, public))
+}
+
+/// Reads a secret key file.
+///
+/// # Errors
+/// A file that is not 64 hex digits.
+pub fn read_signing_key(path: &Path) -> Result<SigningKey, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes: [u8; 32] = hex::decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| format!("{}: not a secret key (64 hex digits)", path.display()))?;
+    Ok(SigningKey::from_bytes(&bytes))
+}
+
+/// Reads a public key file.
+///
+/// # Errors
+/// A file that is not a valid Ed25519 public key in hex.
+pub fn read_public_key(path: &Path) -> Result<VerifyingKey, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes: [u8; 32] = hex::decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| format!("{}: not a public key (64 hex digits)", path.display()))?;
+    VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| format!("{}: not a valid Ed25519 public key", path.display()))
+}
+
+/// The publisher keys a host trusts.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedKeys {
+    keys: BTreeMap<String, VerifyingKey>,
+}
+
+impl TrustedKeys {
+    /// Every `*.pub` file in `dir` (none when it does not exist).
+    ///
+    /// # Errors
+    /// A key file that cannot be read.
+    pub fn load(dir: &Path) -> Result<TrustedKeys, String> {
+        let mut keys = BTreeMap::new();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(TrustedKeys::default());
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "pub") {
+                let key = read_public_key(&path)?;
+                keys.insert(key_id(&key), key);
+            }
+        }
+        Ok(TrustedKeys { keys })
+    }
+
+    /// Keeps only the keys whose ids are in `ids` (the ones an
+    /// administrator trusted through the audited state).
+    pub fn retain(&mut self, ids: &[String]) {
+        self.keys.retain(|id, _| ids.contains(id));
+    }
+
+    /// Trusts `key`.
+    pub fn add(&mut self, key: VerifyingKey) {
+        self.keys.insert(key_id(&key), key);
+    }
+}
+
+/// Signs `component` for publication: writes `dir/plugin.wasm` and
+/// `dir/manifest.json`.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_package(
+    dir: &Path,
+    component: &[u8],
+    id: &str,
+    version: &str,
+    kind: &str,
+    key: Option<&SigningKey>,
+) -> std::io::Result<Manifest> {
+    let mut manifest = Manifest {
+        manifest_version: 1,
+        id: id.to_owned(),
+        version: version.to_owned(),
+        kind: kind.to_owned(),
+        component_sha256: sha256_hex(component),
+        publisher_key_id: key.map(|k| key_id(&k.verifying_key())),
+        signature: None,
+    };
+    if let Some(key) = key {
+        manifest.signature = Some(hex::encode(key.sign(&signed_bytes(&manifest)).to_bytes()));
+    }
+    std::fs::create_dir_all(dir)?;
+    write_atomically(&dir.join("plugin.wasm"), component)?;
+    let text = serde_json::to_string_pretty(&manifest).map_err(std::io::Error::other)?;
+    write_atomically(&dir.join("manifest.json"), text.as_bytes())?;
+    Ok(manifest)
+}
+
+/// A package that passed checks 1-5; the caller loads the component and
+/// checks that it describes itself as the manifest says.
+#[derive(Debug, Clone)]
+pub struct VerifiedPackage {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The component's bytes.
+    pub component: Vec<u8>,
+}
+
+/// Reads and checks the package in `dir` (see the module docs for the
+/// order of the checks).
+///
+/// # Errors
+/// The first check that fails.
+pub fn verify(
+    dir: &Path,
+    trusted: &TrustedKeys,
+    allow_unsigned: bool,
+) -> Result<VerifiedPackage, PackageError> {
+    let read = |name: &str| {
+        std::fs::read(dir.join(name)).map_err(|e| PackageError::Unreadable(format!("{name}: {e}")))
+    };
+    let manifest_bytes = read("manifest.json")?;
+    let value = parse_strict(
+        &manifest_bytes,
+        JsonLimits {
+            max_bytes: 64 << 10,
+            max_depth: 8,
+        },
+    )
+    .map_err(|e| PackageError::InvalidManifest {
+        pointer: e.pointer,
+        message: e.message,
+    })?;
+    if let Some(v) = schema::violations(schema::plugin_manifest(), &value, 1)
+        .into_iter()
+        .next()
+    {
+        return Err(PackageError::InvalidManifest {
+            pointer: v.pointer,
+            message: v.message,
+        });
+    }
+    let manifest: Manifest =
+        serde_json::from_value(value).map_err(|e| PackageError::InvalidManifest {
+            pointer: String::new(),
+            message: e.to_string(),
+        })?;
+    let component = read("plugin.wasm")?;
+    let actual = sha256_hex(&component);
+    if actual != manifest.component_sha256 {
+        return Err(PackageError::HashMismatch {
+            expected: manifest.component_sha256.clone(),
+            actual,
+        });
+    }
+    match (&manifest.publisher_key_id, &manifest.signature) {
+        (Some(key_id), None) => Err(PackageError::SignatureStripped(key_id.clone())),
+        (None, _) if !allow_unsigned => Err(PackageError::Unsigned),
+        (None, _) => {
+            tracing::warn!(target: "kinga::package", plugin = %manifest.id, "DEVELOPMENT MODE: accepting an unsigned plugin package");
+            Ok(())
+        }
+        (Some(key_id), Some(signature)) => {
+            let key = trusted
+                .keys
+                .get(key_id)
+                .ok_or_else(|| PackageError::UntrustedKey(key_id.clone()))?;
+            let signature: [u8; 64] = hex::decode(signature)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| PackageError::BadSignature(key_id.clone()))?;
+            key.verify_strict(&signed_bytes(&manifest), &Signature::from_bytes(&signature))
+                .map_err(|_| PackageError::BadSignature(key_id.clone()))
+        }
+    }?;
+    Ok(VerifiedPackage {
+        manifest,
+        component,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(key: Option<&SigningKey>) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pkg");
+        write_package(
+            &path,
+            b"\0asm component bytes",
+            "demo-plugin",
+            "1.0.0",
+            "eligibility",
+            key,
+        )
+        .unwrap();
+        (dir, path)
+    }
+
+    fn edit_manifest(path: &Path, edit: impl FnOnce(&mut Value)) {
+        let mut value: Value =
+            serde_json::from_slice(&std::fs::read(path.join("manifest.json")).unwrap()).unwrap();
+        edit(&mut value);
+        std::fs::write(path.join("manifest.json"), value.to_string()).unwrap();
+    }
+
+    #[test]
+    fn a_signed_package_from_a_trusted_key_verifies() {
+        let key = generate_key().unwrap();
+        let (_dir, path) = package(Some(&key));
+        let mut trusted = TrustedKeys::default();
+        trusted.add(key.verifying_key());
+        assert_eq!(
+            verify(&path, &trusted, false).unwrap().manifest.id,
+            "demo-plugin"
+        );
+    }
+
+    #[test]
+    fn each_failed_check_is_named() {
+        let key = generate_key().unwrap();
+        let mut trusted = TrustedKeys::default();
+        trusted.add(key.verifying_key());
+
+        let (_d, path) = package(Some(&key));
+        std::fs::write(path.join("plugin.wasm"), b"\0asm tampered").unwrap();
+        assert!(matches!(
+            verify(&path, &trusted, false),
+            Err(PackageError::HashMismatch { .. })
+        ));
+
+        let (_d, path) = package(Some(&key));
+        edit_manifest(&path, |m| m["version"] = "9.9.9".into());
+        assert!(matches!(
+            verify(&path, &trusted, false),
+            Err(PackageError::BadSignature(_))
+        ));
+
+        let (_d, path) = package(Some(&key));
+        edit_manifest(&path, |m| {
+            m.as_object_mut().unwrap().remove("signature");
+        });
+        assert!(
+            matches!(
+                verify(&path, &trusted, true),
+                Err(PackageError::SignatureStripped(_))
+            ),
+            "even in development mode"
+        );
+
+        let other = generate_key().unwrap();
+        let (_d, path) = package(Some(&other));
+        assert!(matches!(
+            verify(&path, &trusted, false),
+            Err(PackageError::UntrustedKey(_))
+        ));
+
+        let (_d, path) = package(None);
+        assert_eq!(
+            verify(&path, &trusted, false).unwrap_err(),
+            PackageError::Unsigned
+        );
+        assert!(verify(&path, &trusted, true).is_ok());
+
+        let (_d, path) = package(Some(&key));
+        edit_manifest(&path, |m| m["extra"] = 1.into());
+        assert!(matches!(
+            verify(&path, &trusted, false),
+            Err(PackageError::InvalidManifest { .. })
+        ));
+    }
+}

@@ -1,0 +1,444 @@
+//! Validation of incoming cases against the canonical case v1, and the
+//! reduced copy each plugin receives.
+//!
+//! A case passes three gates before any plugin sees it: strict JSON (size,
+//! depth, no duplicate keys, exact numbers: [`crate::case::json`]), the schema
+//! (`schemas/case.schema.json`), and the checks a schema cannot express
+//! (real calendar dates, a birth before registration, services that end
+//! after they start). Every refusal names the JSON pointer of the field.
+
+pub(crate) mod asof;
+pub(crate) mod json;
+pub(crate) mod jsonl;
+pub(crate) mod schema;
+
+use serde_json::{Map, Value};
+use time::Date;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+
+use crate::case::json::{JsonLimits, parse_strict};
+use crate::case::schema::Violation;
+
+/// Largest case, in bytes of JSON (canonical case v1: 64 KiB).
+pub const MAX_CASE_BYTES: usize = 64 * 1024;
+/// Deepest nesting of a case (the schema needs 3; `extensions` gets room).
+pub const MAX_CASE_DEPTH: usize = 32;
+/// At most this many problems are reported for one case.
+const MAX_VIOLATIONS: usize = 20;
+
+/// A case that passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidCase {
+    value: Value,
+}
+
+/// Why a case was refused: one or more problems, each with its pointer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRejection {
+    /// The problems, most important first. Never empty.
+    pub violations: Vec<Violation>,
+}
+
+impl CaseRejection {
+    fn one(pointer: &str, message: impl Into<String>) -> Self {
+        CaseRejection {
+            violations: vec![Violation {
+                pointer: pointer.to_owned(),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+impl std::fmt::Display for CaseRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let first = &self.violations[0];
+        write!(f, "{first}")?;
+        if self.violations.len() > 1 {
+            write!(f, " (and {} more)", self.violations.len() - 1)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CaseRejection {}
+
+impl ValidCase {
+    /// Parses and validates one case from JSON bytes.
+    ///
+    /// # Errors
+    /// A [`CaseRejection`] naming each problem's JSON pointer.
+    pub fn parse(bytes: &[u8]) -> Result<ValidCase, CaseRejection> {
+        let limits = JsonLimits {
+            max_bytes: MAX_CASE_BYTES,
+            max_depth: MAX_CASE_DEPTH,
+        };
+        let value = parse_strict(bytes, limits).map_err(|e| {
+            CaseRejection::one(&e.pointer, format!("not valid JSON: {}", e.message))
+        })?;
+        ValidCase::from_value(value)
+    }
+
+    /// Validates an already parsed case.
+    ///
+    /// Prefer [`ValidCase::parse`] for untrusted text: a `Value` has already
+    /// lost duplicate keys.
+    ///
+    /// # Errors
+    /// A [`CaseRejection`] naming each problem's JSON pointer.
+    pub fn from_value(value: Value) -> Result<ValidCase, CaseRejection> {
+        let violations = schema::violations(schema::case(), &value, MAX_VIOLATIONS);
+        if !violations.is_empty() {
+            return Err(CaseRejection { violations });
+        }
+        let violations = semantic_violations(&value);
+        if !violations.is_empty() {
+            return Err(CaseRejection { violations });
+        }
+        Ok(ValidCase { value })
+    }
+
+    /// The validated case.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The case's pseudonymous id.
+    pub fn case_id(&self) -> &str {
+        self.value
+            .get("case_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    /// The date of birth, if recorded.
+    pub fn date_of_birth(&self) -> Option<Date> {
+        self.value
+            .pointer("/child/date_of_birth")
+            .and_then(Value::as_str)
+            .and_then(parse_date)
+    }
+
+    /// The latest incident time, if any (with its pointer).
+    pub fn incident_times(&self) -> impl Iterator<Item = (String, time::OffsetDateTime)> + '_ {
+        self.value
+            .get("incidents")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, incident)| {
+                let at = incident
+                    .get("occurred_at")
+                    .and_then(Value::as_str)
+                    .and_then(parse_datetime)?;
+                Some((format!("/incidents/{i}/occurred_at"), at))
+            })
+    }
+
+    /// The case reduced to `case_id` and the fields at `pointers`: what a
+    /// plugin that declared those fields receives.
+    pub fn projected(&self, pointers: &[String]) -> Value {
+        project(&self.value, pointers)
+    }
+
+    /// [`ValidCase::projected`] as canonical JSON (keys sorted, no
+    /// insignificant white space).
+    pub fn projected_json(&self, pointers: &[String]) -> String {
+        canonical_json(&self.projected(pointers))
+    }
+
+    /// The whole case as canonical JSON.
+    pub fn canonical_json(&self) -> String {
+        canonical_json(&self.value)
+    }
+}
+
+/// Serialises `value` with object keys sorted, whatever map type serde_json
+/// was built with.
+pub fn canonical_json(value: &Value) -> String {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                let mut out = Map::new();
+                for key in keys {
+                    out.insert(key.clone(), sorted(&map[key]));
+                }
+                Value::Object(out)
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    serde_json::to_string(&sorted(value)).unwrap_or_default()
+}
+
+/// The values of a case that would identify a child if a plugin repeated
+/// them in free text or in its log: the case id, the date of birth, the
+/// school id, incident times, and every string in `extensions` (at least 4
+/// characters long, so that short codes do not match everywhere).
+pub fn identifying_values(case: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for pointer in ["/case_id", "/child/date_of_birth", "/education/school_id"] {
+        if let Some(text) = case.pointer(pointer).and_then(Value::as_str) {
+            out.push(text.to_owned());
+        }
+    }
+    for incident in case
+        .get("incidents")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(at) = incident.get("occurred_at").and_then(Value::as_str) {
+            out.push(at.to_owned());
+        }
+    }
+    fn strings(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) if s.chars().count() >= 4 => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+            Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    if let Some(extensions) = case.get("extensions") {
+        strings(extensions, &mut out);
+    }
+    out.retain(|v| !v.is_empty());
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A copy of `case` holding only `case_id` and the fields at `pointers`
+/// (object paths such as `/child/date_of_birth` or `/incidents`).
+pub fn project(case: &Value, pointers: &[String]) -> Value {
+    let mut out = Map::new();
+    if let Some(id) = case.get("case_id") {
+        out.insert("case_id".to_owned(), id.clone());
+    }
+    let mut out = Value::Object(out);
+    for pointer in pointers {
+        if let Some(value) = case.pointer(pointer) {
+            insert_at(&mut out, pointer, value.clone());
+        }
+    }
+    out
+}
+
+fn insert_at(root: &mut Value, pointer: &str, value: Value) {
+    let tokens: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let Some((last, parents)) = tokens.split_last() else {
+        return;
+    };
+    let mut node = root;
+    for token in parents {
+        let Value::Object(map) = node else { return };
+        node = map
+            .entry(token.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    if let Value::Object(map) = node {
+        map.insert(last.clone(), value);
+    }
+}
+
+fn parse_date(text: &str) -> Option<Date> {
+    Date::parse(text, format_description!("[year]-[month]-[day]")).ok()
+}
+
+fn parse_datetime(text: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+/// The checks the schema cannot express.
+fn semantic_violations(case: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut date_at = |pointer: &str| -> Option<Date> {
+        let text = case.pointer(pointer)?.as_str()?;
+        let date = parse_date(text);
+        if date.is_none() {
+            out.push(Violation {
+                pointer: pointer.to_owned(),
+                message: "is not a real calendar date".into(),
+            });
+        }
+        date
+    };
+    let registered = date_at("/registered_on");
+    let born = date_at("/child/date_of_birth");
+    let mut service_dates = Vec::new();
+    for (i, _) in array(case, "services").enumerate() {
+        let started = date_at(&format!("/services/{i}/started_on"));
+        let ended = date_at(&format!("/services/{i}/ended_on"));
+        service_dates.push((i, started, ended));
+    }
+    for (i, _) in array(case, "referrals").enumerate() {
+        date_at(&format!("/referrals/{i}/made_on"));
+    }
+    for (i, incident) in array(case, "incidents").enumerate() {
+        let text = incident
+            .get("occurred_at")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if parse_datetime(text).is_none() {
+            out.push(Violation {
+                pointer: format!("/incidents/{i}/occurred_at"),
+                message: "is not a real RFC 3339 date-time".into(),
+            });
+        }
+    }
+    if let (Some(born), Some(registered)) = (born, registered)
+        && born > registered
+    {
+        out.push(Violation {
+            pointer: "/child/date_of_birth".into(),
+            message: "is after /registered_on: a child cannot be registered before being born"
+                .into(),
+        });
+    }
+    for (i, started, ended) in service_dates {
+        if let (Some(started), Some(ended)) = (started, ended)
+            && ended < started
+        {
+            out.push(Violation {
+                pointer: format!("/services/{i}/ended_on"),
+                message: "is before the service's started_on".into(),
+            });
+        }
+    }
+    out
+}
+
+fn array<'a>(case: &'a Value, field: &str) -> impl Iterator<Item = &'a Value> {
+    case.get(field)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// Checks that `pointer` names a field of the canonical case: an object path
+/// through the schema's `properties` (no array indices).
+pub fn is_case_field(pointer: &str) -> bool {
+    let Some(rest) = pointer.strip_prefix('/') else {
+        return false;
+    };
+    let mut node = schema::case_schema();
+    for token in rest.split('/') {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        let Some(next) = node.get("properties").and_then(|p| p.get(&token)) else {
+            return false;
+        };
+        node = next;
+        if let Some(reference) = node.get("$ref").and_then(Value::as_str)
+            && let Some(name) = reference.strip_prefix("#/$defs/")
+        {
+            node = &schema::case_schema()["$defs"][name];
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn minimal() -> Value {
+        json!({
+            "case_id": "C-1",
+            "registered_on": "2026-01-10",
+            "status": "open",
+            "child": {"sex": "female", "county": "kwale", "date_of_birth": "2012-05-01"},
+            "survivor_status": "survivor"
+        })
+    }
+
+    fn rejection(value: Value) -> CaseRejection {
+        ValidCase::from_value(value).unwrap_err()
+    }
+
+    #[test]
+    fn a_minimal_case_is_valid() {
+        ValidCase::from_value(minimal()).unwrap();
+    }
+
+    #[test]
+    fn impossible_dates_are_refused_with_their_pointer() {
+        let mut case = minimal();
+        case["child"]["date_of_birth"] = json!("2010-02-30");
+        let r = rejection(case);
+        assert_eq!(r.violations[0].pointer, "/child/date_of_birth");
+    }
+
+    #[test]
+    fn a_birth_after_registration_is_refused() {
+        let mut case = minimal();
+        case["child"]["date_of_birth"] = json!("2026-01-11");
+        let r = rejection(case);
+        assert_eq!(r.violations[0].pointer, "/child/date_of_birth");
+        assert!(r.violations[0].message.contains("registered"));
+    }
+
+    #[test]
+    fn unknown_fields_and_type_confusion_are_refused() {
+        let mut case = minimal();
+        case["child"]["name"] = json!("x");
+        assert_eq!(rejection(case).violations[0].pointer, "/child");
+        let mut case = minimal();
+        case["child"]["age_estimate_years"] = json!("17");
+        assert_eq!(
+            rejection(case).violations[0].pointer,
+            "/child/age_estimate_years"
+        );
+        let mut case = minimal();
+        case["consent"] = json!({"information_sharing": null});
+        assert_eq!(
+            rejection(case).violations[0].pointer,
+            "/consent/information_sharing"
+        );
+    }
+
+    #[test]
+    fn a_service_ending_before_it_starts_is_refused() {
+        let mut case = minimal();
+        case["services"] = json!([{"type": "health", "started_on": "2026-02-01", "ended_on": "2026-01-31", "status": "completed"}]);
+        assert_eq!(
+            rejection(case).violations[0].pointer,
+            "/services/0/ended_on"
+        );
+    }
+
+    #[test]
+    fn projection_keeps_only_declared_fields() {
+        let mut case = minimal();
+        case["extensions"] = json!({"note": "free text"});
+        let valid = ValidCase::from_value(case).unwrap();
+        let projected: Value = serde_json::from_str(
+            &valid.projected_json(&["/child/date_of_birth".into(), "/status".into()]),
+        )
+        .unwrap();
+        assert_eq!(
+            projected,
+            json!({"case_id": "C-1", "status": "open", "child": {"date_of_birth": "2012-05-01"}})
+        );
+    }
+
+    #[test]
+    fn case_fields_are_checked_against_the_schema() {
+        assert!(is_case_field("/child/date_of_birth"));
+        assert!(is_case_field("/incidents"));
+        assert!(is_case_field("/education/school_has_child_rights_club"));
+        assert!(!is_case_field("/child/name"));
+        assert!(!is_case_field("/incidents/0/kind"));
+        assert!(!is_case_field("child"));
+    }
+}

@@ -1,0 +1,255 @@
+//! The JSON Schemas in `schemas/`, compiled once, and schema errors turned
+//! into messages that name the field but never echo the input.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{Draft, Retrieve, Uri, ValidationError, Validator};
+use serde_json::Value;
+
+/// The base URI every bundled schema's `$id` starts with.
+const BASE: &str = "https://kinga.invalid/schemas/";
+
+/// The bundled schemas, by file name.
+const BUNDLED: &[(&str, &str)] = &[
+    (
+        "case.schema.json",
+        include_str!("../../../schemas/case.schema.json"),
+    ),
+    (
+        "common.schema.json",
+        include_str!("../../../schemas/common.schema.json"),
+    ),
+    (
+        "decision.schema.json",
+        include_str!("../../../schemas/decision.schema.json"),
+    ),
+    (
+        "referral.schema.json",
+        include_str!("../../../schemas/referral.schema.json"),
+    ),
+    (
+        "report.schema.json",
+        include_str!("../../../schemas/report.schema.json"),
+    ),
+    (
+        "plugin-info.schema.json",
+        include_str!("../../../schemas/plugin-info.schema.json"),
+    ),
+    (
+        "plugin-manifest.schema.json",
+        include_str!("../../../schemas/plugin-manifest.schema.json"),
+    ),
+];
+
+/// The bundled schemas as `(file name, text)`, for documents that embed
+/// them (the HTTP service's OpenAPI document).
+#[cfg(feature = "serve")]
+pub fn bundled_files() -> &'static [(&'static str, &'static str)] {
+    BUNDLED
+}
+
+/// One problem found by a schema, located by JSON pointer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    /// Where in the document.
+    pub pointer: String,
+    /// What is wrong, without the offending value.
+    pub message: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pointer = if self.pointer.is_empty() {
+            "(document)"
+        } else {
+            &self.pointer
+        };
+        write!(f, "{pointer}: {}", self.message)
+    }
+}
+
+/// Serves the bundled schemas to `$ref`s and refuses everything else: the
+/// host never fetches a schema from the network.
+struct BundledOnly;
+
+impl Retrieve for BundledOnly {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let name = uri.as_str().strip_prefix(BASE).unwrap_or_default();
+        BUNDLED
+            .iter()
+            .find(|(file, _)| *file == name)
+            .map(|(_, text)| serde_json::from_str(text).map_err(Into::into))
+            .unwrap_or_else(|| Err(format!("schema {uri} is not bundled with the host").into()))
+    }
+}
+
+fn bundled(name: &str) -> Value {
+    let text = BUNDLED
+        .iter()
+        .find(|(file, _)| *file == name)
+        .map(|(_, t)| *t)
+        .unwrap_or("{}");
+    serde_json::from_str(text).expect("bundled schemas are valid JSON (checked by tests)")
+}
+
+fn compile_bundled(name: &str) -> Validator {
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .should_validate_formats(true)
+        .with_retriever(BundledOnly)
+        .build(&bundled(name))
+        .expect("bundled schemas compile (checked by tests)")
+}
+
+macro_rules! bundled_validator {
+    ($(#[$doc:meta])* $fn_name:ident, $file:literal) => {
+        $(#[$doc])*
+        pub fn $fn_name() -> &'static Validator {
+            static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+            VALIDATOR.get_or_init(|| compile_bundled($file))
+        }
+    };
+}
+
+bundled_validator!(
+    /// `schemas/case.schema.json`.
+    case, "case.schema.json"
+);
+bundled_validator!(
+    /// `schemas/decision.schema.json`.
+    decision, "decision.schema.json"
+);
+bundled_validator!(
+    /// `schemas/referral.schema.json`.
+    referral, "referral.schema.json"
+);
+bundled_validator!(
+    /// `schemas/report.schema.json`.
+    report, "report.schema.json"
+);
+bundled_validator!(
+    /// `schemas/plugin-info.schema.json`.
+    plugin_info, "plugin-info.schema.json"
+);
+bundled_validator!(
+    /// `schemas/plugin-manifest.schema.json`.
+    plugin_manifest, "plugin-manifest.schema.json"
+);
+
+/// The case schema as a JSON value (to check pointers a plugin declares).
+pub fn case_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| bundled("case.schema.json"))
+}
+
+/// Compiles a plugin's settings schema: draft 2020-12, formats checked, no
+/// remote references.
+///
+/// # Errors
+/// A message saying why the schema does not compile.
+pub fn compile_settings_schema(schema: &Value) -> Result<Validator, String> {
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .should_validate_formats(true)
+        .offline()
+        .build(schema)
+        .map_err(|e| describe(&e))
+}
+
+/// Checks `instance` against `validator`; at most `max` violations.
+pub fn violations(validator: &Validator, instance: &Value, max: usize) -> Vec<Violation> {
+    // The common case, a valid instance, answered by the fast path; errors
+    // are collected (with their locations) only when there are some.
+    if validator.is_valid(instance) {
+        return Vec::new();
+    }
+    validator
+        .iter_errors(instance)
+        .take(max)
+        .map(|e| Violation {
+            pointer: e.instance_path().as_str().to_owned(),
+            message: describe(&e),
+        })
+        .collect()
+}
+
+/// A message for one schema error that names what was expected and never
+/// repeats the instance's value.
+pub fn describe(error: &ValidationError<'_>) -> String {
+    use ValidationErrorKind as K;
+    match error.kind() {
+        K::AdditionalProperties { unexpected } => {
+            let names: Vec<String> = unexpected.iter().map(|n| quote(n)).collect();
+            format!("unknown field(s) {} (not in the schema)", names.join(", "))
+        }
+        K::UnevaluatedProperties { unexpected } => {
+            let names: Vec<String> = unexpected.iter().map(|n| quote(n)).collect();
+            format!("unknown field(s) {}", names.join(", "))
+        }
+        K::Required { property } => format!("required field {} is missing", property),
+        K::Type { kind } => format!("must be {}", type_name(kind)),
+        K::Enum { options } => format!("must be one of {}", options),
+        K::Constant { expected_value } => format!("must be {}", expected_value),
+        K::Format { format } => format!("is not a valid {format}"),
+        K::Pattern { pattern } => format!("does not match the pattern {pattern}"),
+        K::MinLength { limit } => format!("must be at least {limit} characters long"),
+        K::MaxLength { limit } => format!("must be at most {limit} characters long"),
+        K::MinItems { limit } => format!("must have at least {limit} items"),
+        K::MaxItems { limit } => format!("must have at most {limit} items"),
+        K::Minimum { limit } => format!("must be at least {limit}"),
+        K::Maximum { limit } => format!("must be at most {limit}"),
+        K::ExclusiveMinimum { limit } => format!("must be more than {limit}"),
+        K::ExclusiveMaximum { limit } => format!("must be less than {limit}"),
+        K::UniqueItems => "must not contain the same item twice".to_owned(),
+        K::MinProperties { limit } => format!("must have at least {limit} fields"),
+        K::MaxProperties { limit } => format!("must have at most {limit} fields"),
+        K::FalseSchema => "is not allowed here".to_owned(),
+        K::OneOfNotValid { .. } | K::AnyOf { .. } => {
+            "matches none of the allowed shapes".to_owned()
+        }
+        K::OneOfMultipleValid { .. } => "matches more than one of the allowed shapes".to_owned(),
+        K::Not { .. } => "matches a shape that is not allowed".to_owned(),
+        K::Referencing(_) => "refers to a schema that cannot be resolved".to_owned(),
+        _ => "does not satisfy the schema".to_owned(),
+    }
+}
+
+fn type_name(kind: &TypeKind) -> String {
+    match kind {
+        TypeKind::Single(t) => format!("of type {t}"),
+        TypeKind::Multiple(set) => {
+            let names: Vec<String> = set.iter().map(|t| t.to_string()).collect();
+            format!("of type {}", names.join(" or "))
+        }
+    }
+}
+
+/// Quotes a field name for a message, escaping anything that is not plain
+/// printable text.
+pub fn quote(name: &str) -> String {
+    format!("{:?}", name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_schema_compiles() {
+        for (name, _) in BUNDLED {
+            compile_bundled(name);
+        }
+    }
+
+    #[test]
+    fn messages_never_echo_values() {
+        let instance = serde_json::json!({"case_id": "SECRET-VALUE", "status": "SECRET-STATUS"});
+        for v in violations(case(), &instance, 100) {
+            assert!(!v.message.contains("SECRET"), "{v}");
+        }
+    }
+}

@@ -1,0 +1,467 @@
+//! Fixtures: a case (or cases and a report), the settings and switches to
+//! run it with, and what the plugin must answer — the test format of
+//! `kinga test` and of the reference plugins' `tests/cases/`.
+//!
+//! ```json
+//! {
+//!   "about": "what the fixture shows",
+//!   "as_of": "2026-07-01T09:00:00+03:00",
+//!   "settings": { "ec_window_hours": 72 },
+//!   "disabled_rules": ["police"],
+//!   "case": { ... },
+//!   "expect": { "post-rape-care": { "urgency": "emergency" }, "police": null }
+//! }
+//! ```
+//!
+//! `expect` maps each track (eligibility) or rule (referral) to the
+//! expected output, compared as a **subset** (only the members written are
+//! checked; arrays element by element), or to `null` when that track or
+//! rule must produce nothing. `{"error": {"type": ..., "pointer": ...}}`
+//! expects the evaluation to fail. A report fixture has `"cases": [...]` and
+//! `"report": {"template": ..., "params": {...}, "publish_below": 5}`, and
+//! `expect` maps table ids to `{"rows": {"label / label": count}, "exact":
+//! bool}`.
+//!
+//! [`expectation`] writes what a plugin answered in this same form (codes,
+//! not prose), which is what `kinga test --update` stores after review.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use crate::case::ValidCase;
+use crate::case::asof::{AsOf, EAST_AFRICA_TIME};
+use crate::error::Error;
+use crate::runtime::host::{EvalOptions, Host};
+use crate::runtime::plugin::PluginKind;
+
+/// A fixture file that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct FixtureError {
+    /// The file.
+    pub path: String,
+    /// What is wrong (with a pointer into the fixture where one applies).
+    pub message: String,
+}
+
+/// One fixture, read and checked.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// What it shows.
+    pub about: String,
+    /// The whole document (kept to rewrite `expect` in place).
+    pub document: Map<String, Value>,
+}
+
+/// One difference between what was expected and what the plugin answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// Where, as a pointer into `expect` (`/education-support/status`).
+    pub pointer: String,
+    /// What the fixture expects (`null` for nothing).
+    pub expected: Value,
+    /// What the plugin answered (`null` for nothing).
+    pub actual: Value,
+}
+
+/// The result of running one fixture.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Every mismatch (none: the fixture passes).
+    pub mismatches: Vec<Mismatch>,
+    /// What the plugin answered, in the form of `expect`.
+    pub actual: Value,
+}
+
+impl Fixture {
+    /// Reads a fixture file.
+    ///
+    /// # Errors
+    /// Unreadable JSON, or a document without `as_of`, `expect` and a case
+    /// (or cases and a report).
+    pub fn read(path: &Path) -> Result<Fixture, FixtureError> {
+        let fail = |message: String| FixtureError {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        let value = crate::case::json::parse_strict(
+            &text,
+            crate::case::json::JsonLimits {
+                max_bytes: 64 << 20,
+                max_depth: 64,
+            },
+        )
+        .map_err(|e| fail(format!("{}: {}", e.pointer, e.message)))?;
+        let Value::Object(document) = value else {
+            return Err(fail("a fixture is a JSON object".into()));
+        };
+        for key in document.keys() {
+            if ![
+                "about",
+                "as_of",
+                "settings",
+                "disabled_rules",
+                "case",
+                "cases",
+                "report",
+                "expect",
+            ]
+            .contains(&key.as_str())
+            {
+                return Err(fail(format!("/{key}: not a fixture member")));
+            }
+        }
+        if !document.get("as_of").is_some_and(Value::is_string) {
+            return Err(fail("/as_of: a date or date-time is required".into()));
+        }
+        if !document.get("expect").is_some_and(Value::is_object) {
+            return Err(fail("/expect: an object is required".into()));
+        }
+        match (document.get("case"), document.get("report")) {
+            (Some(_), None) | (None, Some(_)) => {}
+            _ => return Err(fail("give either case, or cases and report".into())),
+        }
+        Ok(Fixture {
+            path: path.to_owned(),
+            about: document
+                .get("about")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            document,
+        })
+    }
+
+    /// Every `*.json` fixture in `dir`, sorted by name.
+    ///
+    /// # Errors
+    /// An unreadable directory; each file's own problem is in its entry.
+    pub fn read_dir(dir: &Path) -> Result<Vec<Result<Fixture, FixtureError>>, FixtureError> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| FixtureError {
+                path: dir.display().to_string(),
+                message: e.to_string(),
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        Ok(files.iter().map(|f| Fixture::read(f)).collect())
+    }
+
+    /// The fixture's name (its file stem).
+    pub fn name(&self) -> String {
+        self.path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.document.get(key)
+    }
+
+    /// Applies the fixture's settings and switched-off rules to `plugin` in
+    /// `host` (a host of the fixture's own: this changes it).
+    ///
+    /// # Errors
+    /// Settings outside the plugin's schema, an unknown rule.
+    pub fn prepare(&self, host: &mut Host, plugin: &str) -> Result<(), Error> {
+        if let Some(settings) = self.get("settings").and_then(Value::as_object) {
+            host.set_settings(plugin, settings)?;
+        }
+        for rule in self
+            .get("disabled_rules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            host.set_rule_enabled(plugin, rule.as_str().unwrap_or_default(), false)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the fixture against `plugin` in a host already [`prepare`]d.
+    ///
+    /// [`prepare`]: Fixture::prepare
+    ///
+    /// # Errors
+    /// A fixture whose as-of or case does not validate, a report that
+    /// fails; a plugin's failure is an outcome (compared with an expected
+    /// `error`), not an error.
+    pub fn run(&self, host: &Host, plugin: &str) -> Result<Outcome, Error> {
+        let as_of = AsOf::parse(
+            self.get("as_of")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            EAST_AFRICA_TIME,
+        )?;
+        let expect = self.get("expect").cloned().unwrap_or(Value::Null);
+        let kind = host
+            .plugin(plugin)
+            .ok_or_else(|| Error::UnknownPlugin(plugin.to_owned()))?
+            .kind;
+        let actual = match kind {
+            PluginKind::Reporting => self.report(host, as_of)?,
+            _ => {
+                let case = ValidCase::from_value(self.get("case").cloned().unwrap_or_default())
+                    .map_err(Error::InvalidCase)?;
+                let options = EvalOptions::new(as_of).plugins([plugin.to_owned()]);
+                let outputs = match kind {
+                    PluginKind::Eligibility => host
+                        .evaluate_with(&case, &options)
+                        .map(|e| serde_json::to_value(e.outputs).unwrap_or_default()),
+                    _ => host
+                        .route_with(&case, &options)
+                        .map(|e| serde_json::to_value(e.outputs).unwrap_or_default()),
+                };
+                match outputs {
+                    Ok(outputs) => expectation(&outputs, &expect),
+                    Err(e) => {
+                        let report = serde_json::to_value(e.report()).unwrap_or_default();
+                        let mut error = Map::new();
+                        for key in ["type", "pointer", "plugin"] {
+                            if let Some(v) = report.get(key).filter(|v| !v.is_null()) {
+                                error.insert(key.into(), v.clone());
+                            }
+                        }
+                        json!({ "error": error })
+                    }
+                }
+            }
+        };
+        let mut mismatches = Vec::new();
+        compare(&expect, &actual, kind, &mut mismatches);
+        Ok(Outcome { mismatches, actual })
+    }
+
+    fn report(&self, host: &Host, as_of: AsOf) -> Result<Value, Error> {
+        let report = self.get("report").cloned().unwrap_or_default();
+        let template = report["template"].as_str().unwrap_or_default();
+        let params: Vec<(String, String)> = report
+            .get("params")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut run = host.report(template, &params, as_of)?;
+        for case in self
+            .get("cases")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            run.add(&ValidCase::from_value(case.clone()).map_err(Error::InvalidCase)?)?;
+        }
+        let mut out = run.finish()?;
+        if let Some(below) = report.get("publish_below").and_then(Value::as_u64) {
+            out.suppress_small_cells(below);
+        }
+        let rendered = serde_json::to_value(&out).unwrap_or_default();
+        let mut tables = Map::new();
+        for table in rendered["tables"].as_array().into_iter().flatten() {
+            let rows: Map<String, Value> = table["rows"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|row| {
+                    let labels: Vec<&str> = row["labels"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    (labels.join(" / "), row["count"].clone())
+                })
+                .collect();
+            let id = table["id"].as_str().unwrap_or_default().to_owned();
+            tables.insert(id, json!({"rows": rows, "exact": true}));
+        }
+        Ok(Value::Object(tables))
+    }
+
+    /// Rewrites the file with `actual` as its `expect`, everything else as
+    /// it was (after review: this is `kinga test --update`).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn update(&self, actual: &Value) -> std::io::Result<()> {
+        let mut document = self.document.clone();
+        document.insert("expect".into(), actual.clone());
+        let text = serde_json::to_string_pretty(&Value::Object(document))
+            .map_err(std::io::Error::other)?;
+        crate::storage::write_atomically(&self.path, (text + "\n").as_bytes())
+    }
+}
+
+/// What `outputs` (decisions or referrals, as JSON) say, in the form of
+/// `expect`: per track or rule, the members that matter (codes, not
+/// prose); `null` kept for keys `previous` expected to be silent and that
+/// still are.
+pub fn expectation(outputs: &Value, previous: &Value) -> Value {
+    let mut expect = Map::new();
+    for output in outputs.as_array().into_iter().flatten() {
+        let Some(key) = output
+            .get("track")
+            .or_else(|| output.get("rule"))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let mut kept = Map::new();
+        for (name, value) in output.as_object().into_iter().flatten() {
+            match name.as_str() {
+                "plugin" | "plugin_version" | "track" | "rule" => {}
+                "reasons" => {
+                    let codes: Vec<Value> = value
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|r| json!({"code": r["code"]}))
+                        .collect();
+                    kept.insert(name.clone(), codes.into());
+                }
+                "provider" => {
+                    kept.insert(name.clone(), json!({"id": value["id"]}));
+                }
+                _ => {
+                    kept.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        // A key that answered twice is kept as a list, so that an
+        // expectation of one output shows the difference.
+        match expect.get_mut(key) {
+            None => {
+                expect.insert(key.to_owned(), Value::Object(kept));
+            }
+            Some(Value::Array(many)) => many.push(Value::Object(kept)),
+            Some(one) => *one = Value::Array(vec![one.take(), Value::Object(kept)]),
+        }
+    }
+    for (key, value) in previous.as_object().into_iter().flatten() {
+        if value.is_null() && !expect.contains_key(key) && key != "error" {
+            expect.insert(key.clone(), Value::Null);
+        }
+    }
+    Value::Object(expect)
+}
+
+/// Compares `expect` with `actual` (both in the `expect` form).
+fn compare(expect: &Value, actual: &Value, kind: PluginKind, out: &mut Vec<Mismatch>) {
+    let empty = Map::new();
+    let expect = expect.as_object().unwrap_or(&empty);
+    let actual_map = actual.as_object().unwrap_or(&empty);
+    if expect.contains_key("error") || actual_map.contains_key("error") {
+        subset(
+            expect.get("error").unwrap_or(&Value::Null),
+            actual_map.get("error").unwrap_or(&Value::Null),
+            "/error",
+            out,
+        );
+        return;
+    }
+    for (key, expected) in expect {
+        let at = format!("/{}", crate::case::json::escape_token(key));
+        let found = actual_map.get(key);
+        match (kind, expected, found) {
+            (PluginKind::Reporting, expected, found) => {
+                compare_table(expected, found.unwrap_or(&Value::Null), &at, out)
+            }
+            (_, Value::Null, None) => {}
+            (_, expected, found) => subset(expected, found.unwrap_or(&Value::Null), &at, out),
+        }
+    }
+}
+
+fn compare_table(expected: &Value, actual: &Value, at: &str, out: &mut Vec<Mismatch>) {
+    let empty = Map::new();
+    let rows = actual["rows"].as_object().unwrap_or(&empty);
+    let wanted = expected["rows"].as_object().unwrap_or(&empty);
+    for (labels, count) in wanted {
+        let got = rows.get(labels).cloned().unwrap_or(Value::from(0));
+        if &got != count {
+            out.push(Mismatch {
+                pointer: format!("{at}/rows/{}", crate::case::json::escape_token(labels)),
+                expected: count.clone(),
+                actual: got,
+            });
+        }
+    }
+    if expected["exact"] == Value::Bool(true) {
+        for (labels, count) in rows.iter().filter(|(k, _)| !wanted.contains_key(*k)) {
+            out.push(Mismatch {
+                pointer: format!("{at}/rows/{}", crate::case::json::escape_token(labels)),
+                expected: Value::Null,
+                actual: count.clone(),
+            });
+        }
+    }
+}
+
+/// Every member of `expected` must match in `actual`; arrays element by
+/// element and in length.
+fn subset(expected: &Value, actual: &Value, at: &str, out: &mut Vec<Mismatch>) {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (key, value) in e {
+                let at = format!("{at}/{}", crate::case::json::escape_token(key));
+                subset(value, a.get(key).unwrap_or(&Value::Null), &at, out);
+            }
+        }
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => {
+            for (i, (e, a)) in e.iter().zip(a).enumerate() {
+                subset(e, a, &format!("{at}/{i}"), out);
+            }
+        }
+        (e, a) if e == a => {}
+        (e, a) => out.push(Mismatch {
+            pointer: at.to_owned(),
+            expected: e.clone(),
+            actual: a.clone(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subset_checks_only_what_is_written() {
+        let mut out = Vec::new();
+        subset(
+            &json!({"status": "eligible"}),
+            &json!({"status": "eligible", "priority": 3}),
+            "/t",
+            &mut out,
+        );
+        assert!(out.is_empty());
+        subset(
+            &json!({"reasons": [{"code": "a"}]}),
+            &json!({"reasons": [{"code": "a"}, {"code": "b"}]}),
+            "/t",
+            &mut out,
+        );
+        assert_eq!(out.len(), 1, "arrays must match in length");
+        assert_eq!(out[0].pointer, "/t/reasons");
+    }
+
+    #[test]
+    fn an_expectation_keeps_codes_and_silent_keys() {
+        let outputs = json!([{"plugin": "p", "plugin_version": "1", "track": "t", "status": "eligible",
+            "reasons": [{"rule": "t", "code": "c", "message": "prose"}], "missing": []}]);
+        let expect = expectation(&outputs, &json!({"quiet": null, "t": {"status": "x"}}));
+        assert_eq!(
+            expect,
+            json!({"t": {"status": "eligible", "reasons": [{"code": "c"}], "missing": []}, "quiet": null})
+        );
+    }
+}

@@ -1,0 +1,16 @@
+//! The developer kit (feature `devkit`): fixtures that a plugin's answers
+//! are tested against, explanations of which rules fired and why, shadow
+//! runs of a candidate beside the version in use, and synthetic caseloads.
+
+mod explain;
+mod fixture;
+mod shadow;
+mod synth;
+
+pub use crate::text::pascal_case;
+pub use explain::{
+    Fired, RuleExplanation, eligibility as explain_eligibility, referrals as explain_referrals,
+};
+pub use fixture::{Fixture, FixtureError, Mismatch, Outcome as FixtureOutcome, expectation};
+pub use shadow::{Counts, Difference, SAMPLE as SHADOW_SAMPLE, ShadowReport, shadow};
+pub use synth::{Synth, default_reference};

@@ -1,0 +1,10 @@
+//! Records: hash-chained append-only logs (the decision log and the
+//! administration audit trail share one [`ChainLog`]), decision records of
+//! plugin calls, and reading them back for verification and replay.
+
+mod chain;
+mod decisions;
+
+pub use chain::{Broken, ChainLog, HEAD_EVERY, Verified, read as read_log, verify as verify_log};
+pub use decisions::{DecisionLog, DecisionRecord, find as find_record, recorded_settings};
+pub(crate) use decisions::{Recordable, new_record_id, outcome};

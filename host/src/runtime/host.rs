@@ -1,0 +1,681 @@
+//! The host: the loaded plugins, and the calls into them through the
+//! sandbox.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::case::ValidCase;
+use crate::case::asof::AsOf;
+use crate::case::identifying_values;
+use crate::error::Error;
+use crate::records::{self, DecisionLog, DecisionRecord};
+use crate::runtime::bindings::types as wit;
+use crate::runtime::cache::ArtifactCache;
+use crate::runtime::capability::{Capability, Eligibility, Routing, wrong_kind};
+use crate::runtime::limits::Limits;
+use crate::runtime::loader::Loader;
+use crate::runtime::output::{Decision, OutputCheck, Referral};
+use crate::runtime::plugin::{LoadedPlugin, PluginDescription, PluginKind, refused};
+use crate::runtime::report::ReportRun;
+use crate::runtime::sandbox::Sandbox;
+use crate::storage::sha256_hex;
+
+/// Builds a [`Host`].
+#[derive(Debug, Clone, Default)]
+pub struct HostBuilder {
+    limits: Limits,
+    cache_dir: Option<PathBuf>,
+    decision_log: Option<PathBuf>,
+}
+
+impl HostBuilder {
+    /// A builder with the default [`Limits`] and no artifact cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the sandbox limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Keeps compiled plugins in `dir` (HMAC-checked artifacts), so that the
+    /// next start loads them without compiling.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Writes a decision record for every plugin call to the hash-chained
+    /// log at `path` (see [`crate::records`]).
+    pub fn decision_log(mut self, path: impl Into<PathBuf>) -> Self {
+        self.decision_log = Some(path.into());
+        self
+    }
+
+    /// Builds the host.
+    ///
+    /// # Errors
+    /// [`Error::Engine`] when the sandbox cannot be set up, [`Error::Io`] when
+    /// the cache directory cannot be opened.
+    pub fn build(self) -> Result<Host, Error> {
+        let sandbox = Sandbox::new(self.limits)?;
+        let cache = match &self.cache_dir {
+            Some(dir) => Some(ArtifactCache::open(dir).map_err(|source| Error::Io {
+                path: dir.display().to_string(),
+                cause: source,
+            })?),
+            None => None,
+        };
+        let decisions = match &self.decision_log {
+            Some(path) => Some(Mutex::new(DecisionLog::open(path).map_err(|source| {
+                Error::Io {
+                    path: path.display().to_string(),
+                    cause: source,
+                }
+            })?)),
+            None => None,
+        };
+        Ok(Host {
+            sandbox,
+            cache,
+            plugins: Vec::new(),
+            decisions,
+        })
+    }
+}
+
+/// Options of one evaluation.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EvalOptions {
+    /// The as-of moment.
+    pub as_of: AsOf,
+    /// Only these plugins (by id); all plugins of the kind when `None`.
+    pub plugins: Option<Vec<String>>,
+    /// Whether to return a trace of each plugin call.
+    pub trace: bool,
+}
+
+impl EvalOptions {
+    /// Every plugin of the kind, as of `as_of`, without a trace.
+    pub fn new(as_of: AsOf) -> Self {
+        EvalOptions {
+            as_of,
+            plugins: None,
+            trace: false,
+        }
+    }
+
+    /// Only the plugins with these ids.
+    pub fn plugins(mut self, ids: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.plugins = Some(ids.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// With a trace of each plugin call.
+    pub fn trace(mut self, trace: bool) -> Self {
+        self.trace = trace;
+        self
+    }
+}
+
+/// One plugin call, as traced.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallTrace {
+    /// The plugin.
+    pub plugin: String,
+    /// Its content hash.
+    pub content_sha256: String,
+    /// The rules switched on.
+    pub enabled_rules: Vec<String>,
+    /// The settings, as canonical JSON.
+    pub settings: String,
+    /// The as-of passed.
+    pub as_of: String,
+    /// Fuel used (deterministic for the same input).
+    pub fuel_used: u64,
+    /// Wall-clock time of the call, instantiation included.
+    #[serde(serialize_with = "micros")]
+    pub duration: Duration,
+}
+
+fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// The result of an evaluation with options.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation<T> {
+    /// The outputs of every plugin called, in order.
+    pub outputs: Vec<T>,
+    /// One entry per plugin call, when a trace was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Vec<CallTrace>>,
+}
+
+/// The result of [`Host::replay`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Replay {
+    /// Whether the outcome is identical to the recorded one.
+    pub identical: bool,
+    /// The recorded outcome.
+    pub recorded: Value,
+    /// The outcome of the replay.
+    pub replayed: Value,
+}
+
+/// The Kinga host: loads plugins and runs them in a sandbox.
+///
+/// # Examples
+/// ```no_run
+/// use kinga_host::{AsOf, Host, ValidCase};
+///
+/// let mut host = Host::builder().build()?;
+/// host.load_dir("plugins")?;
+/// let case = ValidCase::parse(&std::fs::read("case.json")?)?;
+/// let as_of = AsOf::parse("2026-07-01T09:00:00+03:00", kinga_host::EAST_AFRICA_TIME)?;
+/// for decision in host.evaluate(&case, as_of)? {
+///     println!("{} {}: {:?}", decision.plugin, decision.track, decision.status);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Host {
+    sandbox: Sandbox,
+    cache: Option<ArtifactCache>,
+    plugins: Vec<LoadedPlugin>,
+    decisions: Option<Mutex<DecisionLog>>,
+}
+
+impl Host {
+    /// A builder.
+    pub fn builder() -> HostBuilder {
+        HostBuilder::new()
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        self.sandbox.limits()
+    }
+
+    /// Loads every `*.wasm` file in `dir`, in file-name order.
+    ///
+    /// # Errors
+    /// The first plugin that fails to load, or a duplicate id; plugins loaded
+    /// before it stay loaded.
+    pub fn load_dir(&mut self, dir: impl AsRef<Path>) -> Result<Vec<String>, Error> {
+        let dir = dir.as_ref();
+        let io = |source| Error::Io {
+            path: dir.display().to_string(),
+            cause: source,
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+            .collect();
+        files.sort();
+        files.iter().map(|file| self.load_file(file)).collect()
+    }
+
+    /// Loads one plugin file and returns its id.
+    ///
+    /// # Errors
+    /// [`Error::PluginLoad`] with the reason, [`Error::DuplicatePlugin`].
+    pub fn load_file(&mut self, path: impl AsRef<Path>) -> Result<String, Error> {
+        let path = path.as_ref();
+        let bytes = read_bounded(path, self.limits().component_bytes)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.load_bytes(&bytes, &name)
+    }
+
+    /// Loads one plugin from the bytes of its component; `source` names it in
+    /// errors. Returns its id.
+    ///
+    /// # Errors
+    /// [`Error::PluginLoad`] with the reason, [`Error::DuplicatePlugin`].
+    pub fn load_bytes(&mut self, bytes: &[u8], source: &str) -> Result<String, Error> {
+        let started = Instant::now();
+        let loader = Loader {
+            engine: self.sandbox.engine(),
+            linker: self.sandbox.linker(),
+            limits: self.sandbox.limits(),
+            cache: self.cache.as_ref(),
+        };
+        let plugin = loader.load(bytes, source)?;
+        let id = plugin.description.id.clone();
+        if self.plugins.iter().any(|p| p.description.id == id) {
+            return Err(Error::DuplicatePlugin(id));
+        }
+        tracing::info!(
+            target: "kinga::host",
+            plugin = %id,
+            version = %plugin.description.version,
+            sha256 = %plugin.description.content_sha256,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "plugin loaded"
+        );
+        self.plugins.push(plugin);
+        Ok(id)
+    }
+
+    /// Unloads the plugin with this id, if one is loaded; returns whether
+    /// one was.
+    pub fn remove_plugin(&mut self, id: &str) -> bool {
+        let before = self.plugins.len();
+        self.plugins.retain(|p| p.description.id != id);
+        self.plugins.len() != before
+    }
+
+    /// The loaded plugins.
+    pub fn plugins(&self) -> impl Iterator<Item = &LoadedPlugin> {
+        self.plugins.iter()
+    }
+
+    /// The description of one plugin.
+    pub fn plugin(&self, id: &str) -> Option<&PluginDescription> {
+        self.find(id).ok().map(|p| &p.description)
+    }
+
+    fn find(&self, id: &str) -> Result<&LoadedPlugin, Error> {
+        self.plugins
+            .iter()
+            .find(|p| p.description.id == id)
+            .ok_or_else(|| Error::UnknownPlugin(id.to_owned()))
+    }
+
+    fn find_mut(&mut self, id: &str) -> Result<&mut LoadedPlugin, Error> {
+        self.plugins
+            .iter_mut()
+            .find(|p| p.description.id == id)
+            .ok_or_else(|| Error::UnknownPlugin(id.to_owned()))
+    }
+
+    /// Switches one rule of a plugin on or off.
+    ///
+    /// # Errors
+    /// An unknown plugin or rule.
+    pub fn set_rule_enabled(
+        &mut self,
+        plugin: &str,
+        rule: &str,
+        enabled: bool,
+    ) -> Result<(), Error> {
+        self.find_mut(plugin)?.set_rule(rule, enabled)
+    }
+
+    /// Sets a plugin's settings: `overrides` is laid over the defaults (top
+    /// level keys) and the result is checked against the plugin's schema.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSettings`] naming the offending field; the previous
+    /// settings stay in force.
+    pub fn set_settings(
+        &mut self,
+        plugin: &str,
+        overrides: &Map<String, Value>,
+    ) -> Result<(), Error> {
+        self.find_mut(plugin)?.set_settings(overrides)
+    }
+
+    /// The plugins of `kind` an evaluation calls: every one switched on, or
+    /// exactly those in `only` (each of which must exist, be of the kind and
+    /// be switched on).
+    fn selected(
+        &self,
+        kind: PluginKind,
+        only: Option<&[String]>,
+    ) -> Result<Vec<&LoadedPlugin>, Error> {
+        for id in only.into_iter().flatten() {
+            let plugin = self.find(id)?;
+            if plugin.description.kind != kind {
+                return Err(wrong_kind(plugin, kind));
+            }
+            if !plugin.switched_on {
+                return Err(Error::PluginDisabled(id.clone()));
+            }
+        }
+        Ok(self
+            .plugins
+            .iter()
+            .filter(|p| p.description.kind == kind && p.switched_on)
+            .filter(|p| only.is_none_or(|ids| ids.contains(&p.description.id)))
+            .collect())
+    }
+
+    /// Checks an administration state against the loaded plugins: every
+    /// rule exists, every plugin's settings fit its schema. Plugins the
+    /// state names but this host has not loaded are not checked.
+    ///
+    /// # Errors
+    /// The first problem, naming the plugin and the field.
+    pub fn check_state(&self, state: &crate::admin::AdminState) -> Result<(), Error> {
+        for (id, plugin_state) in &state.plugins {
+            if let Ok(plugin) = self.find(id) {
+                plugin.check_state(plugin_state)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies an administration state (switches, rules, settings) to the
+    /// loaded plugins; plugins it does not name get their defaults. All or
+    /// nothing: the state is checked first.
+    ///
+    /// # Errors
+    /// See [`Host::check_state`].
+    pub fn apply_state(&mut self, state: &crate::admin::AdminState) -> Result<(), Error> {
+        self.check_state(state)?;
+        for plugin in &mut self.plugins {
+            plugin.apply_state(&state.plugin(&plugin.description.id))?;
+        }
+        Ok(())
+    }
+
+    /// Eligibility decisions of every eligibility plugin for `case`.
+    ///
+    /// # Errors
+    /// See [`Host::evaluate_with`].
+    pub fn evaluate(&self, case: &ValidCase, as_of: AsOf) -> Result<Vec<Decision>, Error> {
+        Ok(self.evaluate_with(case, &EvalOptions::new(as_of))?.outputs)
+    }
+
+    /// Eligibility decisions with options (plugins, trace).
+    ///
+    /// # Errors
+    /// [`Error::InvalidAsOf`] when the child is born after the as-of; any
+    /// plugin's failure ([`Error::Contained`], [`Error::InvalidOutput`],
+    /// [`Error::PluginRefused`]) fails the whole evaluation: a partial answer
+    /// could be mistaken for a complete one.
+    pub fn evaluate_with(
+        &self,
+        case: &ValidCase,
+        options: &EvalOptions,
+    ) -> Result<Evaluation<Decision>, Error> {
+        self.run::<Eligibility>(case, options)
+    }
+
+    /// Referrals of every referral plugin for `case`, ordered by urgency then
+    /// due time.
+    ///
+    /// # Errors
+    /// See [`Host::evaluate_with`].
+    pub fn route(&self, case: &ValidCase, as_of: AsOf) -> Result<Vec<Referral>, Error> {
+        Ok(self.route_with(case, &EvalOptions::new(as_of))?.outputs)
+    }
+
+    /// Referrals with options.
+    ///
+    /// # Errors
+    /// See [`Host::evaluate_with`].
+    pub fn route_with(
+        &self,
+        case: &ValidCase,
+        options: &EvalOptions,
+    ) -> Result<Evaluation<Referral>, Error> {
+        self.run::<Routing>(case, options)
+    }
+
+    /// Calls every selected plugin of the capability's kind on `case` in a
+    /// fresh store each, and writes a decision record per call when the host
+    /// keeps a log.
+    fn run<C: Capability>(
+        &self,
+        case: &ValidCase,
+        options: &EvalOptions,
+    ) -> Result<Evaluation<C::Output>, Error> {
+        check_case_at(case, options.as_of)?;
+        let as_of = options.as_of.to_rfc3339();
+        let case_sha256 = self
+            .decisions
+            .as_ref()
+            .map(|_| sha256_hex(case.canonical_json().as_bytes()));
+        let mut outputs = Vec::new();
+        let mut trace = options.trace.then(Vec::new);
+        for plugin in self.selected(C::KIND, options.plugins.as_deref())? {
+            let started = Instant::now();
+            let ctx = plugin.context(&as_of);
+            let result = self.call_one::<C>(plugin, &ctx, &plugin.enabled, case);
+            if let Some(case_sha256) = &case_sha256 {
+                let answer = result.as_ref().map(|(o, _)| o.as_slice());
+                self.write_record(C::KIND, plugin, &ctx, case_sha256, records::outcome(answer))?;
+            }
+            let (answer, fuel_used) = result?;
+            outputs.extend(answer);
+            let duration = started.elapsed();
+            tracing::debug!(target: "kinga::host", plugin = %plugin.id, fuel_used, micros = duration.as_micros() as u64, "plugin call");
+            if let Some(trace) = trace.as_mut() {
+                trace.push(CallTrace {
+                    plugin: plugin.description.id.clone(),
+                    content_sha256: plugin.description.content_sha256.clone(),
+                    enabled_rules: ctx.enabled_rules.clone(),
+                    settings: ctx.settings.clone(),
+                    as_of: as_of.clone(),
+                    fuel_used,
+                    duration,
+                });
+            }
+        }
+        C::order(&mut outputs);
+        Ok(Evaluation { outputs, trace })
+    }
+
+    /// One call of one plugin with the given context: the case reduced to
+    /// its declared fields, a fresh store, the answer checked. Returns the
+    /// outputs and the fuel used.
+    fn call_one<C: Capability>(
+        &self,
+        plugin: &LoadedPlugin,
+        ctx: &wit::Context,
+        enabled: &BTreeSet<String>,
+        case: &ValidCase,
+    ) -> Result<(Vec<C::Output>, u64), Error> {
+        let projected = case.projected(&plugin.description.case_fields);
+        let identifying = identifying_values(&projected);
+        let json = crate::case::canonical_json(&projected);
+        let limits = self.limits();
+        let (answer, fuel_used) = self.sandbox.guarded(plugin, |store| {
+            store.data_mut().redact(identifying.clone());
+            let answer = C::instantiate_and_call(plugin, store, ctx, &json)?
+                .map_err(|e| self.sandbox.failed(plugin, store, &e))?;
+            let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+            Ok((answer, fuel_used))
+        })?;
+        let raw = answer.map_err(|e| refused(&plugin.description.id, e))?;
+        let checker = OutputCheck {
+            plugin: &plugin.description.id,
+            plugin_version: &plugin.description.version,
+            rules: &plugin.rule_ids,
+            enabled,
+            identifying: &identifying,
+            max_bytes: limits.output_bytes,
+            max_items: limits.output_items,
+        };
+        let checked = C::check(&checker, raw);
+        self.sandbox.record_outcome(plugin, checked.as_ref().err());
+        Ok((checked?, fuel_used))
+    }
+
+    /// Appends the decision record of one plugin call.
+    fn write_record(
+        &self,
+        kind: PluginKind,
+        plugin: &LoadedPlugin,
+        ctx: &wit::Context,
+        case_sha256: &str,
+        outcome: Value,
+    ) -> Result<(), Error> {
+        let Some(log) = &self.decisions else {
+            return Ok(());
+        };
+        let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+        let io = |source| Error::Io {
+            path: "decision log".into(),
+            cause: source,
+        };
+        let settings_sha256 = log.keep_settings(&ctx.settings).map_err(io)?;
+        let record = DecisionRecord {
+            record_id: records::new_record_id(),
+            recorded_at: AsOf::now(time::UtcOffset::UTC).to_rfc3339(),
+            evaluation: kind.as_str().to_owned(),
+            plugin: plugin.description.id.clone(),
+            plugin_version: plugin.description.version.clone(),
+            content_sha256: plugin.description.content_sha256.clone(),
+            contract: crate::runtime::plugin::CONTRACT.to_owned(),
+            enabled_rules: ctx.enabled_rules.clone(),
+            settings_sha256,
+            as_of: ctx.as_of.clone(),
+            case_sha256: case_sha256.to_owned(),
+            outcome,
+            seq: None,
+            prev: None,
+            hash: None,
+        };
+        log.append(&record).map_err(io)?;
+        Ok(())
+    }
+
+    /// Re-runs a recorded evaluation with the recorded rules, settings and
+    /// as-of, on the plugin with the recorded content hash, and compares the
+    /// outcome with the recorded one.
+    ///
+    /// # Errors
+    /// [`Error::Replay`] when the case does not match the record's hash, the
+    /// recorded plugin version is not loaded, or the settings do not match
+    /// their hash; any error of the evaluation itself.
+    pub fn replay(
+        &self,
+        record: &DecisionRecord,
+        case: &ValidCase,
+        settings: &Value,
+    ) -> Result<Replay, Error> {
+        let replay_error = |message: String| Error::Replay(message);
+        if sha256_hex(case.canonical_json().as_bytes()) != record.case_sha256 {
+            return Err(replay_error(
+                "the case is not the one recorded (its hash differs)".into(),
+            ));
+        }
+        let plugin = self
+            .plugins
+            .iter()
+            .find(|p| {
+                p.description.id == record.plugin
+                    && p.description.content_sha256 == record.content_sha256
+            })
+            .ok_or_else(|| {
+                replay_error(format!(
+                    "plugin {} version {} (sha256 {}) is not loaded",
+                    record.plugin, record.plugin_version, record.content_sha256
+                ))
+            })?;
+        let settings_json = crate::case::canonical_json(settings);
+        if sha256_hex(settings_json.as_bytes()) != record.settings_sha256 {
+            return Err(replay_error(
+                "the settings are not the ones recorded (their hash differs)".into(),
+            ));
+        }
+        let ctx = wit::Context {
+            as_of: record.as_of.clone(),
+            enabled_rules: record.enabled_rules.clone(),
+            settings: settings_json,
+        };
+        let outcome = match plugin.description.kind {
+            PluginKind::Eligibility => self.recorded_outcome::<Eligibility>(plugin, &ctx, case),
+            PluginKind::Referral => self.recorded_outcome::<Routing>(plugin, &ctx, case),
+            PluginKind::Reporting => {
+                return Err(replay_error("reports are not recorded decisions".into()));
+            }
+        };
+        Ok(Replay {
+            identical: outcome == record.outcome,
+            recorded: record.outcome.clone(),
+            replayed: outcome,
+        })
+    }
+
+    /// One call as a decision record would hold its outcome: the outputs,
+    /// or the error.
+    fn recorded_outcome<C: Capability>(
+        &self,
+        plugin: &LoadedPlugin,
+        ctx: &wit::Context,
+        case: &ValidCase,
+    ) -> Value {
+        let enabled: BTreeSet<String> = ctx.enabled_rules.iter().cloned().collect();
+        let result = self.call_one::<C>(plugin, ctx, &enabled, case);
+        records::outcome(result.as_ref().map(|(o, _)| o.as_slice()))
+    }
+
+    /// Switches a plugin that its circuit breaker switched off back on.
+    ///
+    /// # Errors
+    /// An unknown plugin.
+    pub fn restore_plugin(&self, plugin: &str) -> Result<(), Error> {
+        self.find(plugin)?.breaker.reset();
+        tracing::info!(target: "kinga::host", plugin, "plugin switched back on");
+        Ok(())
+    }
+
+    /// Opens a report of `template` with `parameters`, to which cases are
+    /// then added one at a time (see [`ReportRun`]).
+    ///
+    /// # Errors
+    /// [`Error::UnknownTemplate`]; the plugin's refusal of the parameters.
+    pub fn report(
+        &self,
+        template: &str,
+        parameters: &[(String, String)],
+        as_of: AsOf,
+    ) -> Result<ReportRun<'_>, Error> {
+        let plugin = self
+            .plugins
+            .iter()
+            .find(|p| {
+                p.description.kind == PluginKind::Reporting
+                    && p.description.templates.iter().any(|t| t.id == template)
+            })
+            .ok_or_else(|| Error::UnknownTemplate(template.to_owned()))?;
+        ReportRun::open(&self.sandbox, plugin, template, parameters, as_of)
+    }
+}
+
+/// A child cannot be evaluated as of a day before her birth.
+fn check_case_at(case: &ValidCase, as_of: AsOf) -> Result<(), Error> {
+    if let Some(born) = case.date_of_birth()
+        && born > as_of.date()
+    {
+        return Err(Error::InvalidCase(crate::case::CaseRejection {
+            violations: vec![crate::case::schema::Violation {
+                pointer: "/child/date_of_birth".into(),
+                message: format!("is after the as-of date {}", as_of.date()),
+            }],
+        }));
+    }
+    Ok(())
+}
+
+/// Reads a file, refusing one larger than `max` bytes before reading it.
+pub(crate) fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, Error> {
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        cause: source,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > max as u64 {
+        return Err(Error::PluginLoad {
+            source_name: path.display().to_string(),
+            message: format!("the file is {len} bytes, more than the limit of {max}"),
+        });
+    }
+    std::fs::read(path).map_err(io)
+}

@@ -1,0 +1,29 @@
+//! The runtime: the [`Host`](host::Host) with its registry of loaded
+//! plugins, the sandbox every call runs in, and the checks on what comes
+//! back.
+//!
+//! | module | holds |
+//! |---|---|
+//! | `host` | `Host`, its builder, evaluate / route / report / replay |
+//! | `capability` | the one per-kind dispatch (eligibility, referral) |
+//! | `sandbox` | engine, linker, limits, slots, breaker, fresh stores, trap classes |
+//! | `wasi` | the store state, the inert WASI subset and the bounded `log` import |
+//! | `bindings` | the only `bindgen!`: one minimal world per plugin kind |
+//! | `loader`, `plugin` | loading a component, and what a loaded plugin is |
+//! | `output`, `report`, `render` | checking answers, streaming reports, rendering them |
+//! | `cache`, `engine`, `gate`, `limits` | compiled artifacts, epochs, slots and breaker, limits |
+
+pub(crate) mod bindings;
+pub(crate) mod cache;
+pub(crate) mod capability;
+pub(crate) mod engine;
+pub(crate) mod gate;
+pub(crate) mod host;
+pub(crate) mod limits;
+pub(crate) mod loader;
+pub(crate) mod output;
+pub(crate) mod plugin;
+pub(crate) mod render;
+pub(crate) mod report;
+pub(crate) mod sandbox;
+pub(crate) mod wasi;

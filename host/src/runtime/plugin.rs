@@ -1,0 +1,316 @@
+//! What a loaded plugin is: its description (what it said about itself),
+//! its pre-instantiated world, and the switches and settings in force.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::case::schema::{self, Violation};
+use crate::error::{Error, PluginErrorKind};
+use crate::runtime::bindings::eligibility::EligibilityPluginPre;
+use crate::runtime::bindings::referral::ReferralPluginPre;
+use crate::runtime::bindings::reporting::ReportingPluginPre;
+use crate::runtime::bindings::types as wit;
+use crate::runtime::wasi::StoreState;
+
+/// The contract version this host speaks.
+pub const CONTRACT: &str = "kinga:plugin@0.1.0";
+
+/// The capability a plugin provides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PluginKind {
+    /// Eligibility decisions.
+    Eligibility,
+    /// Referral routing.
+    Referral,
+    /// Reports.
+    Reporting,
+}
+
+impl PluginKind {
+    /// The name of the export that provides this capability.
+    pub(crate) fn export(self) -> &'static str {
+        match self {
+            PluginKind::Eligibility => "kinga:plugin/eligibility@0.1.0",
+            PluginKind::Referral => "kinga:plugin/referral@0.1.0",
+            PluginKind::Reporting => "kinga:plugin/reporting@0.1.0",
+        }
+    }
+
+    /// "an eligibility plugin", for messages.
+    pub(crate) fn needed(self) -> &'static str {
+        match self {
+            PluginKind::Eligibility => "an eligibility plugin",
+            PluginKind::Referral => "a referral plugin",
+            PluginKind::Reporting => "a reporting plugin",
+        }
+    }
+
+    /// The kind's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginKind::Eligibility => "eligibility",
+            PluginKind::Referral => "referral",
+            PluginKind::Reporting => "reporting",
+        }
+    }
+}
+
+/// One rule of a plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleDescription {
+    /// Stable id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// What it decides.
+    pub description: String,
+    /// On unless switched off.
+    pub enabled_by_default: bool,
+}
+
+/// A parameter of a report template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParameterDescription {
+    /// Name.
+    pub name: String,
+    /// Meaning and format.
+    pub description: String,
+    /// Whether the template needs it.
+    pub required: bool,
+}
+
+/// A report template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TemplateDescription {
+    /// Stable id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// What it counts.
+    pub description: String,
+    /// Its parameters.
+    pub parameters: Vec<ParameterDescription>,
+}
+
+/// What the host knows about a loaded plugin.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PluginDescription {
+    /// Stable id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The plugin's own version.
+    pub version: String,
+    /// Its capability.
+    pub kind: PluginKind,
+    /// Why it processes children's data.
+    pub purpose: String,
+    /// The contract version it implements.
+    pub contract: &'static str,
+    /// SHA-256 of the component, hex.
+    pub content_sha256: String,
+    /// Its rules.
+    pub rules: Vec<RuleDescription>,
+    /// The JSON Schema of its settings.
+    pub settings_schema: Value,
+    /// Its default settings.
+    pub default_settings: Value,
+    /// The case fields it reads (and is given).
+    pub case_fields: Vec<String>,
+    /// Its report templates (reporting plugins only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub templates: Vec<TemplateDescription>,
+}
+
+/// The pre-instantiated world of a plugin.
+pub(crate) enum WorldPre {
+    Eligibility(EligibilityPluginPre<StoreState>),
+    Referral(ReferralPluginPre<StoreState>),
+    Reporting(ReportingPluginPre<StoreState>),
+}
+
+/// A plugin ready to be called: compiled once, pre-instantiated once, and
+/// instantiated in a fresh store for every call.
+pub struct LoadedPlugin {
+    pub(crate) description: PluginDescription,
+    pub(crate) id: Arc<str>,
+    pub(crate) pre: WorldPre,
+    pub(crate) rule_ids: BTreeSet<String>,
+    pub(crate) settings_validator: jsonschema::Validator,
+    /// Administrator overrides of rule defaults.
+    pub(crate) rule_overrides: BTreeMap<String, bool>,
+    /// The effective enabled rules.
+    pub(crate) enabled: BTreeSet<String>,
+    /// The effective settings, as canonical JSON.
+    pub(crate) settings_json: String,
+    /// This plugin's share of the call slots.
+    pub(crate) slots: crate::runtime::gate::Slots,
+    /// Its circuit breaker.
+    pub(crate) breaker: crate::runtime::gate::Breaker,
+    /// Whether an administrator has it switched on.
+    pub(crate) switched_on: bool,
+    /// The interfaces it imports (all within the contract, or it would not
+    /// have loaded).
+    pub(crate) imports: Vec<String>,
+}
+
+impl LoadedPlugin {
+    /// What the plugin said about itself.
+    pub fn description(&self) -> &PluginDescription {
+        &self.description
+    }
+
+    /// The rules switched on.
+    pub fn enabled_rules(&self) -> &BTreeSet<String> {
+        &self.enabled
+    }
+
+    /// Whether the circuit breaker has switched the plugin off, and the
+    /// containments in a row so far.
+    pub fn health(&self) -> (bool, u32) {
+        (self.breaker.tripped(), self.breaker.failures_in_a_row())
+    }
+
+    /// Whether an administrator has the plugin switched on.
+    pub fn switched_on(&self) -> bool {
+        self.switched_on
+    }
+
+    /// The interfaces the component imports.
+    pub fn imports(&self) -> &[String] {
+        &self.imports
+    }
+
+    /// Checks an administrator's state for this plugin: rules it has,
+    /// settings its schema accepts.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSettings`] naming the rule or the field.
+    pub fn check_state(&self, state: &crate::admin::PluginState) -> Result<(), Error> {
+        if let Some(rule) = state.rules.keys().find(|r| !self.rule_ids.contains(*r)) {
+            return Err(self.no_such_rule(
+                rule,
+                format!("/rules/{}", crate::case::json::escape_token(rule)),
+            ));
+        }
+        self.effective_settings(&state.settings).map(drop)
+    }
+
+    /// The error for a rule the plugin does not have, at `pointer`.
+    fn no_such_rule(&self, rule: &str, pointer: String) -> Error {
+        Error::InvalidSettings {
+            plugin: self.description.id.clone(),
+            violations: vec![Violation {
+                pointer,
+                message: format!(
+                    "plugin {} has no rule {}",
+                    self.description.id,
+                    schema::quote(rule)
+                ),
+            }],
+        }
+    }
+
+    /// The defaults with `overrides` laid over them (top-level keys),
+    /// checked against the plugin's settings schema.
+    fn effective_settings(&self, overrides: &Map<String, Value>) -> Result<Value, Error> {
+        let mut effective = self
+            .description
+            .default_settings
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        for (key, value) in overrides {
+            effective.insert(key.clone(), value.clone());
+        }
+        let effective = Value::Object(effective);
+        let violations = schema::violations(&self.settings_validator, &effective, 20);
+        if violations.is_empty() {
+            Ok(effective)
+        } else {
+            Err(Error::InvalidSettings {
+                plugin: self.description.id.clone(),
+                violations,
+            })
+        }
+    }
+
+    /// Applies an administrator's state: switch, rules, settings. All or
+    /// nothing: on an error nothing changes.
+    pub(crate) fn apply_state(&mut self, state: &crate::admin::PluginState) -> Result<(), Error> {
+        self.check_state(state)?;
+        self.rule_overrides = state.rules.clone();
+        self.enabled = effective_rules(&self.description.rules, &self.rule_overrides);
+        self.set_settings(&state.settings)?;
+        self.switched_on = state.enabled;
+        Ok(())
+    }
+
+    /// The effective settings (defaults overlaid by overrides).
+    pub fn settings(&self) -> Value {
+        serde_json::from_str(&self.settings_json).unwrap_or(Value::Null)
+    }
+
+    /// Switches a rule on or off.
+    pub(crate) fn set_rule(&mut self, rule: &str, enabled: bool) -> Result<(), Error> {
+        if !self.rule_ids.contains(rule) {
+            return Err(self.no_such_rule(rule, String::new()));
+        }
+        self.rule_overrides.insert(rule.to_owned(), enabled);
+        self.enabled = effective_rules(&self.description.rules, &self.rule_overrides);
+        Ok(())
+    }
+
+    /// Replaces the settings overrides: `overrides` is overlaid on the
+    /// defaults (top-level keys) and the result must fit the schema.
+    pub(crate) fn set_settings(&mut self, overrides: &Map<String, Value>) -> Result<(), Error> {
+        let effective = self.effective_settings(overrides)?;
+        self.settings_json = crate::case::canonical_json(&effective);
+        Ok(())
+    }
+
+    /// The context of one call.
+    pub(crate) fn context(&self, as_of: &str) -> wit::Context {
+        wit::Context {
+            as_of: as_of.to_owned(),
+            enabled_rules: self.enabled.iter().cloned().collect(),
+            settings: self.settings_json.clone(),
+        }
+    }
+}
+
+pub(crate) fn effective_rules(
+    rules: &[RuleDescription],
+    overrides: &BTreeMap<String, bool>,
+) -> BTreeSet<String> {
+    rules
+        .iter()
+        .filter(|r| {
+            overrides
+                .get(&r.id)
+                .copied()
+                .unwrap_or(r.enabled_by_default)
+        })
+        .map(|r| r.id.clone())
+        .collect()
+}
+
+/// Converts a plugin's own error.
+pub(crate) fn refused(plugin: &str, e: wit::PluginError) -> Error {
+    Error::PluginRefused {
+        plugin: plugin.to_owned(),
+        kind: match e.kind {
+            wit::ErrorKind::InvalidCase => PluginErrorKind::InvalidCase,
+            wit::ErrorKind::InvalidSettings => PluginErrorKind::InvalidSettings,
+            wit::ErrorKind::InvalidParameters => PluginErrorKind::InvalidParameters,
+            wit::ErrorKind::Internal => PluginErrorKind::Internal,
+        },
+        code: crate::text::sanitize_log_line(&e.code, 64),
+        message: crate::text::sanitize_log_line(&e.message, 300),
+        pointer: e.pointer.map(|p| crate::text::sanitize_log_line(&p, 200)),
+    }
+}

@@ -1,0 +1,331 @@
+//! Streaming reports: a report is opened in one plugin instance, cases are
+//! added one at a time, and the finished tables are checked and returned.
+//!
+//! One store lives for the whole report (the plugin keeps its counts in its
+//! own memory, so memory stays flat however many cases stream through);
+//! fuel and the deadline are re-armed for every case, so a slow case is
+//! stopped on its own budget. After any trap the store is discarded and the
+//! run refuses further cases.
+
+use std::collections::BTreeSet;
+
+use serde::{Serialize, Serializer};
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+use crate::case::ValidCase;
+use crate::case::asof::AsOf;
+use crate::case::schema;
+use crate::error::Error;
+use crate::runtime::bindings::reporting::ReportingPlugin;
+use crate::runtime::bindings::reporting::exports::kinga::plugin::reporting as wit_reporting;
+use crate::runtime::capability::wrong_kind;
+use crate::runtime::engine::deadline_ticks;
+use crate::runtime::gate::Slot;
+use crate::runtime::plugin::{LoadedPlugin, PluginKind, WorldPre, refused};
+use crate::runtime::sandbox::{Sandbox, engine_error};
+use crate::runtime::wasi::StoreState;
+use crate::text::neutralise;
+
+/// A count in a report table: exact, or suppressed for publication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// The exact count.
+    Exact(u64),
+    /// A count from 1 to the threshold minus one, shown as `<threshold`.
+    Suppressed(u64),
+}
+
+impl Count {
+    /// The text shown for the count.
+    pub fn display(&self) -> String {
+        match self {
+            Count::Exact(n) => n.to_string(),
+            Count::Suppressed(threshold) => format!("<{threshold}"),
+        }
+    }
+}
+
+impl Serialize for Count {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Count::Exact(n) => s.serialize_u64(*n),
+            Count::Suppressed(_) => s.serialize_str(&self.display()),
+        }
+    }
+}
+
+/// One row of a report table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportRow {
+    /// One label per dimension.
+    pub labels: Vec<String>,
+    /// The count.
+    pub count: Count,
+}
+
+/// A table of labelled counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportTable {
+    /// Stable id within the template.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// What is counted.
+    pub unit: String,
+    /// Dimension names.
+    pub dimensions: Vec<String>,
+    /// Rows.
+    pub rows: Vec<ReportRow>,
+}
+
+/// A finished report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The plugin that built it.
+    pub plugin: String,
+    /// Its version.
+    pub plugin_version: String,
+    /// The template.
+    pub template: String,
+    /// Title.
+    pub title: String,
+    /// How many cases were added.
+    pub cases: u64,
+    /// Set when small cells were suppressed for publication.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed_below: Option<u64>,
+    /// Narrative text, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub narrative: Option<String>,
+    /// The tables.
+    pub tables: Vec<ReportTable>,
+}
+
+impl Report {
+    /// Suppresses small cells for publication: counts from 1 to `below − 1`
+    /// become `<below`; zero stays zero. Applied by the host so that no
+    /// template can forget it.
+    pub fn suppress_small_cells(&mut self, below: u64) {
+        for row in self.tables.iter_mut().flat_map(|t| t.rows.iter_mut()) {
+            if let Count::Exact(n) = row.count
+                && n > 0
+                && n < below
+            {
+                row.count = Count::Suppressed(below);
+            }
+        }
+        self.suppressed_below = Some(below);
+    }
+}
+
+/// A report being built. Add cases with [`ReportRun::add`], then call
+/// [`ReportRun::finish`].
+pub struct ReportRun<'h> {
+    sandbox: &'h Sandbox,
+    plugin: &'h LoadedPlugin,
+    store: Store<StoreState>,
+    instance: ReportingPlugin,
+    handle: Option<ResourceAny>,
+    cases: u64,
+    /// The plugin's and the host's slot, held for the whole report.
+    _slots: (Slot<'h>, Slot<'h>),
+}
+
+impl<'h> ReportRun<'h> {
+    pub(crate) fn open(
+        sandbox: &'h Sandbox,
+        plugin: &'h LoadedPlugin,
+        template: &str,
+        parameters: &[(String, String)],
+        as_of: AsOf,
+    ) -> Result<ReportRun<'h>, Error> {
+        let WorldPre::Reporting(pre) = &plugin.pre else {
+            return Err(wrong_kind(plugin, PluginKind::Reporting));
+        };
+        let slots = sandbox.slots_for(plugin)?;
+        let mut store = sandbox.store(plugin)?;
+        let ctx = plugin.context(&as_of.to_rfc3339());
+        let opened = pre.instantiate(&mut store).and_then(|instance| {
+            let answer = instance
+                .kinga_plugin_reporting()
+                .report()
+                .call_open(&mut store, &ctx, template, parameters)?;
+            Ok((instance, answer))
+        });
+        match opened {
+            Ok((instance, Ok(handle))) => Ok(ReportRun {
+                sandbox,
+                plugin,
+                store,
+                instance,
+                handle: Some(handle),
+                cases: 0,
+                _slots: slots,
+            }),
+            Ok((_, Err(e))) => Err(refused(&plugin.description.id, e)),
+            Err(e) => {
+                let error = sandbox.failed(plugin, &store, &e);
+                sandbox.record_outcome(plugin, Some(&error));
+                Err(error)
+            }
+        }
+    }
+
+    /// Adds one case (reduced to the fields the plugin declared).
+    ///
+    /// # Errors
+    /// The plugin's refusal of the case, or its containment; after a
+    /// containment every later call fails too.
+    pub fn add(&mut self, case: &ValidCase) -> Result<(), Error> {
+        let handle = self.live_handle()?;
+        self.rearm()?;
+        let projected = case.projected(&self.plugin.description.case_fields);
+        self.store
+            .data_mut()
+            .redact(crate::case::identifying_values(&projected));
+        let json = crate::case::canonical_json(&projected);
+        let answer = self.instance.kinga_plugin_reporting().report().call_add(
+            &mut self.store,
+            handle,
+            &json,
+        );
+        match answer {
+            Ok(Ok(())) => {
+                self.cases += 1;
+                Ok(())
+            }
+            Ok(Err(e)) => Err(refused(&self.plugin.description.id, e)),
+            Err(e) => {
+                self.handle = None;
+                let error = self.sandbox.failed(self.plugin, &self.store, &e);
+                self.sandbox.record_outcome(self.plugin, Some(&error));
+                Err(error)
+            }
+        }
+    }
+
+    /// How many cases were added.
+    pub fn cases(&self) -> u64 {
+        self.cases
+    }
+
+    /// Finishes the report and checks its tables.
+    ///
+    /// # Errors
+    /// The plugin's failure, or [`Error::InvalidOutput`] for malformed tables.
+    pub fn finish(mut self) -> Result<Report, Error> {
+        let handle = self.live_handle()?;
+        self.rearm()?;
+        let answer = self
+            .instance
+            .kinga_plugin_reporting()
+            .report()
+            .call_finish(&mut self.store, handle);
+        let output = match answer {
+            Ok(Ok(output)) => output,
+            Ok(Err(e)) => return Err(refused(&self.plugin.description.id, e)),
+            Err(e) => {
+                let error = self.sandbox.failed(self.plugin, &self.store, &e);
+                self.sandbox.record_outcome(self.plugin, Some(&error));
+                return Err(error);
+            }
+        };
+        let _ = handle.resource_drop(&mut self.store);
+        let checked = self.check(output);
+        self.sandbox
+            .record_outcome(self.plugin, checked.as_ref().err());
+        checked
+    }
+
+    fn live_handle(&self) -> Result<ResourceAny, Error> {
+        self.handle.ok_or_else(|| Error::InvalidOutput {
+            plugin: self.plugin.description.id.clone(),
+            pointer: String::new(),
+            message: "the report was stopped earlier and cannot continue".into(),
+        })
+    }
+
+    fn rearm(&mut self) -> Result<(), Error> {
+        self.store
+            .set_fuel(self.sandbox.limits().fuel)
+            .map_err(engine_error)?;
+        self.store
+            .set_epoch_deadline(deadline_ticks(self.sandbox.limits().deadline));
+        Ok(())
+    }
+
+    fn check(&self, output: wit_reporting::ReportOutput) -> Result<Report, Error> {
+        let plugin = &self.plugin.description;
+        let invalid = |pointer: String, message: &str| Error::InvalidOutput {
+            plugin: plugin.id.clone(),
+            pointer,
+            message: message.to_owned(),
+        };
+        let mut ids = BTreeSet::new();
+        let mut items = 0usize;
+        for (t, table) in output.tables.iter().enumerate() {
+            if !ids.insert(table.id.as_str()) {
+                return Err(invalid(
+                    format!("/tables/{t}/id"),
+                    "a second table with the same id",
+                ));
+            }
+            for (r, row) in table.rows.iter().enumerate() {
+                if row.labels.len() != table.dimensions.len() {
+                    return Err(invalid(
+                        format!("/tables/{t}/rows/{r}/labels"),
+                        "needs one label per dimension",
+                    ));
+                }
+            }
+            items += table.rows.len();
+        }
+        if items > self.sandbox.limits().output_items * 10 {
+            return Err(invalid(String::new(), "has more rows than the limit"));
+        }
+        let report = Report {
+            plugin: plugin.id.clone(),
+            plugin_version: plugin.version.clone(),
+            template: output.template,
+            title: neutralise(&output.title),
+            cases: self.cases,
+            suppressed_below: None,
+            narrative: output.narrative.map(|n| neutralise(&n)),
+            tables: output
+                .tables
+                .into_iter()
+                .map(|t| ReportTable {
+                    id: t.id,
+                    title: neutralise(&t.title),
+                    unit: neutralise(&t.unit),
+                    dimensions: t.dimensions,
+                    rows: t
+                        .rows
+                        .into_iter()
+                        .map(|r| ReportRow {
+                            labels: r.labels.iter().map(|l| neutralise(l)).collect(),
+                            count: Count::Exact(r.count),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        let value = serde_json::to_value(&report)
+            .map_err(|_| invalid(String::new(), "cannot be represented"))?;
+        if serde_json::to_vec(&value)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX)
+            > self.sandbox.limits().output_bytes * 8
+        {
+            return Err(invalid(String::new(), "is larger than the limit"));
+        }
+        if let Some(v) = schema::violations(schema::report(), &value, 1)
+            .into_iter()
+            .next()
+        {
+            return Err(invalid(v.pointer, &v.message));
+        }
+        Ok(report)
+    }
+}
