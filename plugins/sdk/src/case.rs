@@ -5,6 +5,27 @@
 //! Rust types. Every field the schema marks optional is an `Option` here, and
 //! the host may have removed fields the plugin did not declare in
 //! `case-fields`, so a plugin must treat `None` as "not known", never as "no".
+//!
+//! # Newer cases
+//! A plugin is built once and then runs against cases from a host whose
+//! schema may be newer. The two kinds of change are read differently:
+//!
+//! - **Unknown fields are ignored.** A new optional field is a compatible
+//!   change of the case schema (`wit/README.md`), and a plugin that declares
+//!   `/household` or `/incidents` receives the whole object, new members
+//!   included. Refusing them would break every plugin already built on the
+//!   day the schema grows; ignoring them is what the plugin guide promises.
+//! - **Unknown enumeration values are refused** (`invalid-case`,
+//!   `case-not-canonical`). A value is meaning, not shape: reading a new
+//!   incident kind as `Other`, or a new survivor status as "not a survivor",
+//!   would be a silent guess that could route nothing for a child who needs
+//!   it. A new value is not a compatible change; the plugin must be rebuilt
+//!   against the new schema, and until then it says so instead of deciding.
+//!
+//! `tests/case_schema.rs` holds these types to the schema: every member the
+//! schema defines has a field here (or is listed there as deliberately not
+//! modelled), every field here is in the schema, and every enumeration has
+//! exactly the schema's values.
 
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
@@ -13,7 +34,6 @@ use crate::date::{date_serde, datetime_serde};
 
 /// One case, as a plugin receives it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Case {
     /// The schema version, `"1"` when present.
     #[serde(default)]
@@ -73,7 +93,6 @@ pub enum CaseStatus {
 
 /// The child a case is about.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Child {
     /// Date of birth, when known.
     #[serde(default, with = "date_serde::option")]
@@ -174,7 +193,6 @@ pub enum ProtectionConcern {
 
 /// Schooling.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Education {
     /// Whether the child is enrolled in school.
     #[serde(default)]
@@ -211,7 +229,6 @@ pub enum EducationLevel {
 
 /// The child's household.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Household {
     /// Who cares for the child.
     #[serde(default)]
@@ -244,7 +261,6 @@ pub enum Caregiver {
 
 /// An incident recorded for the child.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Incident {
     /// When it happened (with the offset it was recorded in).
     #[serde(with = "datetime_serde")]
@@ -293,7 +309,6 @@ impl IncidentKind {
 
 /// Consent and assent recorded for the case.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Consent {
     /// Consent to share information with other organisations.
     #[serde(default)]
@@ -305,7 +320,6 @@ pub struct Consent {
 
 /// Safety assessment.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Safety {
     /// Whether the child is safe at home.
     #[serde(default)]
@@ -314,7 +328,6 @@ pub struct Safety {
 
 /// A service the platform records.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Service {
     /// The type of service.
     #[serde(rename = "type")]
@@ -367,7 +380,6 @@ pub enum ServiceStatus {
 
 /// A referral the platform already made.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ExistingReferral {
     /// The service id (for example `health.post-rape-care`).
     pub service: String,
@@ -440,5 +452,57 @@ impl ClassifyMessage for serde_json::Error {
             serde_json::error::Category::Eof => "truncated input",
         };
         format!("{class} at line {} column {}", self.line(), self.column())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_ignored_at_the_top_and_inside_objects_and_lists() {
+        let case = Case::from_json(
+            r#"{
+                "case_id": "C-1",
+                "status": "open",
+                "new_top_level_field": {"anything": [1, 2]},
+                "child": {"county": "kwale", "new_child_field": true},
+                "household": {"caregiver": "parent", "monthly_income_kes": 9000, "new_household_field": "x"},
+                "incidents": [
+                    {"occurred_at": "2026-06-28T09:00:00+03:00", "kind": "sexual_abuse", "new_incident_field": 3}
+                ],
+                "services": [
+                    {"type": "health", "started_on": "2026-06-01", "status": "active", "provider_note": null}
+                ]
+            }"#,
+        )
+        .expect("a case with new fields parses");
+        assert_eq!(case.status, Some(CaseStatus::Open));
+        assert_eq!(case.child.and_then(|c| c.county).as_deref(), Some("kwale"));
+        let household = case.household.expect("the household");
+        assert_eq!(household.caregiver, Some(Caregiver::Parent));
+        assert_eq!(household.monthly_income_kes, Some(9000));
+        let incidents = case.incidents.expect("the incidents");
+        assert_eq!(incidents[0].kind, IncidentKind::SexualAbuse);
+        assert_eq!(
+            case.services.expect("the services")[0].kind,
+            ServiceType::Health
+        );
+    }
+
+    #[test]
+    fn unknown_values_are_refused_not_guessed() {
+        for case in [
+            r#"{"case_id": "C-1", "survivor_status": "survivor_pending_review"}"#,
+            r#"{"case_id": "C-1", "household": {"caregiver": "older_sibling"}}"#,
+            r#"{"case_id": "C-1", "incidents": [{"occurred_at": "2026-06-28T09:00:00+03:00", "kind": "online_grooming"}]}"#,
+            r#"{"case_id": "C-1", "child": {"date_of_birth": "2010-02-30"}}"#,
+            r#"{"case_id": "C-1", "child": {"age_estimate_years": "12"}}"#,
+        ] {
+            let err = Case::from_json(case).expect_err(case);
+            assert_eq!(err.kind, crate::ErrorKind::InvalidCase, "{case}");
+            assert_eq!(err.code, "case-not-canonical", "{case}");
+            assert!(!err.message.contains("online_grooming"), "{}", err.message);
+        }
     }
 }
