@@ -28,36 +28,22 @@ impl Plugin for BuildingAFutureEligibility {
     type Settings = Settings;
 
     fn info() -> PluginInfo {
-        PluginInfo {
-            id: "building-a-future-eligibility".into(),
-            name: "Building a Future: eligibility".into(),
-            version: "1.0.0".into(),
-            purpose: "Decides which Building a Future support tracks (education, vocational training, family \
-                      livelihood, Child Rights Clubs) a child survivor or at-risk child in Kwale and Kilifi is \
-                      eligible for, so caseworkers can offer them."
-                .into(),
-            rules: vec![
-                RuleInfo::new(rules::EDUCATION, "Education support", "Identified survivors aged 9-15 (settings education_min_age, education_max_age): return to or stay in school."),
-                RuleInfo::new(rules::VOCATIONAL, "Vocational training", "Identified survivors aged 16-18 (settings vocational_min_age, vocational_max_age): coaching, mentoring, training, internships."),
-                RuleInfo::new(rules::LIVELIHOOD, "Family livelihood", "Survivors whose household is child-headed or earns under income_threshold_kes a month; ranked by a priority score."),
-                RuleInfo::new(rules::CLUB, "Child Rights Club", "Any child aged 9-17 enrolled in a school that runs a Child Rights Club."),
-            ],
-            settings_schema: include_str!("settings.schema.json").into(),
-            case_fields: [
-                "/status",
-                "/child/date_of_birth",
-                "/child/age_estimate_years",
-                "/child/county",
-                "/survivor_status",
-                "/household",
-                "/education",
-            ]
-            .map(String::from)
-            .to_vec(),
-        }
+        PluginInfo::new(
+            "building-a-future-eligibility",
+            "Building a Future: eligibility",
+            "1.0.0",
+            "Decides which Building a Future support tracks (education, vocational training, family \
+             livelihood, Child Rights Clubs) a child survivor or at-risk child in Kwale and Kilifi is \
+             eligible for, so caseworkers can offer them.",
+        )
+        .settings_schema(include_str!("settings.schema.json"))
+        .reads(rules::AGE_FIELDS)
+        .with_rules(&rules::RULES)
     }
 }
 
+/// The tracks take the child's age, computed once per case, so `evaluate`
+/// is the plugin's own ([`rules::evaluate`]) rather than the SDK's default.
 impl EligibilityPlugin for BuildingAFutureEligibility {
     fn evaluate(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Decision>, PluginError> {
         rules::evaluate(ctx, case)

@@ -1,14 +1,21 @@
-//! The four tracks, as plain functions over the typed case.
+//! The four tracks, as plain functions over the typed case, each declared
+//! once in [`RULES`].
 //!
 //! Each track is a list of conditions combined with three-valued logic
 //! ([`kinga_plugin_sdk::logic::decide`]): ineligible as soon as one is known
 //! to fail, undetermined (naming the missing fields) when none fails but one
 //! cannot be decided, eligible when all hold.
+//!
+//! The child's age is computed once per case, before any track (so a date
+//! of birth after the as-of refuses the case whichever tracks are on), and
+//! every track receives it: the tracks are [`Track`]s, rules over the case,
+//! the age and the settings, run by [`evaluate`].
 
 use kinga_plugin_sdk::age::{Age, AgeSource, DATE_OF_BIRTH, age_at};
 use kinga_plugin_sdk::logic::{Check, decide};
+use kinga_plugin_sdk::rule::enabled;
 use kinga_plugin_sdk::{
-    Caregiver, Case, CaseStatus, Context, Decision, PluginError, SurvivorStatus,
+    Caregiver, Case, CaseStatus, Context, Decision, PluginError, Rule, SurvivorStatus,
 };
 
 use crate::settings::Settings;
@@ -259,27 +266,72 @@ pub fn child_rights_club(case: &Case, age: Option<Age>, s: &Settings) -> Decisio
     decide(CLUB, checks)
 }
 
-/// Every enabled track, in a fixed order.
+/// A track: its decision from the case, the child's age at the as-of date
+/// (computed once by [`evaluate`]) and the settings.
+pub type Track = Rule<fn(&Case, Option<Age>, &Settings) -> Decision>;
+
+/// The fields the age is computed from, for every track.
+pub const AGE_FIELDS: &[&str] = &["/child/date_of_birth", "/child/age_estimate_years"];
+
+/// The four tracks, in the order they are decided and described.
+pub const RULES: [Track; 4] = [
+    Track::new(
+        EDUCATION,
+        "Education support",
+        "Identified survivors aged 9-15 (settings education_min_age, education_max_age): return to or stay in school.",
+        education_support,
+    )
+    .reads(&[
+        "/status",
+        "/child/county",
+        "/survivor_status",
+        "/child/date_of_birth",
+        "/child/age_estimate_years",
+    ]),
+    Track::new(
+        VOCATIONAL,
+        "Vocational training",
+        "Identified survivors aged 16-18 (settings vocational_min_age, vocational_max_age): coaching, mentoring, training, internships.",
+        vocational_training,
+    )
+    .reads(&[
+        "/status",
+        "/child/county",
+        "/survivor_status",
+        "/child/date_of_birth",
+        "/child/age_estimate_years",
+    ]),
+    Track::new(
+        LIVELIHOOD,
+        "Family livelihood",
+        "Survivors whose household is child-headed or earns under income_threshold_kes a month; ranked by a priority score.",
+        |case, _age, s| family_livelihood(case, s),
+    )
+    .reads(&["/status", "/child/county", "/survivor_status", "/household"]),
+    Track::new(
+        CLUB,
+        "Child Rights Club",
+        "Any child aged 9-17 enrolled in a school that runs a Child Rights Club.",
+        child_rights_club,
+    )
+    .reads(&[
+        "/status",
+        "/child/county",
+        "/child/date_of_birth",
+        "/child/age_estimate_years",
+        "/education",
+    ]),
+];
+
+/// Every enabled track, in the order of [`RULES`].
 ///
 /// # Errors
 /// `invalid-case` when the child is born after the as-of date.
 pub fn evaluate(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Decision>, PluginError> {
-    let s = &ctx.settings;
     let age = age_at(case, ctx.as_of_date())?;
-    let mut out = Vec::new();
-    if ctx.enabled(EDUCATION) {
-        out.push(education_support(case, age, s));
-    }
-    if ctx.enabled(VOCATIONAL) {
-        out.push(vocational_training(case, age, s));
-    }
-    if ctx.enabled(LIVELIHOOD) {
-        out.push(family_livelihood(case, s));
-    }
-    if ctx.enabled(CLUB) {
-        out.push(child_rights_club(case, age, s));
-    }
-    Ok(out)
+    Ok(enabled(&RULES, ctx)
+        .map(|track| (track.run)(case, age, &ctx.settings))
+        .collect())
 }
 
 #[cfg(test)]
@@ -304,7 +356,7 @@ mod tests {
     }
 
     fn ctx(as_of: &str) -> Context<Settings> {
-        let all = [EDUCATION, VOCATIONAL, LIVELIHOOD, CLUB];
+        let all = RULES.map(|r| r.id);
         Context::new(parse_datetime(as_of).unwrap(), &all, Settings::default())
     }
 

@@ -35,33 +35,22 @@ impl Plugin for KenyaReferralPathway {
     type Settings = Settings;
 
     fn info() -> PluginInfo {
-        use rules::*;
-        PluginInfo {
-            id: "kenya-referral-pathway".into(),
-            name: "Kenya referral pathway (Kwale, Kilifi)".into(),
-            version: "1.0.0".into(),
-            purpose: "Routes children who experienced sexual abuse or exploitation to the health, statutory, police, \
-                      protection, psychosocial, legal and programme services Kenya's referral pathway requires, with \
-                      urgency, due time, provider and consent status."
-                .into(),
-            rules: vec![
-                RuleInfo::new(POST_RAPE_CARE, "Post-rape care (PEP)", "A sexual incident within pep_window_hours (72): emergency post-rape care, due at the end of the window."),
-                RuleInfo::new(EMERGENCY_CONTRACEPTION, "Emergency contraception", "A girl aged ec_min_age (10) or more, a sexual incident within ec_window_hours (120): emergency, due at the end of the window."),
-                RuleInfo::new(MEDICAL_EXAMINATION, "Medical examination", "A sexual incident older than the PEP window with no health care recorded: within 72 hours."),
-                RuleInfo::new(CHILDRENS_OFFICER, "Sub-County Children's Officer", "Any sexual incident, identified survivor or protection concern: statutory notification within 24 hours (recent incident) or 72 hours."),
-                RuleInfo::new(POLICE, "Police gender desk", "A sexual incident not reported to the police: within 24 or 72 hours, pending police-report consent."),
-                RuleInfo::new(SAFE_SHELTER, "Safe shelter", "Not safe at home, or the perpetrator lives in the household: emergency, within 24 hours."),
-                RuleInfo::new(PSYCHOSOCIAL, "Psychosocial support", "An identified survivor or any sexual incident: routine, within 14 days."),
-                RuleInfo::new(LEGAL_AID, "Legal aid", "A sexual incident reported to the police: routine, within 14 days."),
-                RuleInfo::new(EDUCATION_REENTRY, "Education re-entry", "A survivor aged 9-15 not enrolled in school: routine, within 30 days."),
-                RuleInfo::new(VOCATIONAL, "Vocational training", "A survivor aged 16-18: routine, within 30 days."),
-            ],
-            settings_schema: include_str!("settings.schema.json").into(),
-            case_fields: rules::CASE_FIELDS.map(String::from).to_vec(),
-        }
+        PluginInfo::new(
+            "kenya-referral-pathway",
+            "Kenya referral pathway (Kwale, Kilifi)",
+            "1.0.0",
+            "Routes children who experienced sexual abuse or exploitation to the health, statutory, police, \
+             protection, psychosocial, legal and programme services Kenya's referral pathway requires, with \
+             urgency, due time, provider and consent status.",
+        )
+        .settings_schema(include_str!("settings.schema.json"))
+        .reads(rules::WHOLE_CASE_FIELDS)
+        .with_rules(&rules::RULES)
     }
 }
 
+/// The rules share facts gathered once per case, so `route` is the
+/// plugin's own ([`rules::route`]) rather than the SDK's default.
 impl ReferralPlugin for KenyaReferralPathway {
     fn route(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Referral>, PluginError> {
         rules::route(ctx, case)

@@ -1,15 +1,21 @@
-//! The ten rules of the Kenyan referral pathway, as plain functions.
+//! The ten rules of the Kenyan referral pathway, as plain functions, each
+//! declared once in [`RULES`].
 //!
 //! Every rule looks at the most recent *sexual incident* (sexual abuse,
 //! sexual exploitation or trafficking); hours since it are the exact
 //! difference between the as-of and `occurred_at`. A rule fires only when
 //! every condition is known to hold: a condition that cannot be decided
 //! routes nothing (and is logged by rule id, never with case data).
+//!
+//! [`route`] makes a whole-case pass first: it checks the case's dates and
+//! gathers the [`Facts`] every rule shares, then runs the rules switched on
+//! and gives each referral its provider and consent reasons.
 
 use kinga_plugin_sdk::age::{Age, age_at};
+use kinga_plugin_sdk::rule::enabled;
 use kinga_plugin_sdk::time::{Duration, OffsetDateTime};
 use kinga_plugin_sdk::{
-    Case, ConsentStatus, Context, Incident, PluginError, Provider, Reason, Referral, Sex,
+    Case, ConsentStatus, Context, Incident, PluginError, Provider, Reason, Referral, Rule, Sex,
     SurvivorStatus, Urgency, log,
 };
 
@@ -36,19 +42,15 @@ pub const EDUCATION_REENTRY: &str = "education-reentry";
 /// Vocational training.
 pub const VOCATIONAL: &str = "vocational";
 
-/// The case fields the rules read (all a plugin running them must declare).
-pub const CASE_FIELDS: [&str; 11] = [
+/// The case fields [`route`] reads for every rule, outside the rules' own:
+/// the incidents and the age ([`Facts::gather`]), and the child's area (the
+/// provider of each referral).
+pub const WHOLE_CASE_FIELDS: &[&str] = &[
+    "/incidents",
     "/child/date_of_birth",
     "/child/age_estimate_years",
-    "/child/sex",
     "/child/county",
     "/child/sub_county",
-    "/survivor_status",
-    "/protection_concerns",
-    "/education/enrolled",
-    "/incidents",
-    "/consent",
-    "/safety",
 ];
 
 /// What the rules know about a case at the as-of.
@@ -117,8 +119,9 @@ impl<'a> Facts<'a> {
     }
 }
 
-/// A referral under construction: the parts every rule fills in.
-struct Draft<'r> {
+/// A referral under construction: the parts every rule fills in; [`route`]
+/// adds the provider and the reasons about it and about consent.
+pub struct Draft<'r> {
     rule: &'r str,
     service: &'r str,
     urgency: Urgency,
@@ -394,21 +397,97 @@ fn vocational(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         })
 }
 
-/// A rule: the referral it drafts from the facts, if it fires.
-type Rule = fn(&Facts, &Settings) -> Option<Draft<'static>>;
+/// A rule of the pathway: the referral it drafts from the facts, if it fires.
+pub type PathwayRule = Rule<fn(&Facts, &Settings) -> Option<Draft<'static>>>;
 
-/// Every rule, in the order it is documented.
-const RULES: [(&str, Rule); 10] = [
-    (POST_RAPE_CARE, post_rape_care),
-    (EMERGENCY_CONTRACEPTION, emergency_contraception),
-    (MEDICAL_EXAMINATION, medical_examination),
-    (CHILDRENS_OFFICER, childrens_officer),
-    (POLICE, police),
-    (SAFE_SHELTER, safe_shelter),
-    (PSYCHOSOCIAL, psychosocial),
-    (LEGAL_AID, legal_aid),
-    (EDUCATION_REENTRY, education_reentry),
-    (VOCATIONAL, vocational),
+/// Every rule, in the order it is documented, run and described.
+pub const RULES: [PathwayRule; 10] = [
+    PathwayRule::new(
+        POST_RAPE_CARE,
+        "Post-rape care (PEP)",
+        "A sexual incident within pep_window_hours (72): emergency post-rape care, due at the end of the window.",
+        post_rape_care,
+    )
+    .reads(&["/incidents"]),
+    PathwayRule::new(
+        EMERGENCY_CONTRACEPTION,
+        "Emergency contraception",
+        "A girl aged ec_min_age (10) or more, a sexual incident within ec_window_hours (120): emergency, due at the end of the window.",
+        emergency_contraception,
+    )
+    .reads(&[
+        "/incidents",
+        "/child/sex",
+        "/child/date_of_birth",
+        "/child/age_estimate_years",
+    ]),
+    PathwayRule::new(
+        MEDICAL_EXAMINATION,
+        "Medical examination",
+        "A sexual incident older than the PEP window with no health care recorded: within 72 hours.",
+        medical_examination,
+    )
+    .reads(&["/incidents"]),
+    PathwayRule::new(
+        CHILDRENS_OFFICER,
+        "Sub-County Children's Officer",
+        "Any sexual incident, identified survivor or protection concern: statutory notification within 24 hours (recent incident) or 72 hours.",
+        childrens_officer,
+    )
+    .reads(&["/incidents", "/survivor_status", "/protection_concerns"]),
+    PathwayRule::new(
+        POLICE,
+        "Police gender desk",
+        "A sexual incident not reported to the police: within 24 or 72 hours, pending police-report consent.",
+        police,
+    )
+    .reads(&["/incidents", "/consent"]),
+    PathwayRule::new(
+        SAFE_SHELTER,
+        "Safe shelter",
+        "Not safe at home, or the perpetrator lives in the household: emergency, within 24 hours.",
+        safe_shelter,
+    )
+    .reads(&["/safety", "/incidents"]),
+    PathwayRule::new(
+        PSYCHOSOCIAL,
+        "Psychosocial support",
+        "An identified survivor or any sexual incident: routine, within 14 days.",
+        psychosocial,
+    )
+    .reads(&["/survivor_status", "/incidents", "/consent"]),
+    PathwayRule::new(
+        LEGAL_AID,
+        "Legal aid",
+        "A sexual incident reported to the police: routine, within 14 days.",
+        legal_aid,
+    )
+    .reads(&["/incidents", "/consent"]),
+    PathwayRule::new(
+        EDUCATION_REENTRY,
+        "Education re-entry",
+        "A survivor aged 9-15 not enrolled in school: routine, within 30 days.",
+        education_reentry,
+    )
+    .reads(&[
+        "/survivor_status",
+        "/child/date_of_birth",
+        "/child/age_estimate_years",
+        "/education/enrolled",
+        "/consent",
+    ]),
+    PathwayRule::new(
+        VOCATIONAL,
+        "Vocational training",
+        "A survivor aged 16-18: routine, within 30 days.",
+        vocational,
+    )
+    .reads(&[
+        "/survivor_status",
+        "/child/date_of_birth",
+        "/child/age_estimate_years",
+        "/consent",
+    ]),
 ];
 
 /// The first directory entry offering `service` in the child's sub-county,
@@ -454,10 +533,8 @@ pub fn provider_for<'p>(
 pub fn route(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Referral>, PluginError> {
     let facts = Facts::gather(case, ctx.as_of)?;
     let s = &ctx.settings;
-    let mut out: Vec<Referral> = RULES
-        .iter()
-        .filter(|(id, _)| ctx.enabled(id))
-        .filter_map(|(_, rule)| rule(&facts, s))
+    let mut out: Vec<Referral> = enabled(&RULES, ctx)
+        .filter_map(|rule| (rule.run)(&facts, s))
         .map(|draft| finish(draft, case, s))
         .collect();
     out.sort_by_key(|r| (r.urgency, r.due));
@@ -518,7 +595,7 @@ mod tests {
     }
 
     fn route_at(case: &Case, as_of: &str) -> Vec<Referral> {
-        let rules: Vec<&str> = RULES.iter().map(|(id, _)| *id).collect();
+        let rules = RULES.map(|r| r.id);
         route(
             &Context::new(parse_datetime(as_of).unwrap(), &rules, Settings::default()),
             case,

@@ -1,4 +1,9 @@
 //! What a plugin says about itself.
+//!
+//! A plugin writes its description with [`PluginInfo::new`] and the builder
+//! methods; the rules it declares as [`Rule`](crate::Rule)s are added by the
+//! SDK (see [`crate::rule`]), so `info` names only the plugin itself, its
+//! settings schema and any case fields read outside its rules.
 
 /// One rule, as an administrator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +37,8 @@ impl RuleInfo {
 }
 
 /// The description of a plugin. The export macros add its kind and its
-/// default settings (from `Settings::default()`).
+/// default settings (from `Settings::default()`), and, for an eligibility or
+/// referral plugin, the rules it declares in its `RULES`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginInfo {
     /// Stable kebab-case id.
@@ -49,6 +55,41 @@ pub struct PluginInfo {
     pub settings_schema: String,
     /// JSON pointers of the case fields it reads.
     pub case_fields: Vec<String>,
+}
+
+/// The settings schema of a plugin without settings: an object with no
+/// members.
+pub const NO_SETTINGS: &str = r#"{"type":"object","additionalProperties":false}"#;
+
+impl PluginInfo {
+    /// A plugin with no rules, no case fields and no settings
+    /// ([`NO_SETTINGS`]) yet.
+    pub fn new(id: &str, name: &str, version: &str, purpose: &str) -> PluginInfo {
+        PluginInfo {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            version: version.to_owned(),
+            purpose: purpose.to_owned(),
+            rules: Vec::new(),
+            settings_schema: NO_SETTINGS.to_owned(),
+            case_fields: Vec::new(),
+        }
+    }
+
+    /// The same plugin with `schema` (JSON Schema, as JSON text) as its
+    /// settings schema.
+    pub fn settings_schema(mut self, schema: &str) -> PluginInfo {
+        schema.clone_into(&mut self.settings_schema);
+        self
+    }
+
+    /// The same plugin, also reading the case fields at `fields` outside
+    /// its rules (in a whole-case pass, or in a report). The list stays
+    /// sorted, each pointer once.
+    pub fn reads(mut self, fields: &[&str]) -> PluginInfo {
+        crate::rule::add_fields(&mut self.case_fields, fields.iter().copied());
+        self
+    }
 }
 
 /// A parameter of a report template.

@@ -5,12 +5,18 @@
 //! `wit/` folder) and implements the generated traits by converting between
 //! WIT records and the SDK's plain types. Bindings are generated in the
 //! plugin crate, not here, so that a component carries exactly one world.
+//!
+//! `describe` reports what the kind's trait says the plugin is
+//! ([`EligibilityPlugin::describe`](crate::EligibilityPlugin::describe),
+//! [`ReferralPlugin::describe`](crate::ReferralPlugin::describe): `info()`
+//! with the declared rules), or `info()` itself for a reporting plugin.
 
-/// Glue shared by the three worlds: logging, `describe`, contexts and errors.
+/// Glue shared by the three worlds: logging, `describe` (from the
+/// description `$info`), contexts and errors.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __kinga_common_glue {
-    ($plugin:ty, $kind:ident) => {
+    ($plugin:ty, $kind:ident, $info:expr) => {
         #[doc(hidden)]
         pub struct __KingaComponent;
 
@@ -74,7 +80,7 @@ macro_rules! __kinga_common_glue {
 
         impl __kinga_bindings::exports::kinga::plugin::plugin::Guest for __KingaComponent {
             fn describe() -> __kinga_types::PluginInfo {
-                let info = <$plugin as $crate::Plugin>::info();
+                let info: $crate::PluginInfo = $info;
                 __kinga_types::PluginInfo {
                     id: info.id,
                     name: info.name,
@@ -118,7 +124,11 @@ macro_rules! export_eligibility_plugin {
                 runtime_path: "::kinga_plugin_sdk::__private::wit_bindgen::rt",
             });
         }
-        $crate::__kinga_common_glue!($plugin, Eligibility);
+        $crate::__kinga_common_glue!(
+            $plugin,
+            Eligibility,
+            <$plugin as $crate::EligibilityPlugin>::describe()
+        );
 
         impl __kinga_bindings::exports::kinga::plugin::eligibility::Guest for __KingaComponent {
             fn evaluate(
@@ -172,7 +182,11 @@ macro_rules! export_referral_plugin {
                 runtime_path: "::kinga_plugin_sdk::__private::wit_bindgen::rt",
             });
         }
-        $crate::__kinga_common_glue!($plugin, Referral);
+        $crate::__kinga_common_glue!(
+            $plugin,
+            Referral,
+            <$plugin as $crate::ReferralPlugin>::describe()
+        );
 
         impl __kinga_bindings::exports::kinga::plugin::referral::Guest for __KingaComponent {
             fn route(
@@ -235,7 +249,7 @@ macro_rules! export_reporting_plugin {
                 runtime_path: "::kinga_plugin_sdk::__private::wit_bindgen::rt",
             });
         }
-        $crate::__kinga_common_glue!($plugin, Reporting);
+        $crate::__kinga_common_glue!($plugin, Reporting, <$plugin as $crate::Plugin>::info());
 
         #[doc(hidden)]
         pub struct __KingaReport(

@@ -10,54 +10,72 @@
 //!   plugin's settings in the plugin's own `Settings` type;
 //! - [`age::age_at`] and [`date`] do ages and dates with integer calendar
 //!   arithmetic;
+//! - [`Rule`] declares a rule once — id, title, description, the case
+//!   fields it reads, its function — and the SDK derives from a plugin's
+//!   rules what `describe` reports and which functions run ([`rule`]);
+//! - [`logic::Check`] and [`logic::decide`] combine a track's conditions
+//!   with three-valued logic, never turning missing data into a "no";
 //! - [`Decision`], [`Referral`] and [`report::Table`] are what rules return;
 //! - [`export_eligibility_plugin!`], [`export_referral_plugin!`] and
 //!   [`export_reporting_plugin!`] generate the WIT glue.
 //!
 //! Rules stay ordinary functions over these types, so they compile and are
-//! unit-tested natively; the `impl` of a plugin trait is a thin shell over
-//! them.
+//! unit-tested natively; the `impl` of a plugin trait only lists them.
 //!
 //! # Example
 //! ```
+//! use kinga_plugin_sdk::logic::{Check, decide};
 //! use kinga_plugin_sdk::*;
 //!
 //! struct Hello;
 //!
+//! /// No settings.
+//! type Settings = serde_json::Map<String, serde_json::Value>;
+//!
 //! impl Plugin for Hello {
-//!     type Settings = serde_json::Map<String, serde_json::Value>;
+//!     type Settings = Settings;
 //!     fn info() -> PluginInfo {
-//!         PluginInfo {
-//!             id: "hello".into(),
-//!             name: "Hello".into(),
-//!             version: "0.1.0".into(),
-//!             purpose: "An example.".into(),
-//!             rules: vec![RuleInfo::new("open", "Open cases", "Eligible while the case is open.")],
-//!             settings_schema: r#"{"type":"object"}"#.into(),
-//!             case_fields: vec!["/status".into()],
-//!         }
+//!         PluginInfo::new("hello", "Hello", "0.1.0", "An example.")
 //!     }
 //! }
 //!
 //! impl EligibilityPlugin for Hello {
-//!     fn evaluate(ctx: &Context<Self::Settings>, case: &Case) -> Result<Vec<Decision>, PluginError> {
-//!         let status = match case.status {
-//!             Some(CaseStatus::Open) => Status::Eligible,
-//!             Some(CaseStatus::Closed) => Status::Ineligible,
-//!             None => Status::Undetermined,
-//!         };
-//!         Ok(vec![Decision {
-//!             track: "open".into(),
-//!             status,
-//!             priority: None,
-//!             reasons: vec![Reason::new("open", "case-status", "decided by the case status")],
-//!             missing: vec![],
-//!         }])
-//!     }
+//!     // Each rule once: `describe` and `evaluate` follow from this list.
+//!     const RULES: &'static [EligibilityRule<Settings>] = &[EligibilityRule::new(
+//!         "open",
+//!         "Open cases",
+//!         "Eligible while the case is open.",
+//!         open,
+//!     )
+//!     .reads(&["/status"])];
 //! }
+//!
+//! /// The `open` track: eligible while the case is open.
+//! fn open(_ctx: &Context<Settings>, case: &Case) -> Result<Decision, PluginError> {
+//!     let status = match case.status {
+//!         Some(CaseStatus::Open) => Check::holds("open", "case-open", "the case is open"),
+//!         Some(CaseStatus::Closed) => Check::fails("open", "case-closed", "the case is closed"),
+//!         None => Check::unknown("open", "status-unknown", "no case status", "/status"),
+//!     };
+//!     Ok(decide("open", [status]))
+//! }
+//!
+//! // What the host is told, and what it gets back.
+//! let info = Hello::describe();
+//! assert_eq!(info.rules[0].id, "open");
+//! assert_eq!(info.case_fields, ["/status"]);
+//! let as_of = date::parse_datetime("2026-07-01T09:00:00+03:00").unwrap();
+//! let ctx = Context::new(as_of, &["open"], Settings::new());
+//! let case = Case::from_json(r#"{"case_id": "C-1"}"#).unwrap();
+//! let decisions = Hello::evaluate(&ctx, &case).unwrap();
+//! assert_eq!(decisions[0].status, Status::Undetermined);
+//! assert_eq!(decisions[0].missing, ["/status"]);
+//!
 //! // In the plugin crate (built for wasm32-wasip2):
 //! // kinga_plugin_sdk::export_eligibility_plugin!(Hello, wit = "wit");
 //! ```
+
+#![deny(missing_docs)]
 
 pub mod age;
 pub mod case;
@@ -69,12 +87,14 @@ pub mod log;
 pub mod logic;
 pub mod outcome;
 pub mod report;
+pub mod rule;
 
 pub use case::*;
 pub use context::Context;
-pub use describe::{ParameterInfo, PluginInfo, RuleInfo, TemplateInfo};
+pub use describe::{NO_SETTINGS, ParameterInfo, PluginInfo, RuleInfo, TemplateInfo};
 pub use outcome::*;
 pub use report::{ReportBuilder, ReportOutput, Table};
+pub use rule::{EligibilityRule, ReferralRule, Rule};
 
 /// The JSON library the SDK uses (settings of type `serde_json::Map` accept
 /// any object).
@@ -88,29 +108,76 @@ use serde::de::DeserializeOwned;
 /// What every plugin has: a description and a settings type.
 pub trait Plugin {
     /// The plugin's settings. `Default` gives the documented defaults, which
-    /// the SDK reports to the host as the plugin's default settings.
-    type Settings: DeserializeOwned + Serialize + Default;
+    /// the SDK reports to the host as the plugin's default settings. They
+    /// own their data (`'static`), so that rules over them can be `const`s.
+    type Settings: DeserializeOwned + Serialize + Default + 'static;
 
-    /// Describes the plugin.
+    /// Describes the plugin: who it is and its settings schema, usually
+    /// with [`PluginInfo::new`]. Rules declared in the kind's `RULES` (see
+    /// [`EligibilityPlugin::RULES`]) are added by the SDK, with their case
+    /// fields; list here only what they do not cover (case fields read by
+    /// a whole-case pass with [`PluginInfo::reads`], rules declared another
+    /// way with [`PluginInfo::with_rules`]).
     fn info() -> PluginInfo;
 }
 
 /// An eligibility plugin.
+///
+/// A plugin declares its rules in [`RULES`](Self::RULES); the default
+/// [`evaluate`](Self::evaluate) runs them, and [`describe`](Self::describe)
+/// reports them. A plugin that needs a whole-case pass before its rules run
+/// overrides `evaluate` (see [`rule`]).
 pub trait EligibilityPlugin: Plugin {
-    /// One decision per enabled track.
+    /// The rules, one per track, in the order they run and are described.
+    const RULES: &'static [EligibilityRule<Self::Settings>] = &[];
+
+    /// One decision per enabled track. By default, the decision of each
+    /// rule of [`RULES`](Self::RULES) switched on, in declaration order.
     ///
     /// # Errors
     /// When the case cannot be evaluated.
-    fn evaluate(ctx: &Context<Self::Settings>, case: &Case) -> Result<Vec<Decision>, PluginError>;
+    fn evaluate(ctx: &Context<Self::Settings>, case: &Case) -> Result<Vec<Decision>, PluginError> {
+        rule::run_enabled(Self::RULES, ctx, case)
+    }
+
+    /// What the component's `describe` reports: [`Plugin::info`] with the
+    /// rules of [`RULES`](Self::RULES) and the case fields they read.
+    fn describe() -> PluginInfo {
+        Self::info().with_rules(Self::RULES)
+    }
 }
 
 /// A referral plugin.
+///
+/// A plugin declares its rules in [`RULES`](Self::RULES); the default
+/// [`route`](Self::route) runs them, and [`describe`](Self::describe)
+/// reports them. A plugin that needs a whole-case pass before its rules run
+/// overrides `route` (see [`rule`]).
 pub trait ReferralPlugin: Plugin {
-    /// The referrals the case needs, ordered by urgency then due time.
+    /// The rules, in the order they run and are described.
+    const RULES: &'static [ReferralRule<Self::Settings>] = &[];
+
+    /// The referrals the case needs, ordered by urgency then due time. By
+    /// default, the referrals of each rule of [`RULES`](Self::RULES)
+    /// switched on, in that order (a stable sort: referrals as urgent and
+    /// as due keep the order of their rules).
     ///
     /// # Errors
     /// When the case cannot be routed.
-    fn route(ctx: &Context<Self::Settings>, case: &Case) -> Result<Vec<Referral>, PluginError>;
+    fn route(ctx: &Context<Self::Settings>, case: &Case) -> Result<Vec<Referral>, PluginError> {
+        let mut referrals: Vec<Referral> = rule::run_enabled(Self::RULES, ctx, case)?
+            .into_iter()
+            .flatten()
+            .collect();
+        referrals.sort_by_key(|r| (r.urgency, r.due));
+        Ok(referrals)
+    }
+
+    /// What the component's `describe` reports: [`Plugin::info`] with the
+    /// rules of [`RULES`](Self::RULES) and the case fields they read.
+    fn describe() -> PluginInfo {
+        Self::info().with_rules(Self::RULES)
+    }
 }
 
 /// A reporting plugin.

@@ -32,32 +32,23 @@ impl Plugin for Candidate {
     type Settings = Ec72;
 
     fn info() -> PluginInfo {
-        use rules::*;
-        let rule = |id: &str| RuleInfo::new(id, id, "As in kenya-referral-pathway 1.0.0.");
+        let rule = |r: &rules::PathwayRule| {
+            RuleInfo::new(r.id, r.id, "As in kenya-referral-pathway 1.0.0.")
+        };
         PluginInfo {
             id: "kenya-referral-pathway".into(),
             name: "Kenya referral pathway (candidate: EC window 72 h)".into(),
             version: "1.1.0-ec72".into(),
             purpose: "A candidate version of kenya-referral-pathway for shadow runs.".into(),
-            rules: [
-                POST_RAPE_CARE,
-                EMERGENCY_CONTRACEPTION,
-                MEDICAL_EXAMINATION,
-                CHILDRENS_OFFICER,
-                POLICE,
-                SAFE_SHELTER,
-                PSYCHOSOCIAL,
-                LEGAL_AID,
-                EDUCATION_REENTRY,
-                VOCATIONAL,
-            ]
-            .map(rule)
-            .to_vec(),
+            rules: rules::RULES.iter().map(rule).collect(),
             settings_schema: include_str!(
                 "../../../../plugins/kenya-referral-pathway/src/settings.schema.json"
             )
             .into(),
-            case_fields: rules::CASE_FIELDS.map(String::from).to_vec(),
+            case_fields: kinga_plugin_sdk::rule::case_fields(
+                &rules::RULES,
+                rules::WHOLE_CASE_FIELDS,
+            ),
         }
     }
 }
