@@ -6,6 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::support::{assert_success, stderr};
 use crate::support::{kinga_at, kinga_bin, sample_case};
 
 const AS_OF: &str = "2026-07-01T09:00:00+03:00";
@@ -74,10 +75,6 @@ impl Admin {
     }
 }
 
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 #[test]
 fn a_rule_switched_off_changes_the_next_evaluation_survives_a_restart_and_is_audited() {
     let admin = Admin::new();
@@ -135,7 +132,7 @@ fn a_rule_switched_off_changes_the_next_evaluation_survives_a_restart_and_is_aud
         "--actor",
         "amina",
     ]);
-    assert!(on.status.success());
+    assert_success(&on);
     assert!(admin.rules_on().contains(&"police".to_owned()));
     assert!(admin.run(&["audit", "verify"]).status.success());
 }
@@ -155,7 +152,7 @@ fn a_change_against_a_stale_revision_is_refused_and_audited() {
         "--if-revision",
         "0",
     ]);
-    assert!(first.status.success());
+    assert_success(&first);
     let second = admin.run(&[
         "rules",
         "disable",
@@ -314,7 +311,7 @@ fn a_plugin_switched_off_is_not_called() {
         "--actor",
         "amina",
     ]);
-    assert!(off.status.success());
+    assert_success(&off);
     assert!(admin.rules_on().is_empty());
     let listed = admin.run(&["plugins", "list"]);
     assert!(String::from_utf8_lossy(&listed.stdout).contains("kenya-referral-pathway  referral 1.0.0  (Kenya referral pathway (Kwale, Kilifi))  [switched off by an administrator]"));
@@ -417,7 +414,7 @@ fn a_crash_in_the_middle_of_a_state_write_never_leaves_unreadable_state() {
     );
     assert!(admin.run(&["audit", "verify"]).status.success());
     let listed = admin.run(&["rules", "list", "--json"]);
-    assert!(listed.status.success());
+    assert_success(&listed);
 }
 
 #[test]

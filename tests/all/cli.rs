@@ -5,6 +5,7 @@ use std::io::Write;
 use kinga_artifacts::{TEST_ELIGIBILITY, TEST_REFERRAL, TEST_REPORTING};
 use serde_json::{Value, json};
 
+use crate::support::stderr;
 use crate::support::{kinga, plugin_dir, sample_case};
 
 const AS_OF: &str = "2026-07-01T09:00:00+03:00";
@@ -30,10 +31,6 @@ fn eligibility(case_text: &str, extra: &[&str]) -> std::process::Output {
     ];
     args.extend_from_slice(extra);
     kinga(&args)
-}
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[test]

@@ -8,6 +8,7 @@ use kinga_artifacts::{
     BUILDING_A_FUTURE_ELIGIBILITY, BUILDING_A_FUTURE_REPORTS, KENYA_REFERRAL_PATHWAY,
 };
 
+use crate::support::assert_success;
 use crate::support::{kinga, kinga_at};
 
 fn text(out: &std::process::Output) -> String {
@@ -149,7 +150,7 @@ fn explain_says_per_rule_whether_it_fired_and_why() {
             "t",
         ],
     );
-    assert!(disabled.status.success());
+    assert_success(&disabled);
     let out = kinga_at(
         home.path(),
         &[

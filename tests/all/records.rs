@@ -6,6 +6,7 @@ use kinga_host::devkit::Synth;
 use kinga_host::{AsOf, DecisionRecord, EAST_AFRICA_TIME, Host, ValidCase};
 use serde_json::Value;
 
+use crate::support::assert_success;
 use crate::support::{captured_log, kinga};
 
 const AS_OF: &str = "2026-09-30T17:00:00+03:00";
@@ -81,7 +82,7 @@ fn every_plugin_call_is_recorded_without_case_data_and_the_chain_verifies() {
     assert_eq!(first.case_sha256.len(), 64);
     assert_eq!(first.outcome["result"], "ok");
     let verified = kinga(&["audit", "verify", &log]);
-    assert!(verified.status.success());
+    assert_success(&verified);
     assert!(String::from_utf8_lossy(&verified.stdout).contains(": 80 records, chain intact"));
 }
 

@@ -4,6 +4,7 @@
 use kinga_host::{Error, Host};
 use serde_json::{Value, json};
 
+use crate::support::assert_success;
 use crate::support::kinga;
 
 fn reference_host() -> Host {
@@ -98,7 +99,7 @@ fn synth_is_deterministic_for_a_seed() {
     let a = kinga(&["synth", "--count", "50", "--seed", "9"]);
     let b = kinga(&["synth", "--count", "50", "--seed", "9"]);
     let c = kinga(&["synth", "--count", "50", "--seed", "10"]);
-    assert!(a.status.success());
+    assert_success(&a);
     assert_eq!(a.stdout, b.stdout);
     assert_ne!(a.stdout, c.stdout);
     let text = String::from_utf8(a.stdout).unwrap();

@@ -110,3 +110,24 @@ pub fn captured_log<T>(f: impl FnOnce() -> T) -> (T, String) {
     let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     (result, text)
 }
+
+/// A process's standard error, as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A process's standard output, as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Fails the test, with the process's standard error, unless it succeeded.
+#[track_caller]
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "the command failed ({}):\n{}",
+        output.status,
+        stderr(output)
+    );
+}

@@ -7,6 +7,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::server::{Options, Server, call, get, patch, referral_rules};
+use crate::support::assert_success;
 use crate::support::kinga_at;
 
 const PATHWAY: &str = "/v1/plugins/kenya-referral-pathway";
@@ -183,7 +184,7 @@ fn publisher_home(work: &Path) -> (tempfile::TempDir, std::path::PathBuf) {
             "amina",
         ],
     );
-    assert!(trusted.status.success());
+    assert_success(&trusted);
     (home, work.join("trusted.key"))
 }
 
