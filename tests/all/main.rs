@@ -17,6 +17,7 @@ mod reference;
 mod reload;
 mod serve;
 mod shadow;
+mod snapshots;
 mod support;
 mod twin;
 mod validation;
