@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS (default 60) each, installing what it
-# needs first: the nightly toolchain (rustup) and cargo-fuzz (crates.io).
+# needs first: the nightly toolchain (rustup) and cargo-fuzz (the package registry).
 # Findings land in fuzz/artifacts/<target>/; turn each into a regression test.
 set -euo pipefail
 cd "$(dirname "$0")"
