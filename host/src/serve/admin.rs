@@ -25,6 +25,7 @@ use super::auth::Principal;
 use super::body::{JSON, parse_json, read_bounded, require_content_type};
 use super::plugins::{plugin_view, unknown_plugin, with_etag};
 use super::problem::Problem;
+use super::request::{self, Issue, RequestSchema};
 use crate::admin::{AdminError, Change, Request};
 use crate::runtime::host::Host;
 
@@ -75,59 +76,29 @@ fn expected_revision(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
         })
 }
 
-/// A change's body: the reason, and the members `allowed` (each taken out
-/// of the returned map). Read-only and unknown members are refused.
+/// A change's body, checked against its operation's request schema (see
+/// [`super::request`]): the reason, and the other members. A read-only
+/// member of a plugin gets its own code; so does a missing reason.
 fn change_body(
     bytes: &[u8],
     app: &App,
-    allowed: &[&str],
+    schema: &RequestSchema,
 ) -> Result<(String, Map<String, Value>), Problem> {
-    let Value::Object(mut body) = parse_json(bytes, app.config.limits.max_depth)? else {
-        return Err(Problem::bad_request(
-            "invalid-request",
-            "",
-            "the body must be a JSON object",
-        ));
-    };
-    for key in body.keys() {
-        let pointer = format!("/{}", crate::case::json::escape_token(key));
-        if key == "reason" || allowed.contains(&key.as_str()) {
-            continue;
+    let body = parse_json(bytes, app.config.limits.max_depth)?;
+    let mut body: Map<String, Value> = schema.read(body, |pointer, issue| match issue {
+        Issue::Missing if pointer == "/reason" => Some("missing-reason"),
+        Issue::NotAllowed if READ_ONLY.contains(&pointer.trim_start_matches('/')) => {
+            Some("read-only")
         }
-        if READ_ONLY.contains(&key.as_str()) {
-            return Err(Problem::bad_request(
-                "read-only",
-                &pointer,
-                "this member is read-only",
-            ));
-        }
-        return Err(Problem::bad_request(
-            "invalid-request",
-            &pointer,
-            format!(
-                "this member is not part of the request (expected {} and reason)",
-                allowed.join(", ")
-            ),
-        ));
-    }
+        _ => None,
+    })?;
     let reason = match body.remove("reason") {
-        Some(Value::String(reason))
-            if !reason.trim().is_empty() && reason.chars().count() <= 1000 =>
-        {
-            reason
-        }
-        Some(_) => {
+        Some(Value::String(reason)) if !reason.trim().is_empty() => reason,
+        _ => {
             return Err(Problem::bad_request(
                 "invalid-request",
                 "/reason",
                 "reason must be a non-empty string of at most 1000 characters",
-            ));
-        }
-        None => {
-            return Err(Problem::bad_request(
-                "missing-reason",
-                "/reason",
-                "every change needs a reason: it goes into the audit trail",
             ));
         }
     };
@@ -153,21 +124,21 @@ fn required_bool(body: &mut Map<String, Value>, key: &str) -> Result<bool, Probl
 }
 
 /// An administration route: its body limit, how the audit trail names it,
-/// and the members its body may have besides `reason`.
+/// and the request schema of its body.
 struct Route {
     limit: usize,
     describe: Value,
-    allowed: &'static [&'static str],
+    schema: &'static RequestSchema,
 }
 
 impl Route {
     /// A route with a JSON body of at most `max_body_bytes`, acting on
     /// `plugin`.
-    fn json(app: &App, route: &str, plugin: &str, allowed: &'static [&'static str]) -> Route {
+    fn json(app: &App, route: &str, plugin: &str, schema: &'static RequestSchema) -> Route {
         Route {
             limit: app.config.limits.max_body_bytes,
             describe: json!({"action": "http", "route": route, "plugin": plugin}),
-            allowed,
+            schema,
         }
     }
 }
@@ -195,7 +166,7 @@ async fn administer(
     let Route {
         limit,
         describe,
-        allowed,
+        schema,
     } = what;
     let Some(store) = app.store.clone() else {
         return Problem::new(
@@ -227,7 +198,7 @@ async fn administer(
             };
             let (expected, bytes) = early.map_err(|p| refuse(p, "(refused before the request was read)"))?;
             let (host, _) = app.live.current();
-            let (reason, fields) = change_body(&bytes, app, allowed)
+            let (reason, fields) = change_body(&bytes, app, schema)
                 .map_err(|p| refuse(p, "(refused before the request was read)"))?;
             let (reason, action) = build(app, &host, reason.clone(), fields).map_err(|p| refuse(p, &reason))?;
             let request = Request {
@@ -322,7 +293,7 @@ pub async fn patch_plugin(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let route = Route::json(&app, "PATCH /v1/plugins/{id}", &id, &["enabled"]);
+    let route = Route::json(&app, "PATCH /v1/plugins/{id}", &id, request::patch_plugin());
     administer(
         app,
         principal,
@@ -353,7 +324,7 @@ pub async fn patch_rule(
         &app,
         "PATCH /v1/plugins/{id}/rules/{rule}",
         &id,
-        &["enabled"],
+        request::patch_rule(),
     );
     administer(
         app,
@@ -396,7 +367,12 @@ pub async fn patch_settings(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let route = Route::json(&app, "PATCH /v1/plugins/{id}/settings", &id, &["settings"]);
+    let route = Route::json(
+        &app,
+        "PATCH /v1/plugins/{id}/settings",
+        &id,
+        request::patch_settings(),
+    );
     administer(
         app,
         principal,
@@ -438,7 +414,12 @@ pub async fn rollback(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let route = Route::json(&app, "POST /v1/plugins/{id}/rollback", &id, &[]);
+    let route = Route::json(
+        &app,
+        "POST /v1/plugins/{id}/rollback",
+        &id,
+        request::rollback(),
+    );
     administer(
         app,
         principal,
@@ -459,7 +440,7 @@ pub async fn install(
 ) -> Response {
     let limit = app.config.limits.max_package_bytes;
     let describe = json!({"action": "install", "route": "POST /v1/packages"});
-    administer(app, principal, (headers, body), Route { limit, describe, allowed: &["manifest", "component"] }, |app, _, reason, mut fields| {
+    administer(app, principal, (headers, body), Route { limit, describe, schema: request::install() }, |app, _, reason, mut fields| {
         let Some(manifest @ Value::Object(_)) = fields.remove("manifest") else {
             return Err(Problem::bad_request("invalid-request", "/manifest", "manifest must be the package's manifest object"));
         };

@@ -15,11 +15,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::App;
 use super::body::{JSON, parse_json, read_bounded, require_content_type};
 use super::problem::Problem;
+use super::request;
 use crate::case::ValidCase;
 use crate::case::asof::{AsOf, EAST_AFRICA_TIME};
 use crate::runtime::host::{EvalOptions, Host};
@@ -88,38 +90,42 @@ struct Envelope {
     trace: bool,
 }
 
+/// The envelope as its request schema admits it.
+#[derive(Deserialize)]
+struct EnvelopeBody {
+    case: Option<Value>,
+    cases: Option<Vec<Value>>,
+    as_of: Option<String>,
+    plugins: Option<Vec<String>>,
+    #[serde(default)]
+    trace: bool,
+}
+
 fn parse_envelope(app: &App, host: &Host, bytes: &[u8], kind: Kind) -> Result<Envelope, Problem> {
-    let Value::Object(mut body) = parse_json(bytes, app.config.limits.max_depth)? else {
-        return Err(Problem::bad_request(
-            "invalid-request",
-            "",
-            "the body must be a JSON object with `case` or `cases`",
-        ));
-    };
-    if let Some(unknown) = body
-        .keys()
-        .find(|k| !["case", "cases", "as_of", "plugins", "trace"].contains(&k.as_str()))
+    let body = parse_json(bytes, app.config.limits.max_depth)?;
+    let max_batch = app.config.limits.max_batch;
+    if body
+        .get("cases")
+        .and_then(Value::as_array)
+        .is_some_and(|cases| cases.len() > max_batch)
     {
-        return Err(Problem::bad_request(
-            "invalid-request",
-            &format!("/{}", crate::case::json::escape_token(unknown)),
-            "this member is not part of the request (expected case or cases, as_of, plugins, trace)",
-        ));
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch-too-large",
+            format!("the batch has more than {max_batch} cases"),
+        )
+        .at("/cases"));
     }
-    let (cases, batch) = match (body.remove("case"), body.remove("cases")) {
+    let schema = match kind {
+        Kind::Eligibility => request::eligibility(),
+        Kind::Referral => request::referrals(),
+    };
+    let body: EnvelopeBody = schema.read(body, |pointer, _| {
+        pointer.starts_with("/as_of").then_some("invalid-as-of")
+    })?;
+    let (cases, batch) = match (body.case, body.cases) {
         (Some(case), None) => (vec![("/case".to_owned(), case)], false),
-        (None, Some(Value::Array(cases))) => {
-            if cases.len() > app.config.limits.max_batch {
-                return Err(Problem::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "batch-too-large",
-                    format!(
-                        "the batch has more than {} cases",
-                        app.config.limits.max_batch
-                    ),
-                )
-                .at("/cases"));
-            }
+        (None, Some(cases)) => {
             let cases = cases
                 .into_iter()
                 .enumerate()
@@ -127,51 +133,28 @@ fn parse_envelope(app: &App, host: &Host, bytes: &[u8], kind: Kind) -> Result<En
                 .collect();
             (cases, true)
         }
-        (None, Some(_)) => {
-            return Err(Problem::bad_request(
-                "invalid-request",
-                "/cases",
-                "cases must be an array",
-            ));
-        }
-        (Some(_), Some(_)) => {
-            return Err(Problem::bad_request(
-                "invalid-request",
-                "/cases",
-                "give case or cases, not both",
-            ));
-        }
-        (None, None) => {
+        // The schema's oneOf admits exactly one of them.
+        _ => {
             return Err(Problem::bad_request(
                 "invalid-request",
                 "",
-                "the body needs case (one case) or cases (a batch)",
+                "the body needs case (one case) or cases (a batch), not both",
             ));
         }
     };
-    let as_of = match body.remove("as_of") {
+    let as_of = match body.as_of {
         None => AsOf::now(EAST_AFRICA_TIME),
-        Some(Value::String(text)) => AsOf::parse(&text, EAST_AFRICA_TIME)
+        Some(text) => AsOf::parse(&text, EAST_AFRICA_TIME)
             .map_err(|e| Problem::from_error(&e, "").at("/as_of"))?,
-        Some(_) => {
-            return Err(Problem::bad_request(
-                "invalid-as-of",
-                "/as_of",
-                "as_of must be a string: YYYY-MM-DD or an RFC 3339 date-time",
-            ));
-        }
     };
-    let plugins = match body.remove("plugins") {
+    let plugins = match body.plugins {
         None => None,
-        Some(Value::Array(ids)) => {
-            let mut chosen = Vec::new();
+        Some(ids) => {
             for (i, id) in ids.iter().enumerate() {
-                let known = id.as_str().filter(|id| {
-                    host.plugins().any(|p| {
-                        p.description().id == *id && p.description().kind == kind.plugin_kind()
-                    })
+                let known = host.plugins().any(|p| {
+                    p.description().id == *id && p.description().kind == kind.plugin_kind()
                 });
-                let Some(id) = known else {
+                if !known {
                     return Err(Problem::bad_request(
                         "unknown-plugin",
                         &format!("/plugins/{i}"),
@@ -180,28 +163,9 @@ fn parse_envelope(app: &App, host: &Host, bytes: &[u8], kind: Kind) -> Result<En
                             kind.plugin_kind().as_str()
                         ),
                     ));
-                };
-                chosen.push(id.to_owned());
+                }
             }
-            Some(chosen)
-        }
-        Some(_) => {
-            return Err(Problem::bad_request(
-                "invalid-request",
-                "/plugins",
-                "plugins must be an array of plugin ids",
-            ));
-        }
-    };
-    let trace = match body.remove("trace") {
-        None => false,
-        Some(Value::Bool(trace)) => trace,
-        Some(_) => {
-            return Err(Problem::bad_request(
-                "invalid-request",
-                "/trace",
-                "trace must be true or false",
-            ));
+            Some(ids)
         }
     };
     Ok(Envelope {
@@ -209,7 +173,7 @@ fn parse_envelope(app: &App, host: &Host, bytes: &[u8], kind: Kind) -> Result<En
         batch,
         as_of,
         plugins,
-        trace,
+        trace: body.trace,
     })
 }
 

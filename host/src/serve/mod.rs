@@ -41,6 +41,7 @@ pub mod ops;
 pub mod plugins;
 pub mod problem;
 pub mod reports;
+pub mod request;
 pub mod staging;
 
 use std::sync::Arc;
