@@ -40,6 +40,10 @@ const BUNDLED: &[(&str, &str)] = &[
         "plugin-manifest.schema.json",
         include_str!("../../../schemas/plugin-manifest.schema.json"),
     ),
+    (
+        "fixture.schema.json",
+        include_str!("../../../schemas/fixture.schema.json"),
+    ),
 ];
 
 /// The bundled schemas as `(file name, text)`, for documents that embed
@@ -138,6 +142,11 @@ bundled_validator!(
 bundled_validator!(
     /// `schemas/plugin-manifest.schema.json`.
     plugin_manifest, "plugin-manifest.schema.json"
+);
+bundled_validator!(
+    /// `schemas/fixture.schema.json`.
+    #[cfg_attr(not(feature = "devkit"), allow(dead_code))]
+    fixture, "fixture.schema.json"
 );
 
 /// The case schema as a JSON value (to check pointers a plugin declares).

@@ -22,6 +22,9 @@
 //! `expect` maps table ids to `{"rows": {"label / label": count}, "exact":
 //! bool}`.
 //!
+//! `schemas/fixture.schema.json` is the format's one definition: a fixture
+//! is checked against it, then deserialised.
+//!
 //! [`expectation`] writes what a plugin answered in this same form (codes,
 //! not prose), which is what `kinga test --update` stores after review.
 
@@ -54,6 +57,33 @@ pub struct Fixture {
     pub about: String,
     /// The whole document (kept to rewrite `expect` in place).
     pub document: Map<String, Value>,
+    /// The document as `schemas/fixture.schema.json` admits it.
+    spec: Spec,
+}
+
+/// A fixture's members, deserialised after the schema check.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct Spec {
+    about: Option<String>,
+    as_of: String,
+    #[serde(default)]
+    settings: Map<String, Value>,
+    #[serde(default)]
+    disabled_rules: Vec<String>,
+    case: Option<Value>,
+    #[serde(default)]
+    cases: Vec<Value>,
+    report: Option<ReportSpec>,
+    expect: Map<String, Value>,
+}
+
+/// What report a report fixture builds.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct ReportSpec {
+    template: String,
+    #[serde(default)]
+    params: Map<String, Value>,
+    publish_below: Option<u64>,
 }
 
 /// One difference between what was expected and what the plugin answered.
@@ -80,8 +110,8 @@ impl Fixture {
     /// Reads a fixture file.
     ///
     /// # Errors
-    /// Unreadable JSON, or a document without `as_of`, `expect` and a case
-    /// (or cases and a report).
+    /// Unreadable JSON, or a document that `schemas/fixture.schema.json`
+    /// refuses (the first problem, with its pointer).
     pub fn read(path: &Path) -> Result<Fixture, FixtureError> {
         let fail = |message: String| FixtureError {
             path: path.display().to_string(),
@@ -96,42 +126,26 @@ impl Fixture {
             },
         )
         .map_err(|e| fail(format!("{}: {}", e.pointer, e.message)))?;
+        if let Some(v) = crate::case::schema::violations(crate::case::schema::fixture(), &value, 1)
+            .into_iter()
+            .next()
+        {
+            let at = if v.pointer.is_empty() {
+                "(document)"
+            } else {
+                &v.pointer
+            };
+            return Err(fail(format!("{at}: {}", v.message)));
+        }
+        let spec: Spec = serde_json::from_value(value.clone())
+            .map_err(|_| fail("does not fit schemas/fixture.schema.json".into()))?;
         let Value::Object(document) = value else {
             return Err(fail("a fixture is a JSON object".into()));
         };
-        for key in document.keys() {
-            if ![
-                "about",
-                "as_of",
-                "settings",
-                "disabled_rules",
-                "case",
-                "cases",
-                "report",
-                "expect",
-            ]
-            .contains(&key.as_str())
-            {
-                return Err(fail(format!("/{key}: not a fixture member")));
-            }
-        }
-        if !document.get("as_of").is_some_and(Value::is_string) {
-            return Err(fail("/as_of: a date or date-time is required".into()));
-        }
-        if !document.get("expect").is_some_and(Value::is_object) {
-            return Err(fail("/expect: an object is required".into()));
-        }
-        match (document.get("case"), document.get("report")) {
-            (Some(_), None) | (None, Some(_)) => {}
-            _ => return Err(fail("give either case, or cases and report".into())),
-        }
         Ok(Fixture {
             path: path.to_owned(),
-            about: document
-                .get("about")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
+            about: spec.about.clone().unwrap_or_default(),
+            spec,
             document,
         })
     }
@@ -161,26 +175,17 @@ impl Fixture {
             .unwrap_or_default()
     }
 
-    fn get(&self, key: &str) -> Option<&Value> {
-        self.document.get(key)
-    }
-
     /// Applies the fixture's settings and switched-off rules to `plugin` in
     /// `host` (a host of the fixture's own: this changes it).
     ///
     /// # Errors
     /// Settings outside the plugin's schema, an unknown rule.
     pub fn prepare(&self, host: &mut Host, plugin: &str) -> Result<(), Error> {
-        if let Some(settings) = self.get("settings").and_then(Value::as_object) {
-            host.set_settings(plugin, settings)?;
+        if !self.spec.settings.is_empty() {
+            host.set_settings(plugin, &self.spec.settings)?;
         }
-        for rule in self
-            .get("disabled_rules")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            host.set_rule_enabled(plugin, rule.as_str().unwrap_or_default(), false)?;
+        for rule in &self.spec.disabled_rules {
+            host.set_rule_enabled(plugin, rule, false)?;
         }
         Ok(())
     }
@@ -194,13 +199,8 @@ impl Fixture {
     /// fails; a plugin's failure is an outcome (compared with an expected
     /// `error`), not an error.
     pub fn run(&self, host: &Host, plugin: &str) -> Result<Outcome, Error> {
-        let as_of = AsOf::parse(
-            self.get("as_of")
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
-            EAST_AFRICA_TIME,
-        )?;
-        let expect = self.get("expect").cloned().unwrap_or(Value::Null);
+        let as_of = AsOf::parse(&self.spec.as_of, EAST_AFRICA_TIME)?;
+        let expect = Value::Object(self.spec.expect.clone());
         let kind = host
             .plugin(plugin)
             .ok_or_else(|| Error::UnknownPlugin(plugin.to_owned()))?
@@ -208,7 +208,7 @@ impl Fixture {
         let actual = match kind {
             PluginKind::Reporting => self.report(host, as_of)?,
             _ => {
-                let case = ValidCase::from_value(self.get("case").cloned().unwrap_or_default())
+                let case = ValidCase::from_value(self.spec.case.clone().unwrap_or_default())
                     .map_err(Error::InvalidCase)?;
                 let options = EvalOptions::new(as_of).plugins([plugin.to_owned()]);
                 let outputs = match kind {
@@ -240,28 +240,20 @@ impl Fixture {
     }
 
     fn report(&self, host: &Host, as_of: AsOf) -> Result<Value, Error> {
-        let report = self.get("report").cloned().unwrap_or_default();
-        let template = report["template"].as_str().unwrap_or_default();
+        let Some(report) = &self.spec.report else {
+            return Err(Error::UnknownTemplate("(the fixture names none)".into()));
+        };
         let params: Vec<(String, String)> = report
-            .get("params")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut run = host.report(template, &params, as_of)?;
-        for case in self
-            .get("cases")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .collect();
+        let mut run = host.report(&report.template, &params, as_of)?;
+        for case in &self.spec.cases {
             run.add(&ValidCase::from_value(case.clone()).map_err(Error::InvalidCase)?)?;
         }
         let mut out = run.finish()?;
-        if let Some(below) = report.get("publish_below").and_then(Value::as_u64) {
+        if let Some(below) = report.publish_below {
             out.suppress_small_cells(below);
         }
         let rendered = serde_json::to_value(&out).unwrap_or_default();
