@@ -19,37 +19,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::config::TokenEntry;
+use super::config::{Role, TokenEntry};
 use super::problem::Problem;
 use super::{AnsweredFor, App};
 use crate::admin::{Request as AdminRequest, StateStore};
-
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Evaluate cases, build reports, read the plugins.
-    Evaluator,
-    /// Switch plugins and rules, change settings, install and roll back
-    /// packages, read the plugins and the audit trail.
-    Admin,
-    /// Read the plugins and the audit trail.
-    Auditor,
-}
-
-impl Role {
-    /// The role's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Evaluator => "evaluator",
-            Role::Admin => "admin",
-            Role::Auditor => "auditor",
-        }
-    }
-}
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]

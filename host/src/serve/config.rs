@@ -11,7 +11,29 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::auth::Role;
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Evaluate cases, build reports, read the plugins.
+    Evaluator,
+    /// Switch plugins and rules, change settings, install and roll back
+    /// packages, read the plugins and the audit trail.
+    Admin,
+    /// Read the plugins and the audit trail.
+    Auditor,
+}
+
+impl Role {
+    /// The role's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Evaluator => "evaluator",
+            Role::Admin => "admin",
+            Role::Auditor => "auditor",
+        }
+    }
+}
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]

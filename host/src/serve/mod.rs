@@ -55,7 +55,8 @@ use axum::routing::{get, patch, post};
 
 use crate::admin::LiveHost;
 use crate::admin::StateStore;
-use auth::{Gate, RateLimit, Role, Tokens};
+use auth::{Gate, RateLimit, Tokens};
+use config::Role;
 pub use config::ServeConfig;
 use problem::Problem;
 
