@@ -173,11 +173,11 @@ pub fn replay(global: &Global, args: &ReplayArgs, errors: &ErrorPrinter) -> u8 {
     };
     let record = match kinga_host::records::find_record(&path, &args.record_id) {
         Ok(record) => record,
-        Err(message) => return errors.usage(&message),
+        Err(message) => return errors.usage(&message.to_string()),
     };
     let settings = match kinga_host::records::recorded_settings(&path, &record) {
         Ok(settings) => settings,
-        Err(message) => return errors.fail(&Error::Replay(message)),
+        Err(message) => return errors.fail(&Error::Replay(message.to_string())),
     };
     let bytes = match std::fs::read(&args.case) {
         Ok(bytes) => bytes,

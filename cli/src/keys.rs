@@ -60,7 +60,7 @@ pub fn run(global: &Global, command: &KeysCommand, errors: &ErrorPrinter) -> u8 
         KeysCommand::Trust { public_key, who } => {
             let key = match admin::read_public_key(public_key) {
                 Ok(key) => key,
-                Err(message) => return errors.usage(&message),
+                Err(message) => return errors.usage(&message.to_string()),
             };
             let id = admin::key_id(&key);
             let dir = match trusted_dir(global) {
@@ -100,7 +100,7 @@ pub fn sign(component: &Path, key: Option<&Path>, out: &Path, errors: &ErrorPrin
     };
     let key = match key.map(admin::read_signing_key).transpose() {
         Ok(key) => key,
-        Err(message) => return errors.usage(&message),
+        Err(message) => return errors.usage(&message.to_string()),
     };
     match admin::write_package(out, &bytes, &id, &version, &kind, key.as_ref()) {
         Ok(manifest) => {

@@ -87,8 +87,8 @@ impl Deployment {
         let Some(home) = self.home.as_deref().filter(|_| !state.packages.is_empty()) else {
             return Ok(());
         };
-        let mut trusted =
-            TrustedKeys::load(&home.join("trusted-keys")).map_err(Error::InvalidState)?;
+        let mut trusted = TrustedKeys::load(&home.join("trusted-keys"))
+            .map_err(|e| Error::InvalidState(e.to_string()))?;
         trusted.retain(&state.trusted_keys);
         for (id, history) in &state.packages {
             let verified = package::verify(

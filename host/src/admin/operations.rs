@@ -49,7 +49,7 @@ pub fn apply(
 /// # Errors
 /// An unreadable key directory or state.
 pub fn trusted_keys(home: &Path, store: &StateStore) -> Result<TrustedKeys, String> {
-    let mut trusted = TrustedKeys::load(&home.join("trusted-keys"))?;
+    let mut trusted = TrustedKeys::load(&home.join("trusted-keys")).map_err(|e| e.to_string())?;
     let state = store.load().map_err(|e| e.to_string())?;
     trusted.retain(&state.trusted_keys);
     Ok(trusted)

@@ -147,31 +147,67 @@ pub fn write_key_pair(
     Ok((secret, public))
 }
 
+/// A key file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The file cannot be read.
+    #[error("{path}: {cause}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// Why.
+        cause: std::io::Error,
+    },
+    /// The file does not hold 64 hex digits.
+    #[error("{path}: not a {what} (64 hex digits)")]
+    NotAKey {
+        /// The file.
+        path: String,
+        /// "secret key" or "public key".
+        what: &'static str,
+    },
+    /// The digits are not a point of the Ed25519 curve.
+    #[error("{path}: not a valid Ed25519 public key")]
+    InvalidPublicKey {
+        /// The file.
+        path: String,
+    },
+}
+
+/// The 32 bytes a key file holds in hex.
+fn key_bytes(path: &Path, what: &'static str) -> Result<[u8; 32], KeyError> {
+    let text = std::fs::read_to_string(path).map_err(|cause| KeyError::Unreadable {
+        path: path.display().to_string(),
+        cause,
+    })?;
+    hex::decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| KeyError::NotAKey {
+            path: path.display().to_string(),
+            what,
+        })
+}
+
 /// Reads a secret key file.
 ///
 /// # Errors
 /// A file that is not 64 hex digits.
-pub fn read_signing_key(path: &Path) -> Result<SigningKey, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let bytes: [u8; 32] = hex::decode(text.trim())
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| format!("{}: not a secret key (64 hex digits)", path.display()))?;
-    Ok(SigningKey::from_bytes(&bytes))
+pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
+    Ok(SigningKey::from_bytes(&key_bytes(path, "secret key")?))
 }
 
 /// Reads a public key file.
 ///
 /// # Errors
 /// A file that is not a valid Ed25519 public key in hex.
-pub fn read_public_key(path: &Path) -> Result<VerifyingKey, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let bytes: [u8; 32] = hex::decode(text.trim())
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| format!("{}: not a public key (64 hex digits)", path.display()))?;
-    VerifyingKey::from_bytes(&bytes)
-        .map_err(|_| format!("{}: not a valid Ed25519 public key", path.display()))
+pub fn read_public_key(path: &Path) -> Result<VerifyingKey, KeyError> {
+    VerifyingKey::from_bytes(&key_bytes(path, "public key")?).map_err(|_| {
+        KeyError::InvalidPublicKey {
+            path: path.display().to_string(),
+        }
+    })
 }
 
 /// The publisher keys a host trusts.
@@ -185,7 +221,7 @@ impl TrustedKeys {
     ///
     /// # Errors
     /// A key file that cannot be read.
-    pub fn load(dir: &Path) -> Result<TrustedKeys, String> {
+    pub fn load(dir: &Path) -> Result<TrustedKeys, KeyError> {
         let mut keys = BTreeMap::new();
         let Ok(entries) = std::fs::read_dir(dir) else {
             return Ok(TrustedKeys::default());

@@ -167,33 +167,80 @@ pub fn new_record_id() -> String {
     )
 }
 
+/// A decision record or its settings that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The log fails its chain check.
+    #[error("{0}")]
+    BrokenLog(String),
+    /// No record has this id.
+    #[error("no record {record_id} in {path}")]
+    NoSuchRecord {
+        /// The id asked for.
+        record_id: String,
+        /// The log.
+        path: String,
+    },
+    /// The record does not have the shape of a decision record.
+    #[error("record {record_id}: {message}")]
+    Malformed {
+        /// The record.
+        record_id: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The settings file cannot be read, or is not JSON.
+    #[error("{path}: {message}")]
+    Settings {
+        /// The settings file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The settings file is not the one the record names.
+    #[error("{path}: the settings do not match their hash")]
+    SettingsHash {
+        /// The settings file.
+        path: String,
+    },
+}
+
 /// Finds a record by id in the log at `path`.
 ///
 /// # Errors
 /// A broken log, or no such record.
-pub fn find(path: &Path, record_id: &str) -> Result<DecisionRecord, String> {
-    let records = crate::records::read_log(path).map_err(|b| b.to_string())?;
-    records
+pub fn find(path: &Path, record_id: &str) -> Result<DecisionRecord, RecordError> {
+    let records =
+        crate::records::read_log(path).map_err(|b| RecordError::BrokenLog(b.to_string()))?;
+    let record = records
         .into_iter()
         .find(|r| r.get("record_id").and_then(Value::as_str) == Some(record_id))
-        .ok_or_else(|| format!("no record {record_id} in {}", path.display()))
-        .and_then(|r| {
-            serde_json::from_value(Value::Object(r)).map_err(|e| format!("record {record_id}: {e}"))
-        })
+        .ok_or_else(|| RecordError::NoSuchRecord {
+            record_id: record_id.to_owned(),
+            path: path.display().to_string(),
+        })?;
+    serde_json::from_value(Value::Object(record)).map_err(|e| RecordError::Malformed {
+        record_id: record_id.to_owned(),
+        message: e.to_string(),
+    })
 }
 
 /// The settings a record names, from the directory beside its log.
 ///
 /// # Errors
 /// When they are missing or do not match their hash.
-pub fn recorded_settings(log: &Path, record: &DecisionRecord) -> Result<Value, String> {
+pub fn recorded_settings(log: &Path, record: &DecisionRecord) -> Result<Value, RecordError> {
     let path = settings_dir(log).join(format!("{}.json", record.settings_sha256));
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let failed = |message: String| RecordError::Settings {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| failed(e.to_string()))?;
     if sha256_hex(text.as_bytes()) != record.settings_sha256 {
-        return Err(format!(
-            "{}: the settings do not match their hash",
-            path.display()
-        ));
+        return Err(RecordError::SettingsHash {
+            path: path.display().to_string(),
+        });
     }
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    serde_json::from_str(&text).map_err(|e| failed(e.to_string()))
 }

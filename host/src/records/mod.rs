@@ -6,5 +6,7 @@ mod chain;
 mod decisions;
 
 pub use chain::{Broken, ChainLog, HEAD_EVERY, Verified, read as read_log, verify as verify_log};
-pub use decisions::{DecisionLog, DecisionRecord, find as find_record, recorded_settings};
+pub use decisions::{
+    DecisionLog, DecisionRecord, RecordError, find as find_record, recorded_settings,
+};
 pub(crate) use decisions::{Recordable, new_record_id, outcome};
