@@ -144,7 +144,7 @@ impl StoreFactory {
 
     /// Makes one store and drops it.
     pub fn make_and_drop(&self) {
-        let store = crate::runtime::wasi::new_store(
+        let store = crate::runtime::store::new_store(
             &self.engine,
             &self.limits,
             std::sync::Arc::clone(&self.plugin),

@@ -13,7 +13,7 @@ use crate::runtime::bindings::referral::exports::kinga::plugin::referral::Referr
 use crate::runtime::bindings::types as wit;
 use crate::runtime::output::{self, Decision, OutputCheck, Referral};
 use crate::runtime::plugin::{LoadedPlugin, PluginKind, WorldPre};
-use crate::runtime::wasi::StoreState;
+use crate::runtime::store::StoreState;
 
 /// What a call returns: wasmtime's error for a trap or an unreadable
 /// answer, else the plugin's list or its own refusal.

@@ -46,7 +46,6 @@ pub fn build(limits: &Limits) -> wasmtime::Result<Engine> {
         .total_core_instances(slots.saturating_mul(4))
         .total_memories(slots.saturating_mul(2))
         .total_tables(slots.saturating_mul(4))
-        .total_stacks(0)
         .max_memory_size(limits.memory_bytes)
         .table_elements(limits.table_elements)
         .max_memories_per_component(8)

@@ -21,7 +21,7 @@ use crate::runtime::plugin::{
     TemplateDescription, WorldPre, effective_rules,
 };
 use crate::runtime::sandbox::{classify, engine_error, is_trap, one_line};
-use crate::runtime::wasi::{StoreState, new_store};
+use crate::runtime::store::{StoreState, new_store};
 use crate::storage::sha256_hex;
 
 /// The imports a plugin may have: the contract's own and the inert WASI

@@ -7,8 +7,9 @@
 //! | `host` | `Host`, its builder, evaluate / route / report / replay |
 //! | `capability` | the one per-kind dispatch (eligibility, referral) |
 //! | `sandbox` | engine, linker, limits, slots, breaker, fresh stores, trap classes |
-//! | `wasi` | the store state, the inert WASI subset and the bounded `log` import |
-//! | `bindings` | the only `bindgen!`: one minimal world per plugin kind |
+//! | `store` | the per-call store state, its limits and the bounded `log` import |
+//! | `inert_wasi` | the WASI subset a guest imports, implemented to give nothing |
+//! | `bindings` | the plugin worlds' `bindgen!`: one minimal world per plugin kind |
 //! | `loader`, `plugin` | loading a component, and what a loaded plugin is |
 //! | `output`, `report`, `render` | checking answers, streaming reports, rendering them |
 //! | `cache`, `engine`, `gate`, `limits` | compiled artifacts, epochs, slots and breaker, limits |
@@ -19,6 +20,7 @@ pub(crate) mod capability;
 pub(crate) mod engine;
 pub(crate) mod gate;
 pub(crate) mod host;
+pub(crate) mod inert_wasi;
 pub(crate) mod limits;
 pub(crate) mod loader;
 pub(crate) mod output;
@@ -26,4 +28,4 @@ pub(crate) mod plugin;
 pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod sandbox;
-pub(crate) mod wasi;
+pub(crate) mod store;

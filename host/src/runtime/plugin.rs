@@ -13,7 +13,7 @@ use crate::runtime::bindings::eligibility::EligibilityPluginPre;
 use crate::runtime::bindings::referral::ReferralPluginPre;
 use crate::runtime::bindings::reporting::ReportingPluginPre;
 use crate::runtime::bindings::types as wit;
-use crate::runtime::wasi::StoreState;
+use crate::runtime::store::StoreState;
 
 /// The contract version this host speaks.
 pub const CONTRACT: &str = "kinga:plugin@0.1.0";

@@ -24,7 +24,7 @@ use crate::runtime::engine::deadline_ticks;
 use crate::runtime::gate::Slot;
 use crate::runtime::plugin::{LoadedPlugin, PluginKind, WorldPre, refused};
 use crate::runtime::sandbox::{Sandbox, engine_error};
-use crate::runtime::wasi::StoreState;
+use crate::runtime::store::StoreState;
 use crate::text::neutralise;
 
 /// A count in a report table: exact, or suppressed for publication.

@@ -16,7 +16,7 @@ use crate::runtime::engine::{self, EpochTicker};
 use crate::runtime::gate::{Slot, Slots};
 use crate::runtime::limits::Limits;
 use crate::runtime::plugin::LoadedPlugin;
-use crate::runtime::wasi::{self, StoreState, new_store};
+use crate::runtime::store::{self, StoreState, new_store};
 
 /// One engine with its linker, limits and host-wide slots.
 pub(crate) struct Sandbox {
@@ -31,7 +31,7 @@ impl Sandbox {
     /// A sandbox with `limits`: the engine, the linker, the epoch ticker.
     pub(crate) fn new(limits: Limits) -> Result<Sandbox, Error> {
         let engine = engine::build(&limits).map_err(engine_error)?;
-        let linker = wasi::linker(&engine).map_err(engine_error)?;
+        let linker = store::linker(&engine).map_err(engine_error)?;
         let ticker = EpochTicker::start(&engine);
         let slots = Slots::new(limits.concurrent_calls);
         Ok(Sandbox {

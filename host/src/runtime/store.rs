@@ -1,40 +1,24 @@
-//! What a plugin call runs in: a fresh `Store` with limits, a WASI context
-//! that grants nothing, and the bounded `log` import.
+//! What a plugin call runs in: a fresh `Store` with limits, the inert WASI
+//! interfaces, and the bounded `log` import.
 //!
-//! # Why WASI is linked at all
-//! A Rust guest built with `std` for `wasm32-wasip2` imports a few WASI
-//! interfaces even if its code never uses them (`wasi:cli/environment`,
-//! `exit`, the standard streams and terminals, `wasi:io`). The host links
-//! exactly those, plus clocks and random, and gives them nothing: an empty
-//! environment and no arguments, empty standard input, standard output and
-//! error discarded, a wall clock frozen at the Unix epoch, a monotonic clock
-//! frozen at zero, and random bytes from a fixed cycle, so a plugin that
-//! reaches for them gets no data and stays deterministic. Filesystem,
-//! sockets, name lookup and HTTP are not linked at all: a plugin importing
-//! them is refused when it is loaded. So is a plugin importing anything else
-//! the host does not provide; nothing is ever auto-stubbed.
+//! The WASI interfaces and why they are linked at all are in
+//! [`inert_wasi`](super::inert_wasi).
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::cli::{WasiCli, WasiCliView};
-use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
-use wasmtime_wasi::p2::bindings::{cli, clocks, random};
-use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::runtime::bindings::log::{self, Level};
 use crate::runtime::engine::deadline_ticks;
+use crate::runtime::inert_wasi::{self, InertWasi};
 use crate::runtime::limits::Limits;
 use crate::text::sanitize_log_line;
 
 /// Per-call state of a plugin's `Store`.
 pub struct StoreState {
     limiter: CallLimiter,
-    wasi: WasiCtx,
-    table: ResourceTable,
+    wasi: InertWasi,
     log: LogBudget,
 }
 
@@ -104,15 +88,6 @@ struct LogBudget {
     dropped: u64,
 }
 
-impl WasiView for StoreState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
 impl log::Host for StoreState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         let budget = &mut self.log;
@@ -154,47 +129,6 @@ impl Drop for StoreState {
     }
 }
 
-/// A wall clock frozen at the Unix epoch.
-struct FrozenWallClock;
-
-impl wasmtime_wasi::HostWallClock for FrozenWallClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-    fn now(&self) -> Duration {
-        Duration::ZERO
-    }
-}
-
-/// A monotonic clock frozen at zero.
-struct FrozenMonotonicClock;
-
-impl wasmtime_wasi::HostMonotonicClock for FrozenMonotonicClock {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
-    }
-    fn now(&self) -> u64 {
-        0
-    }
-}
-
-/// A WASI context that grants nothing and is deterministic.
-fn empty_wasi() -> WasiCtx {
-    let mut builder = WasiCtxBuilder::new();
-    builder
-        .wall_clock(FrozenWallClock)
-        .monotonic_clock(FrozenMonotonicClock)
-        .secure_random(wasmtime_wasi::Deterministic::new(vec![
-            0x4b, 0x69, 0x6e, 0x67, 0x61,
-        ]))
-        .insecure_random(wasmtime_wasi::Deterministic::new(vec![
-            0x61, 0x67, 0x6e, 0x69, 0x4b,
-        ]))
-        .insecure_random_seed(0x4b696e6761)
-        .max_random_size(4096);
-    builder.build()
-}
-
 /// A fresh store for one call of `plugin`, with fuel, deadline, memory and
 /// table limits armed before anything runs (instantiation included).
 ///
@@ -218,8 +152,7 @@ pub fn new_store(
             inner: store_limits,
             denied: false,
         },
-        wasi: empty_wasi(),
-        table: ResourceTable::new(),
+        wasi: InertWasi::new(),
         log: LogBudget {
             plugin,
             redactions: Vec::new(),
@@ -249,38 +182,6 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<StoreState>> {
         _,
         HasSelf<StoreState>,
     >(&mut linker, |s| s)?;
-    let l = &mut linker;
-    wasmtime_wasi_io_sync(l)?;
-    cli::environment::add_to_linker::<StoreState, WasiCli>(l, StoreState::cli)?;
-    cli::exit::add_to_linker::<StoreState, WasiCli>(l, StoreState::cli)?;
-    cli::stdin::add_to_linker::<StoreState, WasiCli>(l, StoreState::cli)?;
-    cli::stdout::add_to_linker::<StoreState, WasiCli>(l, StoreState::cli)?;
-    cli::stderr::add_to_linker::<StoreState, WasiCli>(l, StoreState::cli)?;
-    cli::terminal_input::add_to_linker::<StoreState, WasiCli>(l, StoreState::cli)?;
-    cli::terminal_output::add_to_linker::<StoreState, WasiCli>(l, StoreState::cli)?;
-    cli::terminal_stdin::add_to_linker::<StoreState, WasiCli>(l, StoreState::cli)?;
-    cli::terminal_stdout::add_to_linker::<StoreState, WasiCli>(l, StoreState::cli)?;
-    cli::terminal_stderr::add_to_linker::<StoreState, WasiCli>(l, StoreState::cli)?;
-    clocks::wall_clock::add_to_linker::<StoreState, WasiClocks>(l, StoreState::clocks)?;
-    clocks::monotonic_clock::add_to_linker::<StoreState, WasiClocks>(l, StoreState::clocks)?;
-    random::random::add_to_linker::<StoreState, WasiRandom>(l, StoreState::random)?;
-    random::insecure::add_to_linker::<StoreState, WasiRandom>(l, StoreState::random)?;
-    random::insecure_seed::add_to_linker::<StoreState, WasiRandom>(l, StoreState::random)?;
+    inert_wasi::add_to_linker(&mut linker, |state| &mut state.wasi)?;
     Ok(linker)
-}
-
-/// Gives `wasi:io` host functions the store's resource table.
-struct HasIo;
-
-impl wasmtime::component::HasData for HasIo {
-    type Data<'a> = &'a mut ResourceTable;
-}
-
-/// `wasi:io` (error, poll, streams), synchronous flavour.
-fn wasmtime_wasi_io_sync(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
-    use wasmtime_wasi::p2::bindings::sync::io;
-    io::error::add_to_linker::<StoreState, HasIo>(linker, |s| &mut s.table)?;
-    io::poll::add_to_linker::<StoreState, HasIo>(linker, |s| &mut s.table)?;
-    io::streams::add_to_linker::<StoreState, HasIo>(linker, |s| &mut s.table)?;
-    Ok(())
 }
