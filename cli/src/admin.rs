@@ -144,7 +144,9 @@ pub fn report(
         }
         Err(e) => {
             let code = match e {
-                AdminError::StaleRevision { .. } | AdminError::Io(_) => EXIT_FAILED,
+                AdminError::StaleRevision { .. } | AdminError::Io(_) | AdminError::Key(_) => {
+                    EXIT_FAILED
+                }
                 _ => EXIT_BAD_INPUT,
             };
             errors.usage(&format!("refused: {e}"));

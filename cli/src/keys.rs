@@ -173,7 +173,9 @@ pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> 
         Ok(store) => store,
         Err(message) => return errors.usage(&message),
     };
-    let trusted = match setup::home(global).and_then(|home| admin::trusted_keys(&home, &store)) {
+    let trusted = match setup::home(global)
+        .and_then(|home| admin::trusted_keys(&home, &store).map_err(|e| e.to_string()))
+    {
         Ok(trusted) => trusted,
         Err(message) => return errors.usage(&message),
     };

@@ -33,7 +33,7 @@ pub fn run(global: &Global, args: &ServeArgs, errors: &ErrorPrinter) -> u8 {
     let mut config = match &args.config {
         Some(path) => match ServeConfig::load(path) {
             Ok(config) => config,
-            Err(message) => return errors.usage(&message),
+            Err(e) => return errors.usage(&e.to_string()),
         },
         None => ServeConfig::default(),
     };
@@ -43,8 +43,8 @@ pub fn run(global: &Global, args: &ServeArgs, errors: &ErrorPrinter) -> u8 {
     if let Some(ops) = args.ops_listen {
         config.ops_listen = Some(ops);
     }
-    if let Err(message) = config.check() {
-        return errors.usage(&message);
+    if let Err(e) = config.check() {
+        return errors.usage(&e.to_string());
     }
     let live = match LiveHost::new(setup::deployment(global)) {
         Ok(live) => live,
@@ -52,8 +52,8 @@ pub fn run(global: &Global, args: &ServeArgs, errors: &ErrorPrinter) -> u8 {
     };
     match kinga_host::serve::listener::serve_blocking(config, live) {
         Ok(()) => EXIT_OK,
-        Err(message) => {
-            errors.usage(&message);
+        Err(e) => {
+            errors.usage(&e.to_string());
             EXIT_FAILED
         }
     }

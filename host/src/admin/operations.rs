@@ -47,10 +47,11 @@ pub fn apply(
 /// enough).
 ///
 /// # Errors
-/// An unreadable key directory or state.
-pub fn trusted_keys(home: &Path, store: &StateStore) -> Result<TrustedKeys, String> {
-    let mut trusted = TrustedKeys::load(&home.join("trusted-keys")).map_err(|e| e.to_string())?;
-    let state = store.load().map_err(|e| e.to_string())?;
+/// [`AdminError::Key`] for an unreadable key file, or an error loading the
+/// state.
+pub fn trusted_keys(home: &Path, store: &StateStore) -> Result<TrustedKeys, AdminError> {
+    let mut trusted = TrustedKeys::load(&home.join("trusted-keys"))?;
+    let state = store.load()?;
     trusted.retain(&state.trusted_keys);
     Ok(trusted)
 }
@@ -96,7 +97,7 @@ pub fn install(
             )),
         }
     };
-    let trusted = trusted_keys(home, &store).map_err(AdminError::Io)?;
+    let trusted = trusted_keys(home, &store)?;
     let verified = package::verify(package_dir, &trusted, allow_unsigned)
         .map_err(|e| refuse(e.to_string()))?;
     let (id, version, kind) =

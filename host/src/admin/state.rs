@@ -300,7 +300,7 @@ pub struct Request {
 }
 
 /// Why a change was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AdminError {
     /// The change was prepared against an older revision.
@@ -320,6 +320,9 @@ pub enum AdminError {
     /// The state directory cannot be read or written.
     #[error("{0}")]
     Io(String),
+    /// A trusted key file is unreadable or not a key.
+    #[error(transparent)]
+    Key(#[from] crate::admin::package::KeyError),
 }
 
 /// The state directory: `state.json`, `state.lock`, `audit.jsonl`.
@@ -609,12 +612,15 @@ mod tests {
         let err = store
             .apply(&request(Some(0)), &off("b"), |_| Ok(()))
             .unwrap_err();
-        assert_eq!(
-            err,
-            AdminError::StaleRevision {
-                expected: 0,
-                current: 1
-            }
+        assert!(
+            matches!(
+                err,
+                AdminError::StaleRevision {
+                    expected: 0,
+                    current: 1
+                }
+            ),
+            "{err:?}"
         );
         let trail = crate::records::read_log(&store.audit_path()).unwrap();
         assert_eq!(trail.len(), 2);
@@ -629,7 +635,10 @@ mod tests {
         let err = store
             .apply(&request(None), &off("a"), |_| Err("no rule a".into()))
             .unwrap_err();
-        assert_eq!(err, AdminError::Invalid("no rule a".into()));
+        assert!(
+            matches!(&err, AdminError::Invalid(m) if m == "no rule a"),
+            "{err:?}"
+        );
         assert_eq!(store.load().unwrap(), AdminState::default());
     }
 

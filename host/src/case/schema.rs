@@ -160,7 +160,7 @@ pub fn case_schema() -> &'static Value {
 ///
 /// # Errors
 /// A message saying why the schema does not compile.
-pub fn compile_settings_schema(schema: &Value) -> Result<Validator, String> {
+pub(crate) fn compile_settings_schema(schema: &Value) -> Result<Validator, String> {
     jsonschema::options()
         .with_draft(Draft::Draft202012)
         .should_validate_formats(true)

@@ -237,7 +237,7 @@ async fn administer(
                     "change": change,
                     "plugin": plugin,
                     "serving_revision": revision,
-                    "reload": reload.err(),
+                    "reload": reload.err().map(|e| e.to_string()),
                 }),
                 state.revision,
             ))
@@ -274,8 +274,8 @@ fn admin_problem(error: &AdminError, host: &Host, plugin: &str) -> Problem {
         AdminError::Invalid(message) => {
             Problem::new(StatusCode::BAD_REQUEST, "change-refused", message.clone())
         }
-        AdminError::Io(message) => {
-            tracing::error!(target: "kinga::http", error = %message, "administration failed");
+        AdminError::Io(_) | AdminError::Key(_) => {
+            tracing::error!(target: "kinga::http", error = %error, "administration failed");
             Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

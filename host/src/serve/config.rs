@@ -224,10 +224,17 @@ impl ServeConfig {
     /// # Errors
     /// An unreadable file, TOML that does not fit (the message names the
     /// key), or a configuration [`ServeConfig::check`] refuses.
-    pub fn load(path: &Path) -> Result<ServeConfig, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<ServeConfig, ConfigError> {
+        let shown = || path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Unreadable {
+            path: shown(),
+            cause,
+        })?;
         let mut config: ServeConfig =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            toml::from_str(&text).map_err(|cause| ConfigError::Syntax {
+                path: shown(),
+                cause: Box::new(cause),
+            })?;
         if let (Some(tls), Some(dir)) = (config.tls.as_mut(), path.parent()) {
             tls.cert = dir.join(&tls.cert);
             tls.key = dir.join(&tls.key);
@@ -240,7 +247,7 @@ impl ServeConfig {
     ///
     /// # Errors
     /// The first problem found, naming the key.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ConfigError> {
         if self.tls.is_none() && !self.allow_plain_http {
             for (key, addr) in [
                 ("listen", Some(self.listen)),
@@ -249,8 +256,11 @@ impl ServeConfig {
                 if let Some(addr) = addr
                     && !addr.ip().is_loopback()
                 {
-                    return Err(format!(
-                        "{key} = {addr} is not a loopback address: configure [tls], or set allow_plain_http = true behind a TLS-terminating proxy"
+                    return Err(ConfigError::invalid(
+                        key,
+                        format!(
+                            "= {addr} is not a loopback address: configure [tls], or set allow_plain_http = true behind a TLS-terminating proxy"
+                        ),
                     ));
                 }
             }
@@ -260,10 +270,16 @@ impl ServeConfig {
         for (i, token) in self.tokens.iter().enumerate() {
             let at = format!("tokens[{i}]");
             if token.principal.trim().is_empty() || token.principal.len() > 128 {
-                return Err(format!("{at}.principal must be 1 to 128 characters"));
+                return Err(ConfigError::invalid(
+                    format!("{at}.principal"),
+                    "must be 1 to 128 characters",
+                ));
             }
             if token.roles.is_empty() {
-                return Err(format!("{at}.roles must name at least one role"));
+                return Err(ConfigError::invalid(
+                    format!("{at}.roles"),
+                    "must name at least one role",
+                ));
             }
             if token.sha256.len() != 64
                 || !token
@@ -271,15 +287,22 @@ impl ServeConfig {
                     .bytes()
                     .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
             {
-                return Err(format!(
-                    "{at}.sha256 must be 64 lowercase hex digits (the SHA-256 of the token)"
+                return Err(ConfigError::invalid(
+                    format!("{at}.sha256"),
+                    "must be 64 lowercase hex digits (the SHA-256 of the token)",
                 ));
             }
             if !principals.insert(&token.principal) {
-                return Err(format!("{at}.principal is used twice"));
+                return Err(ConfigError::invalid(
+                    format!("{at}.principal"),
+                    "is used twice",
+                ));
             }
             if !hashes.insert(&token.sha256) {
-                return Err(format!("{at}.sha256 is used twice"));
+                return Err(ConfigError::invalid(
+                    format!("{at}.sha256"),
+                    "is used twice",
+                ));
             }
         }
         let l = &self.limits;
@@ -303,12 +326,56 @@ impl ServeConfig {
             ("rate_burst", u64::from(l.rate_burst)),
         ] {
             if value == 0 {
-                return Err(format!("limits.{key} must be more than 0"));
+                return Err(ConfigError::invalid(
+                    format!("limits.{key}"),
+                    "must be more than 0",
+                ));
             }
         }
         if l.max_header_bytes < 8192 {
-            return Err("limits.max_header_bytes must be at least 8192".into());
+            return Err(ConfigError::invalid(
+                "limits.max_header_bytes",
+                "must be at least 8192",
+            ));
         }
         Ok(())
+    }
+}
+
+/// Why a service configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{path}: {cause}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// Why.
+        cause: std::io::Error,
+    },
+    /// The file is not valid TOML for a configuration.
+    #[error("{path}: {cause}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// What the parser found, with its line and column.
+        cause: Box<toml::de::Error>,
+    },
+    /// A value the types allow but the service refuses.
+    #[error("{key} {problem}")]
+    Invalid {
+        /// The key, as written in the file (`limits.max_batch`, `tokens[0].sha256`).
+        key: String,
+        /// What is wrong with its value.
+        problem: String,
+    },
+}
+
+impl ConfigError {
+    fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.into(),
+            problem: problem.into(),
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! shutdown on `SIGTERM` or `SIGINT` (stop accepting, let in-flight requests
 //! finish within the grace period).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+use super::config::ConfigError;
 use super::{App, ServeConfig};
 use crate::admin::LiveHost;
 
@@ -35,7 +37,7 @@ struct Listening {
 /// # Errors
 /// A configuration the server refuses, TLS files that cannot be read, or a
 /// listener that cannot bind.
-pub async fn run(config: ServeConfig, live: LiveHost) -> Result<(), String> {
+pub async fn run(config: ServeConfig, live: LiveHost) -> Result<(), ServeError> {
     config.check()?;
     if config.tokens.is_empty() {
         tracing::warn!(target: "kinga::http", "no API tokens are configured: every /v1 route except the OpenAPI document will answer 401");
@@ -44,15 +46,14 @@ pub async fn run(config: ServeConfig, live: LiveHost) -> Result<(), String> {
         Some(files) => Some(tls_acceptor(&files.cert, &files.key)?),
         None => None,
     };
-    let public = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let bind = |addr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|cause| ServeError::Bind { addr, cause })
+    };
+    let public = bind(config.listen).await?;
     let ops = match config.ops_listen {
-        Some(addr) => Some(
-            TcpListener::bind(addr)
-                .await
-                .map_err(|e| format!("cannot listen on {addr}: {e}"))?,
-        ),
+        Some(addr) => Some(bind(addr).await?),
         None => None,
     };
     let app = App::new(config, live);
@@ -250,23 +251,23 @@ async fn accept_loop(
 fn tls_acceptor(
     cert: &std::path::Path,
     key: &std::path::Path,
-) -> Result<tokio_rustls::TlsAcceptor, String> {
+) -> Result<tokio_rustls::TlsAcceptor, ServeError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("{}: {e}", cert.display()))?;
+        .map_err(|e| ServeError::tls(cert, e))?;
     if chain.is_empty() {
-        return Err(format!("{}: no certificate in the file", cert.display()));
+        return Err(ServeError::tls(cert, "no certificate in the file"));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| ServeError::tls(key, e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(ServeError::TlsSetup)?
         .with_no_client_auth()
         .with_single_cert(chain, key)
-        .map_err(|e| format!("the TLS certificate and key do not fit: {e}"))?;
+        .map_err(ServeError::TlsMismatch)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
@@ -276,11 +277,53 @@ fn tls_acceptor(
 ///
 /// # Errors
 /// See [`run`].
-pub fn serve_blocking(config: ServeConfig, live: LiveHost) -> Result<(), String> {
+pub fn serve_blocking(config: ServeConfig, live: LiveHost) -> Result<(), ServeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("kinga-http")
         .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        .map_err(ServeError::Runtime)?;
     runtime.block_on(run(config, live))
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration was refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A listener cannot bind its address.
+    #[error("cannot listen on {addr}: {cause}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        cause: std::io::Error,
+    },
+    /// A TLS file cannot be read or holds no usable PEM.
+    #[error("{path}: {problem}")]
+    TlsFile {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The TLS library refused its own defaults (a bug).
+    #[error("TLS set-up failed: {0}")]
+    TlsSetup(rustls::Error),
+    /// The certificate does not belong to the key.
+    #[error("the TLS certificate and key do not fit: {0}")]
+    TlsMismatch(rustls::Error),
+    /// The async runtime cannot start.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl ServeError {
+    fn tls(path: &std::path::Path, problem: impl std::fmt::Display) -> Self {
+        ServeError::TlsFile {
+            path: path.display().to_string(),
+            problem: problem.to_string(),
+        }
+    }
 }

@@ -53,11 +53,13 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 
+use crate::Error;
 use crate::admin::LiveHost;
 use crate::admin::StateStore;
 use auth::{Gate, RateLimit, Tokens};
 use config::Role;
-pub use config::ServeConfig;
+pub use config::{ConfigError, ServeConfig};
+pub use listener::ServeError;
 use problem::Problem;
 
 /// The principal a response was answered for, for the request log.
@@ -154,9 +156,9 @@ impl App {
     ///
     /// # Errors
     /// Why the new host could not be built; the last good host stays.
-    pub fn reload(&self) -> Result<u64, String> {
-        let result = self.live.reload().map_err(|e| e.to_string());
-        self.count_reload(&result);
+    pub fn reload(&self) -> Result<u64, Error> {
+        let result = self.live.reload();
+        self.count_reload(result.is_ok());
         result
     }
 
@@ -164,13 +166,13 @@ impl App {
     pub fn reload_if_changed(&self) {
         match self.live.reload_if_changed() {
             Ok(None) => {}
-            Ok(Some(revision)) => self.count_reload(&Ok(revision)),
-            Err(e) => self.count_reload(&Err(e.to_string())),
+            Ok(Some(_)) => self.count_reload(true),
+            Err(_) => self.count_reload(false),
         }
     }
 
-    fn count_reload(&self, result: &Result<u64, String>) {
-        let label = if result.is_ok() { "ok" } else { "failed" };
+    fn count_reload(&self, succeeded: bool) {
+        let label = if succeeded { "ok" } else { "failed" };
         self.metrics
             .reloads
             .get_or_create(&metrics::ResultLabels {
@@ -281,6 +283,6 @@ async fn method_not_allowed() -> Problem {
 ///
 /// # Errors
 /// A configuration the server refuses, or a listener that cannot bind.
-pub async fn run(config: ServeConfig, live: LiveHost) -> Result<(), String> {
+pub async fn run(config: ServeConfig, live: LiveHost) -> Result<(), listener::ServeError> {
     listener::run(config, live).await
 }
