@@ -12,6 +12,9 @@ mod inputs;
 mod packages;
 mod pipeline;
 mod probe;
+#[allow(dead_code, reason = "each includer uses part of it")]
+#[path = "../common/process.rs"]
+mod process;
 mod records;
 mod reference;
 mod reload;

@@ -1,7 +1,7 @@
 //! Shared helpers: hosts with the test plugins, sample cases, the binary.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use kinga_host::{AsOf, EAST_AFRICA_TIME, Host, Limits, ValidCase};
 use serde_json::{Value, json};
@@ -44,10 +44,7 @@ pub fn valid(value: &Value) -> ValidCase {
     ValidCase::from_value(value.clone()).expect("valid case")
 }
 
-/// Path of the `kinga` binary built for these tests.
-pub fn kinga_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_kinga"))
-}
+pub use crate::process::kinga_bin;
 
 /// Runs `kinga` with `args`, no artifact cache and an empty administration
 /// directory of its own (so no one's real state changes a test).
@@ -58,10 +55,7 @@ pub fn kinga(args: &[&str]) -> Output {
 
 /// Runs `kinga` with `args` and the administration directory `home`.
 pub fn kinga_at(home: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(kinga_bin())
-        .arg("--no-cache")
-        .arg("--home")
-        .arg(home)
+    crate::process::kinga_without_cache(home)
         .args(args)
         .output()
         .expect("kinga runs")

@@ -7,22 +7,16 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+
+#[allow(dead_code, reason = "each includer uses part of it")]
+#[path = "../common/process.rs"]
+mod process;
 
 const AS_OF: &str = "2026-09-30T17:00:00+03:00";
 
-fn kinga(cache: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kinga"));
-    command
-        .arg("--cache-dir")
-        .arg(cache)
-        .arg("--home")
-        .arg(cache.join("home"));
-    command
-}
-
 fn synth(cache: &Path, count: u64, path: &Path) {
-    let status = kinga(cache)
+    let status = process::kinga_with_cache(cache)
         .args([
             "synth",
             "--count",
@@ -39,26 +33,19 @@ fn synth(cache: &Path, count: u64, path: &Path) {
     assert!(status.success());
 }
 
-/// Waits for `child` and returns whether it succeeded and its own peak
-/// resident set, in KiB.
+/// Waits for `child`: whether it succeeded, and its own peak resident set
+/// in KiB.
 fn wait_with_peak(child: std::process::Child) -> (bool, i64) {
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
-    let mut status = 0;
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `pid` is our child, not yet reaped; the pointers are valid.
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
-    assert_eq!(reaped, pid);
-    // SAFETY: wait4 succeeded and filled the struct.
-    let usage = unsafe { usage.assume_init() };
+    let ended = process::wait_with_peak(child);
     (
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        usage.ru_maxrss,
+        ended.succeeded,
+        i64::try_from(ended.peak_bytes / 1024).unwrap(),
     )
 }
 
 /// Runs `kinga <args> --cases <path>` and returns (lines of stdout, errors).
 fn batch(cache: &Path, command: &str, path: &Path) -> (u64, u64) {
-    let mut child = kinga(cache)
+    let mut child = process::kinga_with_cache(cache)
         .args([command, "--as-of", AS_OF, "--cases"])
         .arg(path)
         .stdout(Stdio::piped())
@@ -83,7 +70,7 @@ fn batch(cache: &Path, command: &str, path: &Path) -> (u64, u64) {
 
 /// Runs the quarterly report; returns its CSV and the process's peak memory.
 fn report(cache: &Path, path: &Path, out: &Path) -> (String, i64) {
-    let child = kinga(cache)
+    let child = process::kinga_with_cache(cache)
         .args([
             "report",
             "baf-quarterly",
@@ -112,7 +99,7 @@ fn a_hundred_thousand_synthetic_cases_through_the_cli() {
     synth(&cache, 10_000, &small);
     synth(&cache, 100_000, &large);
     assert!(
-        kinga(&cache)
+        process::kinga_with_cache(&cache)
             .args(["plugins", "list"])
             .output()
             .unwrap()
@@ -159,7 +146,7 @@ fn h06_unbounded_memory_growth_leaves_the_host_bounded() {
     )
     .unwrap();
     let run = |behaviour: &str| {
-        let child = kinga(&cache)
+        let child = process::kinga_with_cache(&cache)
             .arg("--plugins")
             .arg(&plugins)
             .args([

@@ -18,6 +18,9 @@
 
 mod measure;
 mod native;
+#[allow(dead_code, reason = "each includer uses part of it")]
+#[path = "../../../tests/common/process.rs"]
+mod process;
 mod reports;
 mod service;
 mod table;

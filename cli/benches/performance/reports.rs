@@ -8,16 +8,6 @@ use std::time::Instant;
 
 use super::table::{Row, Table};
 
-fn kinga(cache: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kinga"));
-    command
-        .arg("--cache-dir")
-        .arg(cache)
-        .arg("--home")
-        .arg(cache.join("home"));
-    command
-}
-
 /// The peak resident memory (bytes) and the time (seconds) of `kinga
 /// report` over `file`.
 ///
@@ -72,27 +62,11 @@ pub fn measure_peak(mut args: impl Iterator<Item = String>) -> ! {
         .stdout(Stdio::null())
         .spawn()
         .expect("the program starts");
-    let peak = wait_peak(child);
+    let ended = crate::process::wait_with_peak(child);
+    assert!(ended.succeeded, "the report failed");
+    let peak = ended.peak_bytes;
     println!("{peak} {}", started.elapsed().as_secs_f64());
     std::process::exit(0)
-}
-
-/// Waits for `child` and returns its peak resident memory in bytes.
-fn wait_peak(child: std::process::Child) -> u64 {
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: pid is our child; status and usage are valid out-pointers.
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
-    assert_eq!(reaped, pid, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the report failed"
-    );
-    // SAFETY: wait4 succeeded and filled the struct.
-    let usage = unsafe { usage.assume_init() };
-    std::mem::forget(child);
-    u64::try_from(usage.ru_maxrss).unwrap_or_default() * 1024
 }
 
 /// Runs both sizes and adds their rows.
@@ -101,7 +75,7 @@ pub fn run(cache: &Path, sizes: &[u64; 2], table: &mut Table) {
     let mut peaks = Vec::new();
     for &count in sizes {
         let file = dir.path().join(format!("cases-{count}.jsonl"));
-        let made = kinga(cache)
+        let made = crate::process::kinga_with_cache(cache)
             .args(["synth", "--count", &count.to_string(), "--seed", "3"])
             .args(["--as-of", super::AS_OF, "--out"])
             .arg(&file)

@@ -62,7 +62,7 @@ pub fn run(cache: &Path, seconds: u64, table: &mut Table) {
         ),
     )
     .expect("write the configuration");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_kinga"))
+    let mut server = Command::new(crate::process::kinga_bin())
         .arg("--cache-dir")
         .arg(cache)
         .arg("--home")
