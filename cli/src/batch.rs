@@ -33,7 +33,9 @@ pub fn run(global: &Global, args: &EvaluateArgs, kind: Kind, errors: &ErrorPrint
         Ok(as_of) => as_of,
         Err(e) => return errors.fail(&e),
     };
-    let mut options = EvalOptions::new(as_of).trace(args.trace);
+    let mut options = EvalOptions::new(as_of)
+        .trace(args.trace)
+        .isolate_failures(true);
     if !args.only.is_empty() {
         options = options.plugins(args.only.iter().cloned());
     }
@@ -78,19 +80,36 @@ fn with_settings(mut host: Host, args: &EvaluateArgs) -> Result<Host, Error> {
     Ok(host)
 }
 
-/// Evaluates one case: outputs, plus the trace when asked for.
+/// One case evaluated: the outputs of the plugins that answered, the
+/// trace when asked for, and the plugins that failed.
+struct Answer {
+    outputs: Value,
+    trace: Option<Value>,
+    failures: Vec<Error>,
+}
+
+impl Answer {
+    /// The failures as JSON, each naming its plugin and its class.
+    fn failure_reports(&self) -> Value {
+        let reports: Vec<_> = self.failures.iter().map(Error::report).collect();
+        serde_json::to_value(reports).unwrap_or_default()
+    }
+}
+
+/// Evaluates one case; a failing plugin costs only its own answer.
 fn evaluate(
     host: &Host,
     case: &ValidCase,
     kind: Kind,
     options: &EvalOptions,
-) -> Result<(Value, Option<Value>), Error> {
-    let (outputs, trace) = match kind {
+) -> Result<Answer, Error> {
+    let (outputs, trace, failures) = match kind {
         Kind::Eligibility => {
             let e = host.evaluate_with(case, options)?;
             (
                 serde_json::to_value(e.outputs),
                 e.trace.map(serde_json::to_value),
+                e.failures,
             )
         }
         Kind::Route => {
@@ -98,12 +117,20 @@ fn evaluate(
             (
                 serde_json::to_value(e.outputs),
                 e.trace.map(serde_json::to_value),
+                e.failures,
             )
         }
     };
-    Ok((outputs.unwrap_or(Value::Null), trace.and_then(Result::ok)))
+    Ok(Answer {
+        outputs: outputs.unwrap_or(Value::Null),
+        trace: trace.and_then(Result::ok),
+        failures,
+    })
 }
 
+/// Prints the answer for one case: the bare outputs when every plugin
+/// answered without a trace, an object otherwise. Each failure is also
+/// reported on standard error, and sets the exit code.
 fn single(
     host: &Host,
     case: &ValidCase,
@@ -111,16 +138,28 @@ fn single(
     options: &EvalOptions,
     errors: &ErrorPrinter,
 ) -> u8 {
-    match evaluate(host, case, kind, options) {
-        Ok((outputs, trace)) => {
-            let printed = match trace {
-                Some(trace) => json!({ kind.field(): outputs, "trace": trace }),
-                None => outputs,
-            };
-            setup::emit(&(serde_json::to_string_pretty(&printed).unwrap_or_default() + "\n"));
-            EXIT_OK
+    let answer = match evaluate(host, case, kind, options) {
+        Ok(answer) => answer,
+        Err(e) => return errors.fail(&e),
+    };
+    let printed = if answer.trace.is_none() && answer.failures.is_empty() {
+        answer.outputs.clone()
+    } else {
+        let mut printed = json!({ kind.field(): answer.outputs });
+        if let Some(trace) = &answer.trace {
+            printed["trace"] = trace.clone();
         }
-        Err(e) => errors.fail(&e),
+        if !answer.failures.is_empty() {
+            printed["errors"] = answer.failure_reports();
+        }
+        printed
+    };
+    setup::emit(&(serde_json::to_string_pretty(&printed).unwrap_or_default() + "\n"));
+    let codes: Vec<u8> = answer.failures.iter().map(|e| errors.fail(e)).collect();
+    if codes.contains(&EXIT_FAILED) {
+        EXIT_FAILED
+    } else {
+        codes.first().copied().unwrap_or(EXIT_OK)
     }
 }
 
@@ -160,10 +199,15 @@ fn batch(
                 json!({ "line": line.line, "error": Error::from(rejection).report() })
             }
             Ok(case) => match evaluate(host, &case, kind, options) {
-                Ok((outputs, trace)) => {
-                    let mut record = json!({ "line": line.line, "case_id": case.case_id(), kind.field(): outputs });
-                    if let Some(trace) = trace {
+                Ok(answer) => {
+                    let mut record = json!({ "line": line.line, "case_id": case.case_id(), kind.field(): answer.outputs, "errors": answer.failure_reports() });
+                    if let Some(trace) = answer.trace {
                         record["trace"] = trace;
+                    }
+                    if answer.failures.iter().any(|e| !e.is_bad_input()) {
+                        failed += 1;
+                    } else if !answer.failures.is_empty() {
+                        bad_input += 1;
                     }
                     record
                 }
@@ -184,7 +228,7 @@ fn batch(
     let _ = out.flush();
     if bad_input + failed > 0 {
         let message = format!(
-            "{} of {total} cases were not evaluated ({bad_input} invalid, {failed} failed)",
+            "{} of {total} cases were not evaluated by every plugin ({bad_input} invalid, {failed} failed; see each line's errors)",
             bad_input + failed
         );
         if errors.json {
@@ -232,10 +276,12 @@ fn explain(
     let explained = match kind {
         Kind::Eligibility => host
             .evaluate_with(case, options)
-            .map(|e| kinga_host::devkit::explain_eligibility(host, &e.outputs, only)),
+            .and_then(kinga_host::Evaluation::complete)
+            .map(|outputs| kinga_host::devkit::explain_eligibility(host, &outputs, only)),
         Kind::Route => host
             .route_with(case, options)
-            .map(|e| kinga_host::devkit::explain_referrals(host, &e.outputs, only)),
+            .and_then(kinga_host::Evaluation::complete)
+            .map(|outputs| kinga_host::devkit::explain_referrals(host, &outputs, only)),
     };
     match explained {
         Ok(explained) => {

@@ -9,6 +9,7 @@ mod contract;
 mod devkit;
 mod guide;
 mod inputs;
+mod isolation;
 mod packages;
 mod pipeline;
 mod probe;

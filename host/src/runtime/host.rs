@@ -101,6 +101,9 @@ pub struct EvalOptions {
     pub plugins: Option<Vec<String>>,
     /// Whether to return a trace of each plugin call.
     pub trace: bool,
+    /// Whether a failing plugin costs only its own answer (see
+    /// [`EvalOptions::isolate_failures`]).
+    pub isolate_failures: bool,
 }
 
 impl EvalOptions {
@@ -110,6 +113,7 @@ impl EvalOptions {
             as_of,
             plugins: None,
             trace: false,
+            isolate_failures: false,
         }
     }
 
@@ -122,6 +126,19 @@ impl EvalOptions {
     /// With a trace of each plugin call.
     pub fn trace(mut self, trace: bool) -> Self {
         self.trace = trace;
+        self
+    }
+
+    /// A plugin that fails (stopped by the sandbox, an invalid answer, its
+    /// own error, switched off by its breaker, overloaded) costs only its own
+    /// answer: its error goes into [`Evaluation::failures`] and the other
+    /// plugins' outputs are still returned, so an emergency referral is never
+    /// withheld because an unrelated plugin broke. Without it (the default),
+    /// the first failure fails the whole evaluation. The CLI and the service
+    /// always isolate failures, and say which plugin failed beside the
+    /// outputs.
+    pub fn isolate_failures(mut self, isolate: bool) -> Self {
+        self.isolate_failures = isolate;
         self
     }
 }
@@ -151,13 +168,33 @@ fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// The result of an evaluation with options.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug)]
 pub struct Evaluation<T> {
-    /// The outputs of every plugin called, in order.
+    /// The outputs of every plugin that answered, in order.
     pub outputs: Vec<T>,
-    /// One entry per plugin call, when a trace was asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The plugins that answered (their outputs are in `outputs`, which may
+    /// hold none of theirs if they had nothing to say).
+    pub answered: Vec<String>,
+    /// The plugins that failed, each with its error, in call order; only
+    /// with [`EvalOptions::isolate_failures`] (otherwise the first failure
+    /// is the evaluation's error).
+    pub failures: Vec<Error>,
+    /// One entry per plugin call that answered, when a trace was asked for.
     pub trace: Option<Vec<CallTrace>>,
+}
+
+impl<T> Evaluation<T> {
+    /// The outputs if every plugin answered, or the first failure.
+    ///
+    /// # Errors
+    /// The first plugin's failure.
+    pub fn complete(mut self) -> Result<Vec<T>, Error> {
+        if self.failures.is_empty() {
+            Ok(self.outputs)
+        } else {
+            Err(self.failures.remove(0))
+        }
+    }
 }
 
 /// The result of [`Host::replay`].
@@ -393,10 +430,11 @@ impl Host {
     /// Eligibility decisions with options (plugins, trace).
     ///
     /// # Errors
-    /// [`Error::InvalidAsOf`] when the child is born after the as-of; any
+    /// [`Error::InvalidAsOf`] when the child is born after the as-of. A
     /// plugin's failure ([`Error::Contained`], [`Error::InvalidOutput`],
-    /// [`Error::PluginRefused`]) fails the whole evaluation: a partial answer
-    /// could be mistaken for a complete one.
+    /// [`Error::PluginRefused`], ...) goes into [`Evaluation::failures`] with
+    /// [`EvalOptions::isolate_failures`]; without it, it fails the whole
+    /// evaluation.
     pub fn evaluate_with(
         &self,
         case: &ValidCase,
@@ -441,6 +479,8 @@ impl Host {
             .as_ref()
             .map(|_| sha256_hex(case.canonical_json().as_bytes()));
         let mut outputs = Vec::new();
+        let mut answered = Vec::new();
+        let mut failures = Vec::new();
         let mut trace = options.trace.then(Vec::new);
         for plugin in self.selected(C::KIND, options.plugins.as_deref())? {
             let started = Instant::now();
@@ -450,8 +490,17 @@ impl Host {
                 let answer = result.as_ref().map(|(o, _)| o.as_slice());
                 self.write_record(C::KIND, plugin, &ctx, case_sha256, records::outcome(answer))?;
             }
-            let (answer, fuel_used) = result?;
+            let (answer, fuel_used) = match result {
+                Ok(answered) => answered,
+                Err(e) if options.isolate_failures => {
+                    tracing::warn!(target: "kinga::host", plugin = %plugin.id, error = e.kind(), "plugin failed; its answer is missing, the others stand");
+                    failures.push(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             outputs.extend(answer);
+            answered.push(plugin.description.id.clone());
             let duration = started.elapsed();
             tracing::debug!(target: "kinga::host", plugin = %plugin.id, fuel_used, micros = duration.as_micros() as u64, "plugin call");
             if let Some(trace) = trace.as_mut() {
@@ -467,7 +516,12 @@ impl Host {
             }
         }
         C::order(&mut outputs);
-        Ok(Evaluation { outputs, trace })
+        Ok(Evaluation {
+            outputs,
+            answered,
+            failures,
+            trace,
+        })
     }
 
     /// One call of one plugin with the given context: the case reduced to

@@ -7,6 +7,11 @@
 //! answer echoes the as-of used, so a caller can store it and replay.
 //! A bad case in a batch is answered in its place and never stops the
 //! batch; a bad envelope refuses the whole request.
+//!
+//! A plugin that fails costs only its own answer: the others' decisions or
+//! referrals are returned, and `errors` beside them names each plugin that
+//! failed, with the class of its failure. Only when no plugin answered at
+//! all is the case answered with the first failure as a problem.
 
 use std::sync::Arc;
 
@@ -181,7 +186,9 @@ fn parse_envelope(app: &App, host: &Host, bytes: &[u8], kind: Kind) -> Result<En
 fn evaluate_body(app: &App, bytes: &[u8], kind: Kind) -> Result<Value, Problem> {
     let (host, revision) = app.live.current();
     let envelope = parse_envelope(app, &host, bytes, kind)?;
-    let mut options = EvalOptions::new(envelope.as_of).trace(envelope.trace);
+    let mut options = EvalOptions::new(envelope.as_of)
+        .trace(envelope.trace)
+        .isolate_failures(true);
     if let Some(plugins) = &envelope.plugins {
         options = options.plugins(plugins.iter().cloned());
     }
@@ -204,7 +211,7 @@ fn evaluate_body(app: &App, bytes: &[u8], kind: Kind) -> Result<Value, Problem> 
         let items: Vec<Value> = results
             .into_iter()
             .map(|result| match result {
-                Ok((outputs, trace)) => item(kind, outputs, trace, envelope.trace),
+                Ok(answer) => item(kind, answer, envelope.trace),
                 Err(problem) => {
                     let mut body = problem.body("");
                     if let Some(map) = body.as_object_mut() {
@@ -216,19 +223,27 @@ fn evaluate_body(app: &App, bytes: &[u8], kind: Kind) -> Result<Value, Problem> 
             .collect();
         answer.insert("results".into(), items.into());
     } else {
-        let (outputs, trace) = results.pop().expect("one case")?;
-        if let Value::Object(single) = item(kind, outputs, trace, envelope.trace) {
+        let single = results.pop().expect("one case")?;
+        if let Value::Object(single) = item(kind, single, envelope.trace) {
             answer.extend(single);
         }
     }
     Ok(Value::Object(answer))
 }
 
-fn item(kind: Kind, outputs: Value, trace: Value, with_trace: bool) -> Value {
+/// What one case's evaluation gives the caller.
+struct Answer {
+    outputs: Value,
+    trace: Value,
+    errors: Value,
+}
+
+fn item(kind: Kind, answer: Answer, with_trace: bool) -> Value {
     let mut item = Map::new();
-    item.insert(kind.field().into(), outputs);
+    item.insert(kind.field().into(), answer.outputs);
+    item.insert("errors".into(), answer.errors);
     if with_trace {
-        item.insert("trace".into(), trace);
+        item.insert("trace".into(), answer.trace);
     }
     Value::Object(item)
 }
@@ -240,9 +255,10 @@ fn evaluate_case(
     case: &ValidCase,
     kind: Kind,
     options: &EvalOptions,
-) -> Result<(Value, Value), crate::error::Error> {
-    let outcome = match kind {
-        Kind::Eligibility => host.evaluate_with(case, options).map(|e| {
+) -> Result<Answer, crate::error::Error> {
+    let (outputs, answered, mut failures, trace) = match kind {
+        Kind::Eligibility => {
+            let e = host.evaluate_with(case, options)?;
             for decision in &e.outputs {
                 let status = serde_json::to_value(decision.status)
                     .ok()
@@ -256,39 +272,36 @@ fn evaluate_case(
                     })
                     .inc();
             }
-            (serde_json::to_value(&e.outputs), e.trace)
-        }),
-        Kind::Referral => host
-            .route_with(case, options)
-            .map(|e| (serde_json::to_value(&e.outputs), e.trace)),
+            (
+                serde_json::to_value(&e.outputs),
+                e.answered,
+                e.failures,
+                e.trace,
+            )
+        }
+        Kind::Referral => {
+            let e = host.route_with(case, options)?;
+            (
+                serde_json::to_value(&e.outputs),
+                e.answered,
+                e.failures,
+                e.trace,
+            )
+        }
     };
-    match outcome {
-        Ok((outputs, trace)) => {
-            // Every plugin of the kind that was selected and is switched on
-            // answered (a failure of any one fails the evaluation).
-            let selected = |id: &String| {
-                options
-                    .plugins
-                    .as_ref()
-                    .is_none_or(|only| only.contains(id))
-            };
-            app.metrics.calls_ok(
-                host.plugins()
-                    .filter(|p| p.switched_on())
-                    .map(crate::runtime::plugin::LoadedPlugin::description)
-                    .filter(|d| d.kind == kind.plugin_kind() && selected(&d.id))
-                    .map(|d| d.id.as_str()),
-            );
-            Ok((
-                outputs.unwrap_or(Value::Null),
-                trace.map_or(Value::Null, |t| {
-                    serde_json::to_value(t).unwrap_or(Value::Null)
-                }),
-            ))
-        }
-        Err(e) => {
-            app.metrics.call_failed(&e);
-            Err(e)
-        }
+    app.metrics.calls_ok(answered.iter().map(String::as_str));
+    for failure in &failures {
+        app.metrics.call_failed(failure);
     }
+    if answered.is_empty() && !failures.is_empty() {
+        return Err(failures.remove(0));
+    }
+    let errors: Vec<_> = failures.iter().map(crate::error::Error::report).collect();
+    Ok(Answer {
+        outputs: outputs.unwrap_or(Value::Null),
+        trace: trace.map_or(Value::Null, |t| {
+            serde_json::to_value(t).unwrap_or(Value::Null)
+        }),
+        errors: serde_json::to_value(errors).unwrap_or(Value::Null),
+    })
 }
