@@ -233,3 +233,74 @@ fn j14_control_bidi_and_ansi_characters_are_never_printed_raw() {
         "does not match the pattern",
     );
 }
+
+/// `kinga eligibility` with the reference plugin on `case` at `as_of`.
+fn reference_eligibility(case: &serde_json::Value, as_of: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.json");
+    std::fs::write(&path, case.to_string()).unwrap();
+    kinga(&[
+        "--plugins",
+        kinga_artifacts::REFERENCE_PLUGINS_DIR,
+        "eligibility",
+        "--case",
+        path.to_str().unwrap(),
+        "--as-of",
+        as_of,
+    ])
+}
+
+#[test]
+fn a_placeholder_date_of_birth_is_refused_not_judged() {
+    let mut case = sample_case();
+    case["child"]["date_of_birth"] = json!("0000-01-01");
+    let out = reference_eligibility(&case, "2026-07-01");
+    let stderr = crate::support::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty(), "no decision is made");
+    assert!(
+        stderr.contains("invalid case: /child/date_of_birth: implies an age over 25"),
+        "{stderr}"
+    );
+    // 25 is the oldest the schema admits: the day before the 26th birthday
+    // is still evaluated.
+    case["child"]["date_of_birth"] = json!("2000-07-02");
+    crate::support::assert_success(&reference_eligibility(&case, "2026-07-01"));
+}
+
+#[test]
+fn an_as_of_outside_the_span_is_refused_before_any_plugin_runs() {
+    for as_of in ["9999-12-31", "1970-01-01T00:00:00Z", "2200-01-01"] {
+        let out = reference_eligibility(&sample_case(), as_of);
+        let stderr = crate::support::stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{as_of}: {stderr}");
+        assert!(
+            stderr.contains("invalid as-of: the year must be from 2000 to 2199"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn one_instant_is_one_as_of_whatever_offset_it_is_written_with() {
+    // Born on 2 July 2008: 18 from 2 July 2026 in Kenya. The instant
+    // 2026-07-02T11:30Z is 1 July at -12:00 and 3 July at +14:00; both
+    // must be judged on its Kenyan date.
+    let mut case = sample_case();
+    case["child"]["date_of_birth"] = json!("2008-07-02");
+    case["incidents"][0]["occurred_at"] = json!("2026-06-29T07:30:00-12:00");
+    let west = reference_eligibility(&case, "2026-07-01T23:30:00-12:00");
+    case["incidents"][0]["occurred_at"] = json!("2026-06-30T09:30:00+14:00");
+    let east = reference_eligibility(&case, "2026-07-03T01:30:00+14:00");
+    case["incidents"][0]["occurred_at"] = json!("2026-06-29T22:30:00+03:00");
+    let kenya = reference_eligibility(&case, "2026-07-02T14:30:00+03:00");
+    crate::support::assert_success(&kenya);
+    assert_eq!(
+        crate::support::stdout(&west),
+        crate::support::stdout(&kenya)
+    );
+    assert_eq!(
+        crate::support::stdout(&east),
+        crate::support::stdout(&kenya)
+    );
+}

@@ -18,25 +18,59 @@ pub const EAST_AFRICA_TIME: UtcOffset = match UtcOffset::from_hms(3, 0, 0) {
     Err(_) => UtcOffset::UTC,
 };
 
+/// The years an as-of may fall in. Anything outside is a typing slip or a
+/// placeholder, not a moment a child's case is evaluated at; refusing it at
+/// the edge also keeps every plugin's date arithmetic far from the limits
+/// of its calendar types.
+pub const AS_OF_YEARS: std::ops::RangeInclusive<i32> = 2000..=2199;
+
 impl AsOf {
     /// Parses an RFC 3339 date-time with an offset, or a `YYYY-MM-DD` date,
-    /// which means the start of that day at `offset`.
+    /// which means the start of that day at `offset`. A date-time is
+    /// converted to `offset`, so that one instant is one as-of whatever
+    /// offset it was written with (its date is the date at `offset`).
     ///
     /// # Errors
-    /// [`Error::InvalidAsOf`] when `text` is neither.
+    /// [`Error::InvalidAsOf`] when `text` is neither, or falls outside
+    /// [`AS_OF_YEARS`].
     pub fn parse(text: &str, offset: UtcOffset) -> Result<AsOf, Error> {
-        if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
-            return Ok(AsOf(at));
+        let parsed = match OffsetDateTime::parse(text, &Rfc3339) {
+            Ok(at) => AsOf(at.to_offset(offset)),
+            Err(_) => Date::parse(text, format_description!("[year]-[month]-[day]"))
+                .map(|date| {
+                    AsOf(PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_offset(offset))
+                })
+                .map_err(|_| {
+                    Error::InvalidAsOf(
+                        "expected a date (YYYY-MM-DD) or an RFC 3339 date-time with an offset \
+                         (YYYY-MM-DDThh:mm:ss+03:00)"
+                            .into(),
+                    )
+                })?,
+        };
+        parsed.check_span()?;
+        Ok(parsed)
+    }
+
+    /// Refuses an as-of outside [`AS_OF_YEARS`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidAsOf`] naming the span.
+    pub fn check_span(&self) -> Result<(), Error> {
+        if AS_OF_YEARS.contains(&self.0.year()) {
+            Ok(())
+        } else {
+            Err(Error::InvalidAsOf(format!(
+                "the year must be from {} to {}",
+                AS_OF_YEARS.start(),
+                AS_OF_YEARS.end()
+            )))
         }
-        Date::parse(text, format_description!("[year]-[month]-[day]"))
-            .map(|date| AsOf(PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_offset(offset)))
-            .map_err(|_| {
-                Error::InvalidAsOf(
-                    "expected a date (YYYY-MM-DD) or an RFC 3339 date-time with an offset \
-                     (YYYY-MM-DDThh:mm:ss+03:00)"
-                        .into(),
-                )
-            })
+    }
+
+    /// The same instant at `offset`.
+    pub fn to_offset(&self, offset: UtcOffset) -> AsOf {
+        AsOf(self.0.to_offset(offset))
     }
 
     /// The current moment at `offset`, to the second.

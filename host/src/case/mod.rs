@@ -96,6 +96,8 @@ impl ValidCase {
         if !violations.is_empty() {
             return Err(CaseRejection { violations });
         }
+        let mut value = value;
+        normalise_instants(&mut value);
         Ok(ValidCase { value })
     }
 
@@ -153,6 +155,43 @@ impl ValidCase {
     pub fn canonical_json(&self) -> String {
         canonical_json(&self.value)
     }
+}
+
+/// Rewrites every date-time of a valid case at East Africa Time, so that
+/// one instant is one text whatever offset a platform wrote it with: a
+/// plugin reading the local date of an incident gets the same date for
+/// `2026-06-30T09:00:00+14:00` and `2026-06-29T07:00:00-12:00`.
+fn normalise_instants(case: &mut Value) {
+    let Some(incidents) = case.get_mut("incidents").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for incident in incidents {
+        let Some(at) = incident.get_mut("occurred_at") else {
+            continue;
+        };
+        let normalised = at
+            .as_str()
+            .and_then(parse_datetime)
+            .map(|instant| instant.to_offset(asof::EAST_AFRICA_TIME))
+            .and_then(|instant| {
+                instant
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            });
+        if let Some(text) = normalised {
+            *at = Value::String(text);
+        }
+    }
+}
+
+/// Whole years from `born` to `on` (a birthday on 29 February counts on
+/// 1 March in other years).
+pub fn completed_years(born: Date, on: Date) -> i32 {
+    let mut years = on.year() - born.year();
+    if (on.month() as u8, on.day()) < (born.month() as u8, born.day()) {
+        years -= 1;
+    }
+    years
 }
 
 /// Serialises `value` with object keys sorted, whatever map type serde_json

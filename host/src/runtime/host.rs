@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::case::ValidCase;
-use crate::case::asof::AsOf;
+use crate::case::asof::{AsOf, EAST_AFRICA_TIME};
 use crate::case::identifying_values;
 use crate::error::Error;
 use crate::records::{self, DecisionLog, DecisionRecord};
@@ -473,7 +473,9 @@ impl Host {
         options: &EvalOptions,
     ) -> Result<Evaluation<C::Output>, Error> {
         check_case_at(case, options.as_of)?;
-        let as_of = options.as_of.to_rfc3339();
+        // One instant, one text: plugins see the as-of at East Africa Time
+        // whatever offset the caller wrote it with.
+        let as_of = options.as_of.to_offset(EAST_AFRICA_TIME).to_rfc3339();
         let case_sha256 = self
             .decisions
             .as_ref()
@@ -704,19 +706,50 @@ impl Host {
 }
 
 /// A child cannot be evaluated as of a day before her birth.
+/// Refuses what the schema cannot see: an as-of outside its span, a birth
+/// or an incident after the as-of, or a date of birth implying an age beyond the oldest the
+/// case schema admits ([`MAX_AGE_YEARS`]) — `0000-01-01` written for
+/// "unknown" must become an absent date of birth, or the case is judged on
+/// a child two thousand years old.
 fn check_case_at(case: &ValidCase, as_of: AsOf) -> Result<(), Error> {
-    if let Some(born) = case.date_of_birth()
-        && born > as_of.date()
-    {
-        return Err(Error::InvalidCase(crate::case::CaseRejection {
+    as_of.check_span()?;
+    let as_of = as_of.to_offset(EAST_AFRICA_TIME);
+    let refuse = |pointer: &str, message: String| {
+        Err(Error::InvalidCase(crate::case::CaseRejection {
             violations: vec![crate::case::schema::Violation {
-                pointer: "/child/date_of_birth".into(),
-                message: format!("is after the as-of date {}", as_of.date()),
+                pointer: pointer.into(),
+                message,
             }],
-        }));
+        }))
+    };
+    let born_at = "/child/date_of_birth";
+    if let Some(born) = case.date_of_birth() {
+        if born > as_of.date() {
+            return refuse(born_at, format!("is after the as-of date {}", as_of.date()));
+        }
+        if crate::case::completed_years(born, as_of.date()) > MAX_AGE_YEARS {
+            return refuse(
+                born_at,
+                format!(
+                    "implies an age over {MAX_AGE_YEARS} at the as-of date {}; leave an unknown date of birth out",
+                    as_of.date()
+                ),
+            );
+        }
+    }
+    // An incident after the as-of has not happened yet at that moment; left
+    // in, it would look like the most recent one.
+    if let Some((pointer, _)) = case.incident_times().find(|(_, at)| *at > as_of.datetime()) {
+        return refuse(
+            &pointer,
+            format!("is after the as-of {}", as_of.to_rfc3339()),
+        );
     }
     Ok(())
 }
+
+/// The oldest age the case schema admits (`child.age_estimate_years`).
+pub const MAX_AGE_YEARS: i32 = 25;
 
 /// Reads a file, refusing one larger than `max` bytes before reading it.
 pub(crate) fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, Error> {

@@ -145,7 +145,11 @@ impl<'h> ReportRun<'h> {
         };
         let slots = sandbox.slots_for(plugin)?;
         let mut store = sandbox.store(plugin)?;
-        let ctx = plugin.context(&as_of.to_rfc3339());
+        let ctx = plugin.context(
+            &as_of
+                .to_offset(crate::case::asof::EAST_AFRICA_TIME)
+                .to_rfc3339(),
+        );
         let opened = pre.instantiate(&mut store).and_then(|instance| {
             let answer = instance
                 .kinga_plugin_reporting()

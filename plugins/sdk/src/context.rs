@@ -34,7 +34,8 @@ impl<S> Context<S> {
         self.enabled_rules.contains(rule)
     }
 
-    /// The as-of date, as written in the as-of's own offset.
+    /// The as-of date in Kenya: the host passes every as-of at East Africa
+    /// Time, whatever offset the caller wrote it with.
     pub fn as_of_date(&self) -> Date {
         self.as_of.date()
     }
