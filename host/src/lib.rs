@@ -72,7 +72,7 @@ pub mod serve;
 mod storage;
 mod text;
 
-pub use case::asof::{AsOf, EAST_AFRICA_TIME};
+pub use case::asof::{AS_OF_YEARS, AsOf, EAST_AFRICA_TIME};
 pub use case::jsonl::{CaseLine, CaseLines};
 pub use case::schema::Violation;
 pub use case::{

@@ -117,10 +117,20 @@ mod tests {
     }
 
     #[test]
-    fn a_datetime_keeps_its_own_offset_and_date() {
-        let a = AsOf::parse("2026-07-01T01:00:00+03:00", UtcOffset::UTC).unwrap();
+    fn a_datetime_is_converted_to_the_offset_given() {
+        let a = AsOf::parse("2026-06-30T22:00:00Z", EAST_AFRICA_TIME).unwrap();
         assert_eq!(a.date().to_string(), "2026-07-01");
+        assert_eq!(a.to_rfc3339(), "2026-07-01T01:00:00+03:00");
+        let b = AsOf::parse("2026-07-01T01:00:00+03:00", EAST_AFRICA_TIME).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn malformed_or_implausible_text_is_refused() {
         assert!(AsOf::parse("2026-07-01T01:00:00", UtcOffset::UTC).is_err());
         assert!(AsOf::parse("2026-02-30", UtcOffset::UTC).is_err());
+        assert!(AsOf::parse("1999-12-31", EAST_AFRICA_TIME).is_err());
+        assert!(AsOf::parse("2200-01-01", EAST_AFRICA_TIME).is_err());
+        assert!(AsOf::parse("2199-12-31", EAST_AFRICA_TIME).is_ok());
     }
 }
