@@ -172,6 +172,10 @@ fn describe(change: &Change) -> String {
         Change::Rollback { plugin } => {
             format!("plugin {plugin} is rolled back to its earlier version")
         }
+        Change::CloseBreaker { plugin } => format!(
+            "the circuit breaker of {plugin} is closed: every server using this directory \
+             reloads and calls it again"
+        ),
         Change::TrustKey { key_id } => format!("publisher key {key_id} is trusted"),
     }
 }

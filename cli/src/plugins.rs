@@ -81,6 +81,14 @@ pub enum PluginsCommand {
         #[command(flatten)]
         who: super::admin::Accountability,
     },
+    /// Close a plugin's circuit breaker: every `kinga serve` using this
+    /// administration directory reloads and calls the plugin again.
+    CloseBreaker {
+        /// The plugin.
+        plugin: String,
+        #[command(flatten)]
+        who: super::admin::Accountability,
+    },
 }
 
 /// Runs the command and returns its exit code.
@@ -136,6 +144,16 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
             return super::admin::apply(
                 global,
                 kinga_host::admin::Change::Rollback {
+                    plugin: plugin.clone(),
+                },
+                who,
+                errors,
+            );
+        }
+        PluginsCommand::CloseBreaker { plugin, who } => {
+            return super::admin::apply(
+                global,
+                kinga_host::admin::Change::CloseBreaker {
                     plugin: plugin.clone(),
                 },
                 who,

@@ -82,14 +82,16 @@ pub enum Error {
         pointer: Option<String>,
     },
 
-    /// The plugin was switched off by its circuit breaker after being
-    /// stopped too many times in a row; an administrator can switch it back
-    /// on.
-    #[error("plugin {plugin} is switched off: it was stopped {failures} times in a row")]
+    /// The plugin's circuit breaker is open: it failed on too many
+    /// different inputs in a row. It closes after a good trial call, or when
+    /// an administrator closes it.
+    #[error(
+        "plugin {plugin} is switched off by its circuit breaker: it failed on {failures} different inputs in a row"
+    )]
     SwitchedOff {
         /// The plugin.
         plugin: String,
-        /// Containments in a row when it was switched off.
+        /// Distinct failing inputs when it opened.
         failures: u32,
     },
 

@@ -80,6 +80,7 @@ pub use case::{
 };
 pub use error::{Containment, Error, ErrorReport, PluginErrorKind};
 pub use records::DecisionRecord;
+pub use runtime::gate::{BreakerState, BreakerStatus};
 pub use runtime::host::{CallTrace, EvalOptions, Evaluation, Host, HostBuilder, Replay};
 pub use runtime::limits::Limits;
 pub use runtime::output::{ConsentStatus, Decision, Provider, Reason, Referral, Status, Urgency};

@@ -2,6 +2,7 @@
 //! components built from source by `kinga-artifacts`.
 
 mod admin;
+mod breaker;
 mod cache;
 mod cli;
 mod containment;

@@ -159,6 +159,15 @@ fn h34_the_same_input_gives_byte_identical_output_across_processes() {
 
 #[test]
 fn h32_many_slow_plugins_at_once_do_not_starve_a_well_behaved_one_and_the_breaker_trips() {
+    // Each hostile call is a different input (its own as-of day): the
+    // breaker counts distinct failing inputs, not repeats.
+    let day = |thread: u32, call: u32| {
+        kinga_host::AsOf::parse(
+            &format!("2026-07-{:02}", 1 + thread * 3 + call),
+            kinga_host::EAST_AFRICA_TIME,
+        )
+        .unwrap()
+    };
     let limits = Limits::default()
         .with_fuel(u64::MAX / 4)
         .with_deadline(Duration::from_millis(250))
@@ -172,11 +181,14 @@ fn h32_many_slow_plugins_at_once_do_not_starve_a_well_behaved_one_and_the_breake
     .unwrap();
     let host = Arc::new(host);
     let hostile: Vec<_> = (0..6)
-        .map(|_| {
+        .map(|thread| {
             let host = Arc::clone(&host);
             std::thread::spawn(move || {
                 (0..3)
-                    .map(|_| host.route(&valid(&sample_case()), as_of()).unwrap_err())
+                    .map(|call| {
+                        host.route(&valid(&sample_case()), day(thread, call))
+                            .unwrap_err()
+                    })
                     .collect::<Vec<Error>>()
             })
         })
@@ -217,12 +229,16 @@ fn h32_many_slow_plugins_at_once_do_not_starve_a_well_behaved_one_and_the_breake
             .any(|e| matches!(e, Error::SwitchedOff { .. })),
         "the breaker never tripped: {errors:?}"
     );
-    let (tripped, failures) = host
+    let breaker = host
         .plugins()
         .find(|p| p.description().id == "test-hostile")
         .unwrap()
-        .health();
-    assert!(tripped && failures >= 5);
+        .breaker();
+    assert_eq!(breaker.state, kinga_host::BreakerState::Open);
+    assert!(
+        breaker.distinct_failures >= 5 && breaker.trips == 1,
+        "{breaker:?}"
+    );
     let started = Instant::now();
     assert!(matches!(
         host.route(&valid(&sample_case()), as_of()),
@@ -232,7 +248,7 @@ fn h32_many_slow_plugins_at_once_do_not_starve_a_well_behaved_one_and_the_breake
         started.elapsed() < Duration::from_millis(100),
         "a switched-off plugin costs nothing"
     );
-    host.restore_plugin("test-hostile").unwrap();
+    host.close_breaker("test-hostile").unwrap();
     assert!(
         matches!(
             host.route(&valid(&sample_case()), as_of()),

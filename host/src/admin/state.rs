@@ -45,6 +45,15 @@ pub struct PluginState {
     /// Settings laid over the plugin's defaults.
     #[serde(default)]
     pub settings: Map<String, Value>,
+    /// How often an administrator closed the plugin's circuit breaker. The
+    /// count is what changes in the state, so that every replica reloads
+    /// (and so starts with its breakers closed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub breaker_closed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Default for PluginState {
@@ -53,6 +62,7 @@ impl Default for PluginState {
             enabled: true,
             rules: BTreeMap::new(),
             settings: Map::new(),
+            breaker_closed: 0,
         }
     }
 }
@@ -155,6 +165,12 @@ pub enum Change {
         /// The plugin.
         plugin: String,
     },
+    /// Close a plugin's circuit breaker on every replica: it is called
+    /// again, with the inputs it failed on forgotten.
+    CloseBreaker {
+        /// The plugin.
+        plugin: String,
+    },
     /// Trust a publisher key.
     TrustKey {
         /// The key's id.
@@ -172,7 +188,8 @@ impl Change {
             | Change::DisableRule { plugin, .. }
             | Change::SetSettings { plugin, .. }
             | Change::Install { plugin, .. }
-            | Change::Rollback { plugin } => plugin,
+            | Change::Rollback { plugin }
+            | Change::CloseBreaker { plugin } => plugin,
             Change::TrustKey { .. } => "",
         }
     }
@@ -240,6 +257,9 @@ impl Change {
                     history.active = earlier;
                 }
             }
+            Change::CloseBreaker { .. } => {
+                plugin_entry(&mut next, self.plugin()).breaker_closed += 1;
+            }
             Change::TrustKey { key_id } => {
                 if !next.trusted_keys.contains(key_id) {
                     next.trusted_keys.push(key_id.clone());
@@ -263,6 +283,7 @@ impl Change {
             Change::EnablePlugin { .. } | Change::DisablePlugin { .. } => {
                 json!({ "enabled": plugin.enabled })
             }
+            Change::CloseBreaker { .. } => json!({ "breaker_closed": plugin.breaker_closed }),
             Change::EnableRule { rule, .. } | Change::DisableRule { rule, .. } => {
                 json!({ "rule": rule, "enabled": plugin.rules.get(rule) })
             }

@@ -540,7 +540,11 @@ impl Host {
         let identifying = identifying_values(&projected);
         let json = crate::case::canonical_json(&projected);
         let limits = self.limits();
-        let (answer, fuel_used) = self.sandbox.guarded(plugin, |store| {
+        let enabled_rules = ctx.enabled_rules.join("\n");
+        let input = plugin
+            .breaker
+            .fingerprint(&[&json, &ctx.as_of, &ctx.settings, &enabled_rules]);
+        let (answer, fuel_used) = self.sandbox.guarded(plugin, Some(input), |store| {
             store.data_mut().redact(identifying.clone());
             let answer = C::instantiate_and_call(plugin, store, ctx, &json)?
                 .map_err(|e| self.sandbox.failed(plugin, store, &e))?;
@@ -558,7 +562,8 @@ impl Host {
             max_items: limits.output_items,
         };
         let checked = C::check(&checker, raw);
-        self.sandbox.record_outcome(plugin, checked.as_ref().err());
+        self.sandbox
+            .record_outcome(plugin, Some(input), checked.as_ref().err());
         Ok((checked?, fuel_used))
     }
 
@@ -672,13 +677,16 @@ impl Host {
         records::outcome(result.as_ref().map(|(o, _)| o.as_slice()))
     }
 
-    /// Switches a plugin that its circuit breaker switched off back on.
+    /// Closes the circuit breaker of `plugin`: it is called again, and the
+    /// inputs it failed on are forgotten. (A server closes breakers through
+    /// the audited administration change `close-breaker`, which reloads
+    /// every replica's host.)
     ///
     /// # Errors
     /// An unknown plugin.
-    pub fn restore_plugin(&self, plugin: &str) -> Result<(), Error> {
-        self.find(plugin)?.breaker.reset();
-        tracing::info!(target: "kinga::host", plugin, "plugin switched back on");
+    pub fn close_breaker(&self, plugin: &str) -> Result<(), Error> {
+        self.find(plugin)?.breaker.close();
+        tracing::info!(target: "kinga::host", plugin, "circuit breaker closed");
         Ok(())
     }
 

@@ -53,10 +53,15 @@ pub struct Limits {
     /// How long a call may wait for a slot before it fails as overloaded.
     /// Default 10 s.
     pub queue_timeout: Duration,
-    /// After this many containments in a row (fuel, deadline, memory, trap,
-    /// invalid output), a plugin is switched off until an administrator
-    /// switches it back on. Default 5.
+    /// After failures (fuel, deadline, memory, trap, invalid output) on this
+    /// many *different* inputs without a good answer between them, a
+    /// plugin's breaker opens: it is not called until a trial call after
+    /// [`Limits::breaker_cooldown`] succeeds or an administrator closes the
+    /// breaker. One input failing repeatedly never opens it. Default 5.
     pub breaker_threshold: u32,
+    /// How long an open breaker refuses calls before it lets one trial call
+    /// through. Default 30 s.
+    pub breaker_cooldown: Duration,
     /// Most bytes wasmtime copies out of a plugin in one crossing (its
     /// answer, or one log line before it is cut), counted while lifting, so
     /// an oversized answer is refused before the host allocates it. Default
@@ -83,6 +88,7 @@ impl Default for Limits {
             concurrent_calls_per_plugin: 4,
             queue_timeout: Duration::from_secs(10),
             breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(30),
             hostcall_bytes: 1 << 20,
         }
     }
@@ -107,9 +113,15 @@ impl Limits {
         self
     }
 
-    /// Sets the number of containments in a row that switch a plugin off.
+    /// Sets the number of distinct failing inputs that open a breaker.
     pub fn with_breaker_threshold(mut self, threshold: u32) -> Self {
-        self.breaker_threshold = threshold;
+        self.breaker_threshold = threshold.max(1);
+        self
+    }
+
+    /// Sets how long an open breaker waits before a trial call.
+    pub fn with_breaker_cooldown(mut self, cooldown: Duration) -> Self {
+        self.breaker_cooldown = cooldown;
         self
     }
 

@@ -371,6 +371,7 @@ impl Loader<'_> {
             settings_json: String::new(),
             slots: crate::runtime::gate::Slots::new(self.limits.concurrent_calls_per_plugin),
             breaker: crate::runtime::gate::Breaker::default(),
+            breaker_cooldown: self.limits.breaker_cooldown,
             switched_on: true,
             imports: Vec::new(),
         };

@@ -13,6 +13,7 @@ use crate::runtime::bindings::eligibility::EligibilityPluginPre;
 use crate::runtime::bindings::referral::ReferralPluginPre;
 use crate::runtime::bindings::reporting::ReportingPluginPre;
 use crate::runtime::bindings::types as wit;
+use crate::runtime::gate::BreakerStatus;
 use crate::runtime::store::StoreState;
 
 /// The contract version this host speaks.
@@ -151,6 +152,8 @@ pub struct LoadedPlugin {
     pub(crate) slots: crate::runtime::gate::Slots,
     /// Its circuit breaker.
     pub(crate) breaker: crate::runtime::gate::Breaker,
+    /// The breaker's cool-down (from the host's limits).
+    pub(crate) breaker_cooldown: std::time::Duration,
     /// Whether an administrator has it switched on.
     pub(crate) switched_on: bool,
     /// The interfaces it imports (all within the contract, or it would not
@@ -169,10 +172,10 @@ impl LoadedPlugin {
         &self.enabled
     }
 
-    /// Whether the circuit breaker has switched the plugin off, and the
-    /// containments in a row so far.
-    pub fn health(&self) -> (bool, u32) {
-        (self.breaker.tripped(), self.breaker.failures_in_a_row())
+    /// What its circuit breaker knows: closed, open or half-open, and the
+    /// failures since its last good answer.
+    pub fn breaker(&self) -> BreakerStatus {
+        self.breaker.status(self.breaker_cooldown)
     }
 
     /// Whether an administrator has the plugin switched on.

@@ -21,7 +21,7 @@ use crate::runtime::bindings::reporting::ReportingPlugin;
 use crate::runtime::bindings::reporting::exports::kinga::plugin::reporting as wit_reporting;
 use crate::runtime::capability::wrong_kind;
 use crate::runtime::engine::deadline_ticks;
-use crate::runtime::gate::Slot;
+use crate::runtime::gate::{Fingerprint, Slot};
 use crate::runtime::plugin::{LoadedPlugin, PluginKind, WorldPre, refused};
 use crate::runtime::sandbox::{Sandbox, engine_error};
 use crate::runtime::store::StoreState;
@@ -128,6 +128,9 @@ pub struct ReportRun<'h> {
     instance: ReportingPlugin,
     handle: Option<ResourceAny>,
     cases: u64,
+    /// What the report has been given so far, as the breaker tells inputs
+    /// apart: the template, parameters and as-of, then each case.
+    input: Fingerprint,
     /// The plugin's and the host's slot, held for the whole report.
     _slots: (Slot<'h>, Slot<'h>),
 }
@@ -143,13 +146,18 @@ impl<'h> ReportRun<'h> {
         let WorldPre::Reporting(pre) = &plugin.pre else {
             return Err(wrong_kind(plugin, PluginKind::Reporting));
         };
-        let slots = sandbox.slots_for(plugin)?;
-        let mut store = sandbox.store(plugin)?;
         let ctx = plugin.context(
             &as_of
                 .to_offset(crate::case::asof::EAST_AFRICA_TIME)
                 .to_rfc3339(),
         );
+        let mut opening = vec![template, ctx.as_of.as_str(), ctx.settings.as_str()];
+        for (name, value) in parameters {
+            opening.extend([name.as_str(), value.as_str()]);
+        }
+        let input = plugin.breaker.fingerprint(&opening);
+        let slots = sandbox.slots_for(plugin, Some(input))?;
+        let mut store = sandbox.store(plugin)?;
         let opened = pre.instantiate(&mut store).and_then(|instance| {
             let answer = instance
                 .kinga_plugin_reporting()
@@ -165,12 +173,13 @@ impl<'h> ReportRun<'h> {
                 instance,
                 handle: Some(handle),
                 cases: 0,
+                input,
                 _slots: slots,
             }),
             Ok((_, Err(e))) => Err(refused(&plugin.description.id, e)),
             Err(e) => {
                 let error = sandbox.failed(plugin, &store, &e);
-                sandbox.record_outcome(plugin, Some(&error));
+                sandbox.record_outcome(plugin, Some(input), Some(&error));
                 Err(error)
             }
         }
@@ -189,6 +198,7 @@ impl<'h> ReportRun<'h> {
             .data_mut()
             .redact(crate::case::identifying_values(&projected));
         let json = crate::case::canonical_json(&projected);
+        self.input = self.plugin.breaker.chain(self.input, &json);
         let answer = self.instance.kinga_plugin_reporting().report().call_add(
             &mut self.store,
             handle,
@@ -203,7 +213,8 @@ impl<'h> ReportRun<'h> {
             Err(e) => {
                 self.handle = None;
                 let error = self.sandbox.failed(self.plugin, &self.store, &e);
-                self.sandbox.record_outcome(self.plugin, Some(&error));
+                self.sandbox
+                    .record_outcome(self.plugin, Some(self.input), Some(&error));
                 Err(error)
             }
         }
@@ -231,14 +242,15 @@ impl<'h> ReportRun<'h> {
             Ok(Err(e)) => return Err(refused(&self.plugin.description.id, e)),
             Err(e) => {
                 let error = self.sandbox.failed(self.plugin, &self.store, &e);
-                self.sandbox.record_outcome(self.plugin, Some(&error));
+                self.sandbox
+                    .record_outcome(self.plugin, Some(self.input), Some(&error));
                 return Err(error);
             }
         };
         let _ = handle.resource_drop(&mut self.store);
         let checked = self.check(output);
         self.sandbox
-            .record_outcome(self.plugin, checked.as_ref().err());
+            .record_outcome(self.plugin, Some(self.input), checked.as_ref().err());
         checked
     }
 

@@ -13,7 +13,7 @@ use wasmtime::{Engine, Store, Trap};
 
 use crate::error::{Containment, Error};
 use crate::runtime::engine::{self, EpochTicker};
-use crate::runtime::gate::{Slot, Slots};
+use crate::runtime::gate::{Admission, Fingerprint, KnownFailure, Slot, Slots};
 use crate::runtime::limits::Limits;
 use crate::runtime::plugin::LoadedPlugin;
 use crate::runtime::store::{self, StoreState, new_store};
@@ -64,34 +64,49 @@ impl Sandbox {
     }
 
     /// Runs `f` with a fresh store for `plugin`, inside the plugin's and the
-    /// host's concurrency slots and behind its circuit breaker. The store is
-    /// dropped before this returns: nothing of the call survives it.
+    /// host's concurrency slots and behind its circuit breaker, for the
+    /// input `input` (see [`Breaker`](crate::runtime::gate::Breaker)). The
+    /// store is dropped before this returns: nothing of the call survives
+    /// it.
     pub(crate) fn guarded<R>(
         &self,
         plugin: &LoadedPlugin,
+        input: Option<Fingerprint>,
         f: impl FnOnce(&mut Store<StoreState>) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        let _slots = self.slots_for(plugin)?;
+        let _slots = self.slots_for(plugin, input)?;
         let mut store = self.store(plugin)?;
         let result = f(&mut store);
         drop(store);
         if let Err(e) = &result {
-            self.record_outcome(plugin, Some(e));
+            self.record_outcome(plugin, input, Some(e));
         }
         result
     }
 
-    /// Checks the breaker and takes a slot of the plugin's, then one of the
+    /// Asks the breaker, then takes a slot of the plugin's and one of the
     /// host's (in that order, so no host slot is held while waiting).
+    ///
+    /// # Errors
+    /// [`Error::SwitchedOff`] when the breaker is open; the remembered
+    /// failure when `input` failed before; [`Error::Overloaded`].
     pub(crate) fn slots_for<'p>(
         &'p self,
         plugin: &'p LoadedPlugin,
+        input: Option<Fingerprint>,
     ) -> Result<(Slot<'p>, Slot<'p>), Error> {
-        if plugin.breaker.tripped() {
-            return Err(Error::SwitchedOff {
-                plugin: plugin.description.id.clone(),
-                failures: plugin.breaker.failures_in_a_row(),
-            });
+        match plugin.breaker.admit(input, self.limits.breaker_cooldown) {
+            Admission::Run => {}
+            Admission::Open { distinct_failures } => {
+                return Err(Error::SwitchedOff {
+                    plugin: plugin.description.id.clone(),
+                    failures: distinct_failures,
+                });
+            }
+            Admission::Known(known) => {
+                tracing::debug!(target: "kinga::containment", plugin = %plugin.id, "input failed before; not run again");
+                return Err(known.to_error(&plugin.description.id));
+            }
         }
         let overloaded = || Error::Overloaded {
             plugin: plugin.description.id.clone(),
@@ -107,16 +122,27 @@ impl Sandbox {
         Ok((own, shared))
     }
 
-    /// Feeds the circuit breaker: containments count, anything else resets.
-    pub(crate) fn record_outcome(&self, plugin: &LoadedPlugin, error: Option<&Error>) {
+    /// Feeds the circuit breaker with the outcome of a call on `input`:
+    /// containments and answers out of contract count, a good answer closes
+    /// it, anything else (a plugin's own refusal, overload) leaves it.
+    pub(crate) fn record_outcome(
+        &self,
+        plugin: &LoadedPlugin,
+        input: Option<Fingerprint>,
+        error: Option<&Error>,
+    ) {
         match error {
             Some(e) if e.is_containment() => {
-                if plugin.breaker.failure(self.limits.breaker_threshold) {
+                let known = KnownFailure::of(e);
+                if plugin
+                    .breaker
+                    .failure(input, known, self.limits.breaker_threshold)
+                {
                     tracing::warn!(
                         target: "kinga::containment",
                         plugin = %plugin.id,
-                        failures = plugin.breaker.failures_in_a_row(),
-                        "plugin switched off by its circuit breaker"
+                        distinct_inputs = self.limits.breaker_threshold,
+                        "circuit breaker opened: the plugin failed on different inputs in a row"
                     );
                 }
             }

@@ -430,6 +430,30 @@ pub async fn rollback(
     .await
 }
 
+/// `POST /v1/plugins/{id}/close-breaker`: `{"reason": "..."}`.
+pub async fn close_breaker(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Arc<Principal>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let route = Route::json(
+        &app,
+        "POST /v1/plugins/{id}/close-breaker",
+        &id,
+        request::close_breaker(),
+    );
+    administer(
+        app,
+        principal,
+        (headers, body),
+        route,
+        move |_, _, reason, _| Ok((reason, Action::Change(Change::CloseBreaker { plugin: id }))),
+    )
+    .await
+}
+
 /// `POST /v1/packages`: `{"manifest": {...}, "component": "<base64>",
 /// "reason": "..."}` — a package as `kinga plugins sign` writes it.
 pub async fn install(

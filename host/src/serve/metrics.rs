@@ -12,6 +12,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::error::Error;
+use crate::{BreakerState, Host};
 
 /// Labels of a request.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -58,6 +59,13 @@ pub struct ContainmentLabels {
     pub kind: String,
 }
 
+/// Labels of a plugin.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PluginLabels {
+    /// The plugin.
+    pub plugin: String,
+}
+
 /// Labels of a reload.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
@@ -80,6 +88,11 @@ pub struct Metrics {
     pub containments: Family<ContainmentLabels, Counter>,
     /// Reloads by result.
     pub reloads: Family<ResultLabels, Counter>,
+    /// Whether each plugin's circuit breaker is open (1) or closed (0), as
+    /// of the last scrape.
+    pub breaker_open: Family<PluginLabels, Gauge>,
+    /// How often each plugin's breaker opened since it was loaded.
+    pub breaker_trips: Family<PluginLabels, Gauge>,
     /// Evaluations running now.
     pub in_flight: Gauge,
     /// The administration state revision being served.
@@ -106,6 +119,8 @@ impl Metrics {
         let decisions = Family::<DecisionLabels, Counter>::default();
         let containments = Family::<ContainmentLabels, Counter>::default();
         let reloads = Family::<ResultLabels, Counter>::default();
+        let breaker_open = Family::<PluginLabels, Gauge>::default();
+        let breaker_trips = Family::<PluginLabels, Gauge>::default();
         let in_flight = Gauge::default();
         let revision = Gauge::default();
         registry.register(
@@ -135,6 +150,16 @@ impl Metrics {
         );
         registry.register("reloads", "Host reloads by result", reloads.clone());
         registry.register(
+            "breaker_open",
+            "Whether a plugin's circuit breaker is open (1) or closed (0)",
+            breaker_open.clone(),
+        );
+        registry.register(
+            "breaker_trips",
+            "How often a plugin's circuit breaker opened since the plugin was loaded",
+            breaker_trips.clone(),
+        );
+        registry.register(
             "evaluations_in_flight",
             "Evaluations running now",
             in_flight.clone(),
@@ -152,6 +177,8 @@ impl Metrics {
             decisions,
             containments,
             reloads,
+            breaker_open,
+            breaker_trips,
             in_flight,
             revision,
         }
@@ -189,6 +216,26 @@ impl Metrics {
                         .unwrap_or_default(),
                 })
                 .inc();
+        }
+    }
+
+    /// Reads every plugin's breaker in `host` into the breaker gauges
+    /// (plugins no longer loaded drop out).
+    pub fn observe_breakers(&self, host: &Host) {
+        self.breaker_open.clear();
+        self.breaker_trips.clear();
+        for plugin in host.plugins() {
+            let labels = PluginLabels {
+                plugin: plugin.description().id.clone(),
+            };
+            let status = plugin.breaker();
+            let open = status.state != BreakerState::Closed;
+            self.breaker_open
+                .get_or_create(&labels)
+                .set(i64::from(open));
+            self.breaker_trips
+                .get_or_create(&labels)
+                .set(i64::try_from(status.trips).unwrap_or(i64::MAX));
         }
     }
 

@@ -226,6 +226,7 @@ pub fn public_router(app: Arc<App>) -> Router {
             .route("/v1/plugins/{id}/rules/{rule}", patch(admin::patch_rule))
             .route("/v1/plugins/{id}/settings", patch(admin::patch_settings))
             .route("/v1/plugins/{id}/rollback", post(admin::rollback))
+            .route("/v1/plugins/{id}/close-breaker", post(admin::close_breaker))
             .route("/v1/packages", post(admin::install)),
     );
     let audit = guarded(

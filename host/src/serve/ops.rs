@@ -12,13 +12,18 @@ use serde_json::json;
 
 use super::App;
 use super::problem::Problem;
+use crate::BreakerState;
 
 /// `GET /healthz`: the process answers.
 pub async fn healthz() -> Response {
     axum::Json(json!({"status": "ok"})).into_response()
 }
 
-/// `GET /readyz`: plugins are loaded and the server is not draining.
+/// `GET /readyz`: plugins are loaded and the server is not draining. An
+/// open circuit breaker makes the answer `degraded`, naming the plugins,
+/// but still 200: the breaker's trial calls need traffic to close it, and
+/// every replica sharing a broken plugin would otherwise leave rotation at
+/// once, taking the plugins that work with them.
 pub async fn readyz(State(app): State<Arc<App>>) -> Response {
     if app.draining.load(Ordering::SeqCst) {
         return Problem::new(
@@ -29,9 +34,15 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Response {
         .into_response();
     }
     let (host, revision) = app.live.current();
+    let switched_off: Vec<&str> = host
+        .plugins()
+        .filter(|p| p.breaker().state != BreakerState::Closed)
+        .map(|p| p.description().id.as_str())
+        .collect();
     axum::Json(json!({
-        "status": "ready",
+        "status": if switched_off.is_empty() { "ready" } else { "degraded" },
         "plugins": host.plugins().count(),
+        "breakers_open": switched_off,
         "revision": revision,
     }))
     .into_response()
@@ -39,6 +50,7 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Response {
 
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+    app.metrics.observe_breakers(&app.live.host());
     let mut response = app.metrics.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

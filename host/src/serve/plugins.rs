@@ -45,6 +45,7 @@ pub(super) fn plugin_view(plugin: &LoadedPlugin, state: &AdminState) -> Value {
         "case_fields": d.case_fields,
         "settings": plugin.settings(),
         "settings_set_by_administrator": admin.settings.keys().collect::<Vec<_>>(),
+        "breaker": plugin.breaker(),
     })
 }
 

@@ -189,6 +189,10 @@ request_schema!(
     rollback, "/v1/plugins/{id}/rollback", "post"
 );
 request_schema!(
+    /// The body of `POST /v1/plugins/{id}/close-breaker`.
+    close_breaker, "/v1/plugins/{id}/close-breaker", "post"
+);
+request_schema!(
     /// The body of `POST /v1/packages`.
     install, "/v1/packages", "post"
 );
@@ -216,6 +220,7 @@ mod tests {
             patch_rule(),
             patch_settings(),
             rollback(),
+            close_breaker(),
             install(),
         ] {
             let missing = schema.violations(&json!({}));

@@ -13,6 +13,7 @@ const ADMIN_ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/v1/plugins/kenya-referral-pathway/rules/police"),
     ("PATCH", "/v1/plugins/kenya-referral-pathway/settings"),
     ("POST", "/v1/plugins/kenya-referral-pathway/rollback"),
+    ("POST", "/v1/plugins/kenya-referral-pathway/close-breaker"),
     ("POST", "/v1/packages"),
 ];
 

@@ -10,6 +10,7 @@
 //! | `grow-memory` | allocates until memory runs out |
 //! | `recurse` | recurses without end |
 //! | `panic` | panics |
+//! | `panic-when-closed` | panics on a case whose status is `closed`, answers otherwise |
 //! | `bad-date` | returns a due time that is not a date-time |
 //! | `bad-service` | returns a service id of the wrong form |
 //! | `disabled-rule` | returns output from a rule that is switched off |
@@ -86,7 +87,7 @@ fn recurse(depth: u64, sink: &mut [u64; 64]) -> u64 {
 }
 
 impl ReferralGuest for TestHostile {
-    fn route(ctx: Context, _case: String) -> Result<Vec<Referral>, PluginError> {
+    fn route(ctx: Context, case: String) -> Result<Vec<Referral>, PluginError> {
         let settings: serde_json::Value = serde_json::from_str(&ctx.settings).unwrap_or_default();
         let behaviour = settings["behaviour"].as_str().unwrap_or("none");
         let due = "2030-01-01T00:00:00+03:00";
@@ -116,6 +117,14 @@ impl ReferralGuest for TestHostile {
                 )])
             }
             "panic" => panic!("deliberate panic"),
+            // Fails on some inputs only: a case that is closed.
+            "panic-when-closed" => {
+                let case: serde_json::Value = serde_json::from_str(&case).unwrap_or_default();
+                if case["status"] == "closed" {
+                    panic!("deliberate panic on a closed case");
+                }
+                Ok(vec![ok()])
+            }
             "bad-date" => Ok(vec![referral(
                 "main",
                 "care.psychosocial",
