@@ -203,7 +203,10 @@ pub fn replay(global: &Global, args: &ReplayArgs, errors: &ErrorPrinter) -> u8 {
     };
     match host.replay(&record, &case, &settings) {
         Ok(replay) => {
-            let verdict = if replay.identical {
+            let verdict = if !replay.reproducible {
+                "NOT REPRODUCIBLE (the recorded call failed for a reason of the machine's \
+                 load or of earlier calls, not of the case; the replay is shown for reference)"
+            } else if replay.identical {
                 "identical"
             } else {
                 "DIFFERENT"

@@ -63,6 +63,14 @@ pub struct Global {
     /// ~/.local/share/kinga.
     #[arg(long, global = true, value_name = "DIR", env = "KINGA_HOME")]
     pub home: Option<PathBuf>,
+    /// The sandbox's fuel (about one per WebAssembly instruction) for one
+    /// plugin call. Default 500000000.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub fuel: Option<u64>,
+    /// The sandbox's wall-clock deadline for one plugin call, in
+    /// milliseconds. Default 2000.
+    #[arg(long, global = true, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub deadline_ms: Option<u64>,
 }
 
 /// The commands.

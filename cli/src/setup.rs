@@ -114,8 +114,20 @@ pub fn deployment(global: &Global) -> kinga_host::admin::Deployment {
         home: home(global).ok(),
         cache_dir: cache_dir(global),
         decision_log: global.decision_log.clone(),
-        limits: kinga_host::Limits::default(),
+        limits: limits(global),
     }
+}
+
+/// The sandbox limits: the defaults, with `--fuel` and `--deadline-ms`.
+pub fn limits(global: &Global) -> kinga_host::Limits {
+    let mut limits = kinga_host::Limits::default();
+    if let Some(fuel) = global.fuel {
+        limits = limits.with_fuel(fuel);
+    }
+    if let Some(ms) = global.deadline_ms {
+        limits = limits.with_deadline(std::time::Duration::from_millis(ms));
+    }
+    limits
 }
 
 /// A host with the plugins of `global` loaded, the installed packages in

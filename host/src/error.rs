@@ -308,6 +308,20 @@ impl Error {
         matches!(self, Error::Contained { .. } | Error::InvalidOutput { .. })
     }
 
+    /// Whether the same input would meet the same error again: false for a
+    /// deadline stop, no slot in time, or an open breaker, which depend on
+    /// the machine's load and on earlier calls, not on the input.
+    pub fn is_reproducible(&self) -> bool {
+        !matches!(
+            self,
+            Error::Contained {
+                kind: Containment::Deadline,
+                ..
+            } | Error::Overloaded { .. }
+                | Error::SwitchedOff { .. }
+        )
+    }
+
     /// A serialisable summary.
     pub fn report(&self) -> ErrorReport {
         ErrorReport {

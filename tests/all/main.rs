@@ -7,6 +7,7 @@ mod cache;
 mod cli;
 mod containment;
 mod contract;
+mod determinism;
 mod devkit;
 mod guide;
 mod inputs;

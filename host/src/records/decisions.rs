@@ -89,9 +89,17 @@ impl Recordable for Referral {
     }
 }
 
-/// The outcome part of a record for a plugin's answer.
+/// The outcome part of a record for a plugin's answer. A failure that
+/// depends on the machine's load or on earlier calls (a deadline stop, no
+/// slot in time, an open breaker) is recorded as `not-reproducible`: it is
+/// not an outcome of the case, and a replay has nothing to compare it with.
 pub fn outcome<T: Recordable>(result: Result<&[T], &Error>) -> Value {
     match result {
+        Err(e) if !e.is_reproducible() => json!({
+            "result": "not-reproducible",
+            "error": e.kind(),
+            "why": e.to_string(),
+        }),
         Ok(outputs) => json!({
             "result": "ok",
             "output_sha256": output_sha256(outputs),

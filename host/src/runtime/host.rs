@@ -200,8 +200,13 @@ impl<T> Evaluation<T> {
 /// The result of [`Host::replay`].
 #[derive(Debug, Clone, Serialize)]
 pub struct Replay {
-    /// Whether the outcome is identical to the recorded one.
+    /// Whether the outcome is identical to the recorded one (never, when
+    /// the recorded one is not reproducible).
     pub identical: bool,
+    /// Whether the recorded outcome can be reproduced at all: false when
+    /// the recorded call failed for a reason of the machine's load or of
+    /// earlier calls (see [`Error::is_reproducible`]).
+    pub reproducible: bool,
     /// The recorded outcome.
     pub recorded: Value,
     /// The outcome of the replay.
@@ -657,8 +662,10 @@ impl Host {
                 return Err(replay_error("reports are not recorded decisions".into()));
             }
         };
+        let reproducible = record.outcome["result"] != "not-reproducible";
         Ok(Replay {
-            identical: outcome == record.outcome,
+            identical: reproducible && outcome == record.outcome,
+            reproducible,
             recorded: record.outcome.clone(),
             replayed: outcome,
         })

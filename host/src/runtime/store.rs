@@ -1,18 +1,29 @@
 //! What a plugin call runs in: a fresh `Store` with limits, the inert WASI
 //! interfaces, and the bounded `log` import.
 //!
+//! # Log lines cost fuel
+//! Fuel counts the plugin's own instructions, not the host's work on its
+//! behalf. A plugin that logs a flood would spend almost no fuel and reach
+//! the wall-clock deadline instead, and only when the machine is busy: the
+//! same case would succeed when idle and fail under load, and a replay
+//! would differ. So each `log` call is charged [`LOG_FUEL_PER_CALL`] plus
+//! [`LOG_FUEL_PER_BYTE`] for each byte passed, whether the line is kept or
+//! dropped: far more than the host's work costs in time, so a flood runs
+//! out of fuel (the same on every machine) long before any deadline.
+//!
 //! The WASI interfaces and why they are linked at all are in
 //! [`inert_wasi`](super::inert_wasi).
 
 use std::sync::Arc;
 
-use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::component::Linker;
+use wasmtime::{Engine, Store, StoreContextMut, StoreLimits, StoreLimitsBuilder, Trap};
 
-use crate::runtime::bindings::log::{self, Level};
+use crate::runtime::bindings::log::Level;
 use crate::runtime::engine::deadline_ticks;
 use crate::runtime::inert_wasi::{self, InertWasi};
 use crate::runtime::limits::Limits;
+use crate::runtime::plugin::CONTRACT;
 use crate::text::sanitize_log_line;
 
 /// Per-call state of a plugin's `Store`.
@@ -88,15 +99,40 @@ struct LogBudget {
     dropped: u64,
 }
 
-impl log::Host for StoreState {
-    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+/// The fuel one `log` call costs, whatever its length.
+pub const LOG_FUEL_PER_CALL: u64 = 10_000;
+
+/// The fuel each byte of a logged message costs.
+pub const LOG_FUEL_PER_BYTE: u64 = 10;
+
+/// The `kinga:plugin/log` import: charged in fuel first (the call traps as
+/// out of fuel when the plugin cannot pay), then bounded, cleaned and
+/// redacted.
+fn log_import(
+    mut store: StoreContextMut<'_, StoreState>,
+    (level, message): (Level, String),
+) -> wasmtime::Result<()> {
+    let cost =
+        LOG_FUEL_PER_CALL.saturating_add(LOG_FUEL_PER_BYTE.saturating_mul(message.len() as u64));
+    let fuel = store.get_fuel()?;
+    if fuel < cost {
+        store.set_fuel(0)?;
+        return Err(Trap::OutOfFuel.into());
+    }
+    store.set_fuel(fuel - cost)?;
+    store.data_mut().log(level, &message);
+    Ok(())
+}
+
+impl StoreState {
+    fn log(&mut self, level: Level, message: &str) {
         let budget = &mut self.log;
         if budget.lines >= budget.max_lines {
             budget.dropped += 1;
-            return Ok(());
+            return;
         }
         budget.lines += 1;
-        let mut text = sanitize_log_line(&message, budget.max_line_bytes);
+        let mut text = sanitize_log_line(message, budget.max_line_bytes);
         for value in &budget.redactions {
             if text.contains(value.as_str()) {
                 text = text.replace(value.as_str(), "[redacted]");
@@ -110,11 +146,8 @@ impl log::Host for StoreState {
             Level::Warn => tracing::warn!(target: "kinga::plugin", plugin, "{text}"),
             Level::Error => tracing::error!(target: "kinga::plugin", plugin, "{text}"),
         }
-        Ok(())
     }
 }
-
-impl crate::runtime::bindings::types::Host for StoreState {}
 
 impl Drop for StoreState {
     fn drop(&mut self) {
@@ -178,10 +211,13 @@ pub fn new_store(
 /// When an interface cannot be added (a bug).
 pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<StoreState>> {
     let mut linker = Linker::new(engine);
-    crate::runtime::bindings::eligibility::EligibilityPlugin::add_to_linker::<
-        _,
-        HasSelf<StoreState>,
-    >(&mut linker, |s| s)?;
+    let interface =
+        |name: &str| CONTRACT.replace("kinga:plugin@", &format!("kinga:plugin/{name}@"));
+    // The contract's `types` interface holds types only: an empty instance.
+    linker.instance(&interface("types"))?;
+    linker
+        .instance(&interface("log"))?
+        .func_wrap("log", log_import)?;
     inert_wasi::add_to_linker(&mut linker, |state| &mut state.wasi)?;
     Ok(linker)
 }
