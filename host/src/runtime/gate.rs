@@ -74,8 +74,9 @@ const REMEMBERED_INPUTS: usize = 256;
 pub(crate) struct Fingerprint(u64);
 
 /// A failure that the same input reproduces: the plugin has no clock and
-/// its randomness is fixed, so only a deadline stop, which depends on the
-/// machine's load, is not remembered.
+/// its randomness is fixed, so only what [`Error::is_reproducible`] rules
+/// out (a deadline stop, which depends on the machine's load) is not
+/// remembered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum KnownFailure {
     /// The sandbox stopped it.
@@ -92,11 +93,10 @@ pub(crate) enum KnownFailure {
 impl KnownFailure {
     /// The failure `error` is, when the same input would reproduce it.
     pub(crate) fn of(error: &Error) -> Option<KnownFailure> {
+        if !error.is_reproducible() {
+            return None;
+        }
         match error {
-            Error::Contained {
-                kind: Containment::Deadline,
-                ..
-            } => None,
             Error::Contained { kind, .. } => Some(KnownFailure::Contained(*kind)),
             Error::InvalidOutput {
                 pointer, message, ..
@@ -164,6 +164,13 @@ pub struct BreakerStatus {
     pub failures_in_a_row: u32,
     /// How often it opened since the host was built.
     pub trips: u64,
+}
+
+impl BreakerStatus {
+    /// Whether calls are refused (open, or half-open awaiting its trial).
+    pub fn is_open(&self) -> bool {
+        self.state != BreakerState::Closed
+    }
 }
 
 /// A plugin's circuit breaker.

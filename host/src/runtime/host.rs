@@ -545,10 +545,7 @@ impl Host {
         let identifying = identifying_values(&projected);
         let json = crate::case::canonical_json(&projected);
         let limits = self.limits();
-        let enabled_rules = ctx.enabled_rules.join("\n");
-        let input = plugin
-            .breaker
-            .fingerprint(&[&json, &ctx.as_of, &ctx.settings, &enabled_rules]);
+        let input = plugin.input_fingerprint(ctx, &[&json]);
         let (answer, fuel_used) = self.sandbox.guarded(plugin, Some(input), |store| {
             store.data_mut().redact(identifying.clone());
             let answer = C::instantiate_and_call(plugin, store, ctx, &json)?

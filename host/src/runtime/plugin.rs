@@ -276,6 +276,20 @@ impl LoadedPlugin {
         Ok(())
     }
 
+    /// The input of a call as its breaker tells inputs apart: the context
+    /// it is given (as-of, rules, settings) and `payload` (the case, or a
+    /// report's template and parameters).
+    pub(crate) fn input_fingerprint(
+        &self,
+        ctx: &wit::Context,
+        payload: &[&str],
+    ) -> crate::runtime::gate::Fingerprint {
+        let rules = ctx.enabled_rules.join("\n");
+        let mut parts = vec![ctx.as_of.as_str(), &rules, ctx.settings.as_str()];
+        parts.extend_from_slice(payload);
+        self.breaker.fingerprint(&parts)
+    }
+
     /// The context of one call.
     pub(crate) fn context(&self, as_of: &str) -> wit::Context {
         wit::Context {

@@ -151,11 +151,11 @@ impl<'h> ReportRun<'h> {
                 .to_offset(crate::case::asof::EAST_AFRICA_TIME)
                 .to_rfc3339(),
         );
-        let mut opening = vec![template, ctx.as_of.as_str(), ctx.settings.as_str()];
+        let mut opening = vec![template];
         for (name, value) in parameters {
             opening.extend([name.as_str(), value.as_str()]);
         }
-        let input = plugin.breaker.fingerprint(&opening);
+        let input = plugin.input_fingerprint(&ctx, &opening);
         let slots = sandbox.slots_for(plugin, Some(input))?;
         let mut store = sandbox.store(plugin)?;
         let opened = pre.instantiate(&mut store).and_then(|instance| {

@@ -420,14 +420,8 @@ pub async fn rollback(
         &id,
         request::rollback(),
     );
-    administer(
-        app,
-        principal,
-        (headers, body),
-        route,
-        move |_, _, reason, _| Ok((reason, Action::Change(Change::Rollback { plugin: id }))),
-    )
-    .await
+    let change = Change::Rollback { plugin: id };
+    reason_only(app, principal, (headers, body), route, change).await
 }
 
 /// `POST /v1/plugins/{id}/close-breaker`: `{"reason": "..."}`.
@@ -444,13 +438,21 @@ pub async fn close_breaker(
         &id,
         request::close_breaker(),
     );
-    administer(
-        app,
-        principal,
-        (headers, body),
-        route,
-        move |_, _, reason, _| Ok((reason, Action::Change(Change::CloseBreaker { plugin: id }))),
-    )
+    let change = Change::CloseBreaker { plugin: id };
+    reason_only(app, principal, (headers, body), route, change).await
+}
+
+/// A change whose request body holds nothing but its reason.
+async fn reason_only(
+    app: Arc<App>,
+    principal: Arc<Principal>,
+    request: (HeaderMap, Body),
+    route: Route,
+    change: Change,
+) -> Response {
+    administer(app, principal, request, route, move |_, _, reason, _| {
+        Ok((reason, Action::Change(change)))
+    })
     .await
 }
 

@@ -11,8 +11,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::Host;
 use crate::error::Error;
-use crate::{BreakerState, Host};
 
 /// Labels of a request.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -229,10 +229,9 @@ impl Metrics {
                 plugin: plugin.description().id.clone(),
             };
             let status = plugin.breaker();
-            let open = status.state != BreakerState::Closed;
             self.breaker_open
                 .get_or_create(&labels)
-                .set(i64::from(open));
+                .set(i64::from(status.is_open()));
             self.breaker_trips
                 .get_or_create(&labels)
                 .set(i64::try_from(status.trips).unwrap_or(i64::MAX));

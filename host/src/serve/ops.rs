@@ -12,7 +12,6 @@ use serde_json::json;
 
 use super::App;
 use super::problem::Problem;
-use crate::BreakerState;
 
 /// `GET /healthz`: the process answers.
 pub async fn healthz() -> Response {
@@ -36,7 +35,7 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Response {
     let (host, revision) = app.live.current();
     let switched_off: Vec<&str> = host
         .plugins()
-        .filter(|p| p.breaker().state != BreakerState::Closed)
+        .filter(|p| p.breaker().is_open())
         .map(|p| p.description().id.as_str())
         .collect();
     axum::Json(json!({
