@@ -89,24 +89,26 @@ pub fn run(global: &Global, args: &ReportArgs, errors: &ErrorPrinter) -> u8 {
                 });
             }
         };
-        match line.case {
-            Ok(case) => {
-                if let Err(e) = run.add(&case) {
-                    return errors.fail(&e);
-                }
-            }
-            Err(rejection) if args.skip_invalid => {
+        // A case the schema admits can still be one that cannot be counted
+        // at the report's as-of (a birth after it, say): the run says so.
+        let added = line
+            .case
+            .map_err(Error::InvalidCase)
+            .and_then(|case| run.add(&case));
+        match added {
+            Ok(()) => {}
+            Err(Error::InvalidCase(_)) if args.skip_invalid => {
                 skipped += 1;
                 tracing::debug!(line = line.line, "invalid case skipped");
-                let _ = rejection;
             }
-            Err(rejection) => {
+            Err(Error::InvalidCase(rejection)) => {
                 let message = format!(
                     "line {}: invalid case: {rejection}; nothing was reported (use --skip-invalid to leave invalid cases out)",
                     line.line
                 );
                 return errors.usage(&message);
             }
+            Err(e) => return errors.fail(&e),
         }
     }
     let mut report = match run.finish() {

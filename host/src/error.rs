@@ -102,6 +102,13 @@ pub enum Error {
         plugin: String,
     },
 
+    /// The request's own budget stopped it before this call: its answers
+    /// reached their limit, its deadline passed, or its caller went away
+    /// (see [`RequestBudget`](crate::runtime::budget::RequestBudget)). No
+    /// plugin's doing: the breaker does not count it.
+    #[error("the request was stopped: {0}")]
+    RequestStopped(Stop),
+
     /// The administration state cannot be read, or does not fit the loaded
     /// plugins.
     #[error("invalid administration state: {0}")]
@@ -199,6 +206,32 @@ impl std::fmt::Display for Containment {
     }
 }
 
+/// Why a request's budget stopped it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Stop {
+    /// Its answers reached this many bytes.
+    AnswerBytes(usize),
+    /// Its deadline passed.
+    Deadline,
+    /// Its caller went away.
+    Cancelled,
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::AnswerBytes(limit) => write!(
+                f,
+                "its answers reached the limit of {limit} bytes; send the remaining cases in another request"
+            ),
+            Stop::Deadline => f.write_str("it ran past its deadline"),
+            Stop::Cancelled => f.write_str("its caller went away"),
+        }
+    }
+}
+
 /// The class of error a plugin reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -242,6 +275,7 @@ impl Error {
             Error::PluginRefused { .. } => "plugin-refused",
             Error::SwitchedOff { .. } => "switched-off",
             Error::Overloaded { .. } => "overloaded",
+            Error::RequestStopped(_) => "request-stopped",
             Error::Replay(_) => "replay",
             Error::InvalidState(_) => "invalid-state",
             Error::UnknownPlugin(_) => "unknown-plugin",
@@ -309,8 +343,9 @@ impl Error {
     }
 
     /// Whether the same input would meet the same error again: false for a
-    /// deadline stop, no slot in time, or an open breaker, which depend on
-    /// the machine's load and on earlier calls, not on the input.
+    /// deadline stop, no slot in time, an open breaker or a request's spent
+    /// budget, which depend on the machine's load and on earlier calls, not
+    /// on the input.
     pub fn is_reproducible(&self) -> bool {
         !matches!(
             self,
@@ -319,6 +354,7 @@ impl Error {
                 ..
             } | Error::Overloaded { .. }
                 | Error::SwitchedOff { .. }
+                | Error::RequestStopped(_)
         )
     }
 

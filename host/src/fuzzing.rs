@@ -54,6 +54,7 @@ fn with_check<T>(identifying: &[String], f: impl FnOnce(&OutputCheck<'_>) -> T) 
         identifying,
         max_bytes: 1 << 20,
         max_items: 10_000,
+        measured: std::cell::Cell::new(0),
     };
     f(&check)
 }

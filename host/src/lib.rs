@@ -78,8 +78,9 @@ pub use case::schema::Violation;
 pub use case::{
     CaseRejection, MAX_CASE_BYTES, MAX_CASE_DEPTH, ValidCase, canonical_json, identifying_values,
 };
-pub use error::{Containment, Error, ErrorReport, PluginErrorKind};
+pub use error::{Containment, Error, ErrorReport, PluginErrorKind, Stop};
 pub use records::DecisionRecord;
+pub use runtime::budget::{RequestBudget, RequestLimits};
 pub use runtime::gate::{BreakerState, BreakerStatus};
 pub use runtime::host::{CallTrace, EvalOptions, Evaluation, Host, HostBuilder, Replay};
 pub use runtime::limits::Limits;

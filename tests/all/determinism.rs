@@ -37,6 +37,37 @@ fn route(
         .unwrap_or_else(|_| panic!("{}", crate::support::stderr(&out)))
 }
 
+/// Routes twice with `fuel`: the hostile plugin doing `behaviour` is
+/// stopped out of fuel both times, and the reference plugin still answers.
+fn stopped_out_of_fuel_every_time(
+    home: &std::path::Path,
+    plugins: &std::path::Path,
+    fuel: &str,
+    behaviour: &str,
+) {
+    for _ in 0..2 {
+        let stopped = route(home, plugins, &["--fuel", fuel], behaviour);
+        let errors = stopped["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{stopped}");
+        assert_eq!(errors[0]["plugin"], "test-hostile");
+        assert!(
+            errors[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("out of fuel"),
+            "{stopped}"
+        );
+        assert!(
+            stopped["referrals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["plugin"] == "kenya-referral-pathway"),
+            "{stopped}"
+        );
+    }
+}
+
 fn hostile_fuel(answer: &Value) -> Option<u64> {
     answer["trace"]
         .as_array()?
@@ -61,23 +92,7 @@ fn log_lines_cost_fuel_so_a_flood_stops_the_same_way_everywhere() {
 
     // With less fuel than the flood needs it is stopped out of fuel, and
     // stopped the same way every time.
-    for _ in 0..2 {
-        let stopped = route(
-            home.path(),
-            plugins.path(),
-            &["--fuel", "100000000"],
-            "log-flood",
-        );
-        let errors = stopped["errors"].as_array().unwrap();
-        assert_eq!(errors.len(), 1, "{stopped}");
-        assert!(
-            errors[0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("out of fuel"),
-            "{stopped}"
-        );
-    }
+    stopped_out_of_fuel_every_time(home.path(), plugins.path(), "100000000", "log-flood");
 }
 
 #[test]
@@ -132,4 +147,33 @@ fn a_deadline_stop_is_recorded_as_not_reproducible_and_replay_says_so() {
     let printed = stdout(&replayed);
     assert!(printed.starts_with("NOT REPRODUCIBLE"), "{printed}");
     assert!(printed.contains("\"reproducible\": false"), "{printed}");
+}
+
+#[test]
+fn an_answer_costs_fuel_for_its_bytes_so_a_cheap_large_answer_is_not_free() {
+    let plugins = plugin_dir(&[KENYA_REFERRAL_PATHWAY, TEST_HOSTILE]);
+    let home = tempfile::tempdir().unwrap();
+    // A thousand referrals with 400-byte reasons: little computation, an
+    // answer of some 600 KB, charged 50 fuel a byte.
+    let big = route(home.path(), plugins.path(), &[], "big-answer");
+    let answer_bytes = serde_json::to_vec(
+        &big["referrals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["plugin"] == "test-hostile")
+            .collect::<Vec<_>>(),
+    )
+    .unwrap()
+    .len() as u64;
+    assert!(answer_bytes > 500_000, "{answer_bytes}");
+    let fuel = hostile_fuel(&big).expect("the answer fits the default fuel");
+    assert!(
+        fuel >= answer_bytes * 50,
+        "an answer of {answer_bytes} bytes cost only {fuel} fuel"
+    );
+
+    // With less fuel than the answer costs, the call is stopped out of
+    // fuel, every time, and the other plugin still answers.
+    stopped_out_of_fuel_every_time(home.path(), plugins.path(), "20000000", "big-answer");
 }

@@ -304,3 +304,45 @@ fn one_instant_is_one_as_of_whatever_offset_it_is_written_with() {
         crate::support::stdout(&kenya)
     );
 }
+
+#[test]
+fn a_report_refuses_or_skips_a_case_it_cannot_count_at_its_as_of() {
+    let plugins = plugin_dir(&[kinga_artifacts::TEST_REPORTING]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cases.jsonl");
+    let mut placeholder = sample_case();
+    placeholder["child"]["date_of_birth"] = json!("0000-01-01");
+    let lines = [sample_case(), placeholder, sample_case()]
+        .map(|c| c.to_string())
+        .join("\n");
+    std::fs::write(&path, lines).unwrap();
+    let report = |extra: &[&str]| {
+        let mut args = vec![
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "report",
+            "count-by-sex",
+            "--param",
+            "label=Q3",
+            "--cases",
+            path.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        kinga(&args)
+    };
+    // The schema admits the case; the report, at its as-of, does not.
+    let refused = report(&[]);
+    let stderr = crate::support::stderr(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(refused.stdout.is_empty(), "nothing is reported");
+    assert!(
+        stderr.contains("line 2: invalid case: /child/date_of_birth: implies an age over 25"),
+        "{stderr}"
+    );
+    let skipped = report(&["--skip-invalid", "--format", "json"]);
+    assert_eq!(skipped.status.code(), Some(2), "skipping is still said");
+    let counted: serde_json::Value =
+        serde_json::from_str(&crate::support::stdout(&skipped)).unwrap();
+    assert_eq!(counted["cases"], 2, "{counted}");
+    assert!(crate::support::stderr(&skipped).contains("1 invalid cases were left out"));
+}

@@ -1,9 +1,10 @@
 //! The host: the loaded plugins, and the calls into them through the
 //! sandbox.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -15,6 +16,7 @@ use crate::case::identifying_values;
 use crate::error::Error;
 use crate::records::{self, DecisionLog, DecisionRecord};
 use crate::runtime::bindings::types as wit;
+use crate::runtime::budget::RequestBudget;
 use crate::runtime::cache::ArtifactCache;
 use crate::runtime::capability::{Capability, Eligibility, Routing, wrong_kind};
 use crate::runtime::limits::Limits;
@@ -104,6 +106,9 @@ pub struct EvalOptions {
     /// Whether a failing plugin costs only its own answer (see
     /// [`EvalOptions::isolate_failures`]).
     pub isolate_failures: bool,
+    /// The budget of the request this evaluation belongs to, if any (see
+    /// [`EvalOptions::budget`]).
+    pub budget: Option<Arc<RequestBudget>>,
 }
 
 impl EvalOptions {
@@ -114,6 +119,7 @@ impl EvalOptions {
             plugins: None,
             trace: false,
             isolate_failures: false,
+            budget: None,
         }
     }
 
@@ -141,6 +147,24 @@ impl EvalOptions {
         self.isolate_failures = isolate;
         self
     }
+
+    /// Spends from `budget`, shared with the other evaluations of one
+    /// request: no call starts once it is spent, past its deadline or
+    /// cancelled ([`Error::RequestStopped`], never isolated: it is not a
+    /// plugin's failure), and plugin log lines beyond its log bytes are
+    /// dropped.
+    pub fn budget(mut self, budget: Arc<RequestBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+}
+
+/// What one call cost: the fuel it used (its answer's bytes included) and
+/// the size of its answer as JSON.
+#[derive(Debug, Clone, Copy)]
+struct CallCost {
+    fuel_used: u64,
+    answer_bytes: usize,
 }
 
 /// One plugin call, as traced.
@@ -489,15 +513,19 @@ impl Host {
         let mut answered = Vec::new();
         let mut failures = Vec::new();
         let mut trace = options.trace.then(Vec::new);
+        let budget = options.budget.as_ref();
         for plugin in self.selected(C::KIND, options.plugins.as_deref())? {
+            if let Some(budget) = budget {
+                budget.check()?;
+            }
             let started = Instant::now();
             let ctx = plugin.context(&as_of);
-            let result = self.call_one::<C>(plugin, &ctx, &plugin.enabled, case);
+            let result = self.call_one::<C>(plugin, &ctx, &plugin.enabled, case, budget);
             if let Some(case_sha256) = &case_sha256 {
                 let answer = result.as_ref().map(|(o, _)| o.as_slice());
                 self.write_record(C::KIND, plugin, &ctx, case_sha256, records::outcome(answer))?;
             }
-            let (answer, fuel_used) = match result {
+            let (answer, cost) = match result {
                 Ok(answered) => answered,
                 Err(e) if options.isolate_failures => {
                     tracing::warn!(target: "kinga::host", plugin = %plugin.id, error = e.kind(), "plugin failed; its answer is missing, the others stand");
@@ -506,6 +534,10 @@ impl Host {
                 }
                 Err(e) => return Err(e),
             };
+            if let Some(budget) = budget {
+                budget.charge_answer(cost.answer_bytes);
+            }
+            let fuel_used = cost.fuel_used;
             outputs.extend(answer);
             answered.push(plugin.description.id.clone());
             let duration = started.elapsed();
@@ -532,21 +564,22 @@ impl Host {
     }
 
     /// One call of one plugin with the given context: the case reduced to
-    /// its declared fields, a fresh store, the answer checked. Returns the
-    /// outputs and the fuel used.
+    /// its declared fields, a fresh store, the answer checked and its bytes
+    /// charged in fuel ([`ANSWER_FUEL_PER_BYTE`]).
     fn call_one<C: Capability>(
         &self,
         plugin: &LoadedPlugin,
         ctx: &wit::Context,
         enabled: &BTreeSet<String>,
         case: &ValidCase,
-    ) -> Result<(Vec<C::Output>, u64), Error> {
+        budget: Option<&Arc<RequestBudget>>,
+    ) -> Result<(Vec<C::Output>, CallCost), Error> {
         let projected = case.projected(&plugin.description.case_fields);
         let identifying = identifying_values(&projected);
         let json = crate::case::canonical_json(&projected);
         let limits = self.limits();
         let input = plugin.input_fingerprint(ctx, &[&json]);
-        let (answer, fuel_used) = self.sandbox.guarded(plugin, Some(input), |store| {
+        let (answer, fuel_used) = self.sandbox.guarded(plugin, Some(input), budget, |store| {
             store.data_mut().redact(identifying.clone());
             let answer = C::instantiate_and_call(plugin, store, ctx, &json)?
                 .map_err(|e| self.sandbox.failed(plugin, store, &e))?;
@@ -562,11 +595,22 @@ impl Host {
             identifying: &identifying,
             max_bytes: limits.output_bytes,
             max_items: limits.output_items,
+            measured: Cell::new(0),
         };
-        let checked = C::check(&checker, raw);
+        let checked = C::check(&checker, raw).and_then(|outputs| {
+            let answer_bytes = checker.measured.get();
+            let fuel_used = charge_answer(plugin, limits, fuel_used, answer_bytes)?;
+            Ok((
+                outputs,
+                CallCost {
+                    fuel_used,
+                    answer_bytes,
+                },
+            ))
+        });
         self.sandbox
             .record_outcome(plugin, Some(input), checked.as_ref().err());
-        Ok((checked?, fuel_used))
+        checked
     }
 
     /// Appends the decision record of one plugin call.
@@ -677,7 +721,7 @@ impl Host {
         case: &ValidCase,
     ) -> Value {
         let enabled: BTreeSet<String> = ctx.enabled_rules.iter().cloned().collect();
-        let result = self.call_one::<C>(plugin, ctx, &enabled, case);
+        let result = self.call_one::<C>(plugin, ctx, &enabled, case, None);
         records::outcome(result.as_ref().map(|(o, _)| o.as_slice()))
     }
 
@@ -717,13 +761,12 @@ impl Host {
     }
 }
 
-/// A child cannot be evaluated as of a day before her birth.
 /// Refuses what the schema cannot see: an as-of outside its span, a birth
 /// or an incident after the as-of, or a date of birth implying an age beyond the oldest the
 /// case schema admits ([`MAX_AGE_YEARS`]) — `0000-01-01` written for
 /// "unknown" must become an absent date of birth, or the case is judged on
 /// a child two thousand years old.
-fn check_case_at(case: &ValidCase, as_of: AsOf) -> Result<(), Error> {
+pub(crate) fn check_case_at(case: &ValidCase, as_of: AsOf) -> Result<(), Error> {
     as_of.check_span()?;
     let as_of = as_of.to_offset(EAST_AFRICA_TIME);
     let refuse = |pointer: &str, message: String| {
@@ -758,6 +801,32 @@ fn check_case_at(case: &ValidCase, as_of: AsOf) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// The fuel each byte of a plugin's answer (as JSON) costs, charged after
+/// the call against what is left of its fuel: checking and passing on an
+/// answer is the host's work on the plugin's behalf, and paid for like its
+/// log lines (see [`store`](crate::runtime::store)), so a plugin cannot
+/// make a cheap computation an expensive call.
+pub const ANSWER_FUEL_PER_BYTE: u64 = 50;
+
+/// Charges an answer of `bytes` to a call that used `fuel_used`: the fuel
+/// used in all, or out of fuel (deterministic, as every fuel stop is).
+pub(crate) fn charge_answer(
+    plugin: &LoadedPlugin,
+    limits: &Limits,
+    fuel_used: u64,
+    bytes: usize,
+) -> Result<u64, Error> {
+    let total = fuel_used.saturating_add(ANSWER_FUEL_PER_BYTE.saturating_mul(bytes as u64));
+    if total > limits.fuel {
+        tracing::warn!(target: "kinga::containment", plugin = %plugin.id, bytes, "plugin answer costs more fuel than is left");
+        return Err(Error::Contained {
+            plugin: plugin.description.id.clone(),
+            kind: crate::error::Containment::OutOfFuel,
+        });
+    }
+    Ok(total)
 }
 
 /// The oldest age the case schema admits (`child.age_estimate_years`).

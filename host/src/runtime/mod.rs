@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `host` | `Host`, its builder, evaluate / route / report / replay |
 //! | `capability` | the one per-kind dispatch (eligibility, referral) |
+//! | `budget` | what one request may spend across its calls |
 //! | `sandbox` | engine, linker, limits, slots, breaker, fresh stores, trap classes |
 //! | `store` | the per-call store state, its limits and the bounded `log` import |
 //! | `inert_wasi` | the WASI subset a guest imports, implemented to give nothing |
@@ -15,6 +16,7 @@
 //! | `cache`, `engine`, `gate`, `limits` | compiled artifacts, epochs, slots and breaker, limits |
 
 pub(crate) mod bindings;
+pub(crate) mod budget;
 pub(crate) mod cache;
 pub(crate) mod capability;
 pub(crate) mod engine;

@@ -140,6 +140,8 @@ pub(crate) struct OutputCheck<'a> {
     pub identifying: &'a [String],
     pub max_bytes: usize,
     pub max_items: usize,
+    /// The size of the last answer checked, as JSON.
+    pub measured: std::cell::Cell<usize>,
 }
 
 impl OutputCheck<'_> {
@@ -209,6 +211,7 @@ impl OutputCheck<'_> {
         let size = serde_json::to_vec(&value)
             .map(|v| v.len())
             .unwrap_or(usize::MAX);
+        self.measured.set(size);
         if size > self.max_bytes {
             return Err(self.invalid(
                 String::new(),

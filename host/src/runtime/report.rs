@@ -6,8 +6,15 @@
 //! fuel and the deadline are re-armed for every case, so a slow case is
 //! stopped on its own budget. After any trap the store is discarded and the
 //! run refuses further cases.
+//!
+//! Each case is checked at the report's as-of as an evaluation checks it
+//! (no birth or incident after it, no age beyond the schema's cap), and a
+//! report made for a request spends from the request's
+//! [`RequestBudget`]: once it is cancelled or past its deadline, no further
+//! case is added.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 use wasmtime::Store;
@@ -19,9 +26,11 @@ use crate::case::schema;
 use crate::error::Error;
 use crate::runtime::bindings::reporting::ReportingPlugin;
 use crate::runtime::bindings::reporting::exports::kinga::plugin::reporting as wit_reporting;
+use crate::runtime::budget::RequestBudget;
 use crate::runtime::capability::wrong_kind;
 use crate::runtime::engine::deadline_ticks;
 use crate::runtime::gate::{Fingerprint, Slot};
+use crate::runtime::host::{charge_answer, check_case_at};
 use crate::runtime::plugin::{LoadedPlugin, PluginKind, WorldPre, refused};
 use crate::runtime::sandbox::{Sandbox, engine_error};
 use crate::runtime::store::StoreState;
@@ -131,6 +140,10 @@ pub struct ReportRun<'h> {
     /// What the report has been given so far, as the breaker tells inputs
     /// apart: the template, parameters and as-of, then each case.
     input: Fingerprint,
+    /// The as-of every case is checked at.
+    as_of: AsOf,
+    /// The budget of the request the report is made for, if any.
+    budget: Option<Arc<RequestBudget>>,
     /// The plugin's and the host's slot, held for the whole report.
     _slots: (Slot<'h>, Slot<'h>),
 }
@@ -174,6 +187,8 @@ impl<'h> ReportRun<'h> {
                 handle: Some(handle),
                 cases: 0,
                 input,
+                as_of,
+                budget: None,
                 _slots: slots,
             }),
             Ok((_, Err(e))) => Err(refused(&plugin.description.id, e)),
@@ -185,12 +200,26 @@ impl<'h> ReportRun<'h> {
         }
     }
 
+    /// Spends from `budget`, shared with the rest of one request: its log
+    /// bytes, its deadline, its cancellation.
+    pub fn budget(mut self, budget: Arc<RequestBudget>) -> Self {
+        self.store.data_mut().share_budget(Arc::clone(&budget));
+        self.budget = Some(budget);
+        self
+    }
+
     /// Adds one case (reduced to the fields the plugin declared).
     ///
     /// # Errors
-    /// The plugin's refusal of the case, or its containment; after a
+    /// [`Error::InvalidCase`] for a case that cannot be counted at the
+    /// report's as-of (nothing is added); [`Error::RequestStopped`]; the
+    /// plugin's refusal of the case, or its containment; after a
     /// containment every later call fails too.
     pub fn add(&mut self, case: &ValidCase) -> Result<(), Error> {
+        if let Some(budget) = &self.budget {
+            budget.check()?;
+        }
+        check_case_at(case, self.as_of)?;
         let handle = self.live_handle()?;
         self.rearm()?;
         let projected = case.projected(&self.plugin.description.case_fields);
@@ -230,6 +259,9 @@ impl<'h> ReportRun<'h> {
     /// # Errors
     /// The plugin's failure, or [`Error::InvalidOutput`] for malformed tables.
     pub fn finish(mut self) -> Result<Report, Error> {
+        if let Some(budget) = &self.budget {
+            budget.check()?;
+        }
         let handle = self.live_handle()?;
         self.rearm()?;
         let answer = self
@@ -248,7 +280,14 @@ impl<'h> ReportRun<'h> {
             }
         };
         let _ = handle.resource_drop(&mut self.store);
-        let checked = self.check(output);
+        let checked = self.check(output).and_then(|(report, bytes)| {
+            let limits = self.sandbox.limits();
+            let fuel_used = limits
+                .fuel
+                .saturating_sub(self.store.get_fuel().unwrap_or(0));
+            charge_answer(self.plugin, limits, fuel_used, bytes)?;
+            Ok(report)
+        });
         self.sandbox
             .record_outcome(self.plugin, Some(self.input), checked.as_ref().err());
         checked
@@ -271,7 +310,8 @@ impl<'h> ReportRun<'h> {
         Ok(())
     }
 
-    fn check(&self, output: wit_reporting::ReportOutput) -> Result<Report, Error> {
+    /// Checks the finished tables; returns the report and its size as JSON.
+    fn check(&self, output: wit_reporting::ReportOutput) -> Result<(Report, usize), Error> {
         let plugin = &self.plugin.description;
         let invalid = |pointer: String, message: &str| Error::InvalidOutput {
             plugin: plugin.id.clone(),
@@ -329,11 +369,10 @@ impl<'h> ReportRun<'h> {
         };
         let value = serde_json::to_value(&report)
             .map_err(|_| invalid(String::new(), "cannot be represented"))?;
-        if serde_json::to_vec(&value)
+        let bytes = serde_json::to_vec(&value)
             .map(|v| v.len())
-            .unwrap_or(usize::MAX)
-            > self.sandbox.limits().output_bytes * 8
-        {
+            .unwrap_or(usize::MAX);
+        if bytes > self.sandbox.limits().output_bytes * 8 {
             return Err(invalid(String::new(), "is larger than the limit"));
         }
         if let Some(v) = schema::violations(schema::report(), &value, 1)
@@ -342,6 +381,6 @@ impl<'h> ReportRun<'h> {
         {
             return Err(invalid(v.pointer, &v.message));
         }
-        Ok(report)
+        Ok((report, bytes))
     }
 }

@@ -12,6 +12,7 @@ use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, Trap};
 
 use crate::error::{Containment, Error};
+use crate::runtime::budget::RequestBudget;
 use crate::runtime::engine::{self, EpochTicker};
 use crate::runtime::gate::{Admission, Fingerprint, KnownFailure, Slot, Slots};
 use crate::runtime::limits::Limits;
@@ -65,17 +66,21 @@ impl Sandbox {
 
     /// Runs `f` with a fresh store for `plugin`, inside the plugin's and the
     /// host's concurrency slots and behind its circuit breaker, for the
-    /// input `input` (see [`Breaker`](crate::runtime::gate::Breaker)). The
-    /// store is dropped before this returns: nothing of the call survives
-    /// it.
+    /// input `input` (see [`Breaker`](crate::runtime::gate::Breaker)),
+    /// its log lines spent from the request's `budget` too. The store is
+    /// dropped before this returns: nothing of the call survives it.
     pub(crate) fn guarded<R>(
         &self,
         plugin: &LoadedPlugin,
         input: Option<Fingerprint>,
+        budget: Option<&Arc<RequestBudget>>,
         f: impl FnOnce(&mut Store<StoreState>) -> Result<R, Error>,
     ) -> Result<R, Error> {
         let _slots = self.slots_for(plugin, input)?;
         let mut store = self.store(plugin)?;
+        if let Some(budget) = budget {
+            store.data_mut().share_budget(Arc::clone(budget));
+        }
         let result = f(&mut store);
         drop(store);
         if let Err(e) = &result {

@@ -1,7 +1,7 @@
 //! What a plugin call runs in: a fresh `Store` with limits, the inert WASI
 //! interfaces, and the bounded `log` import.
 //!
-//! # Log lines cost fuel
+//! # What a plugin passes to the host costs fuel
 //! Fuel counts the plugin's own instructions, not the host's work on its
 //! behalf. A plugin that logs a flood would spend almost no fuel and reach
 //! the wall-clock deadline instead, and only when the machine is busy: the
@@ -9,7 +9,13 @@
 //! would differ. So each `log` call is charged [`LOG_FUEL_PER_CALL`] plus
 //! [`LOG_FUEL_PER_BYTE`] for each byte passed, whether the line is kept or
 //! dropped: far more than the host's work costs in time, so a flood runs
-//! out of fuel (the same on every machine) long before any deadline.
+//! out of fuel (the same on every machine) long before any deadline. Its
+//! answer is charged the same way, after the call
+//! ([`ANSWER_FUEL_PER_BYTE`](crate::runtime::host::ANSWER_FUEL_PER_BYTE)).
+//!
+//! A request of many calls also bounds their log lines together: a call
+//! made for a request with a [`RequestBudget`] drops the lines beyond the
+//! request's log bytes.
 //!
 //! The WASI interfaces and why they are linked at all are in
 //! [`inert_wasi`](super::inert_wasi).
@@ -20,6 +26,7 @@ use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, StoreContextMut, StoreLimits, StoreLimitsBuilder, Trap};
 
 use crate::runtime::bindings::log::Level;
+use crate::runtime::budget::RequestBudget;
 use crate::runtime::engine::deadline_ticks;
 use crate::runtime::inert_wasi::{self, InertWasi};
 use crate::runtime::limits::Limits;
@@ -82,6 +89,11 @@ impl StoreState {
         self.log.redactions = values;
     }
 
+    /// Spends this call's log lines from a request's budget as well.
+    pub fn share_budget(&mut self, budget: Arc<RequestBudget>) {
+        self.log.request = Some(budget);
+    }
+
     /// Whether the plugin asked for more memory or table space than allowed.
     pub fn memory_denied(&self) -> bool {
         self.limiter.denied
@@ -97,6 +109,8 @@ struct LogBudget {
     max_line_bytes: usize,
     lines: u32,
     dropped: u64,
+    /// The budget of the request the call belongs to, if any.
+    request: Option<Arc<RequestBudget>>,
 }
 
 /// The fuel one `log` call costs, whatever its length.
@@ -131,8 +145,16 @@ impl StoreState {
             budget.dropped += 1;
             return;
         }
-        budget.lines += 1;
         let mut text = sanitize_log_line(message, budget.max_line_bytes);
+        if budget
+            .request
+            .as_ref()
+            .is_some_and(|request| !request.take_log(text.len()))
+        {
+            budget.dropped += 1;
+            return;
+        }
+        budget.lines += 1;
         for value in &budget.redactions {
             if text.contains(value.as_str()) {
                 text = text.replace(value.as_str(), "[redacted]");
@@ -156,7 +178,7 @@ impl Drop for StoreState {
                 target: "kinga::plugin",
                 plugin = &*self.log.plugin,
                 dropped = self.log.dropped,
-                "plugin log lines over the per-call limit were dropped"
+                "plugin log lines over the per-call or per-request limit were dropped"
             );
         }
     }
@@ -193,6 +215,7 @@ pub fn new_store(
             max_line_bytes: limits.log_line_bytes,
             lines: 0,
             dropped: 0,
+            request: None,
         },
     };
     let mut store = Store::new(engine, state);

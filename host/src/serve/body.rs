@@ -62,7 +62,7 @@ fn too_slow() -> Problem {
     Problem::new(
         StatusCode::REQUEST_TIMEOUT,
         "request-timeout",
-        "the body did not arrive in time",
+        "the body did not arrive in time, or arrived too slowly",
     )
 }
 
@@ -150,10 +150,36 @@ impl StreamFault {
     }
 }
 
+/// How a streamed body must keep arriving.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamLimits {
+    /// Most bytes in all.
+    pub max_bytes: u64,
+    /// Longest wait for the next part.
+    pub idle: Duration,
+    /// Slowest average rate, counted once `idle` has passed, over the time
+    /// spent waiting for the client only (not while the server is busy with
+    /// what arrived).
+    pub min_bytes_per_second: u64,
+}
+
+impl StreamLimits {
+    /// Whether `received` bytes after `waited` of waiting on the client is
+    /// slower than allowed.
+    fn too_slow(&self, received: u64, waited: Duration) -> bool {
+        let Some(counted) = waited.checked_sub(self.idle) else {
+            return false;
+        };
+        let owed = u128::from(self.min_bytes_per_second) * counted.as_millis() / 1000;
+        u128::from(received) < owed
+    }
+}
+
 /// A streamed body read on a blocking thread: a task forwards the body's
 /// chunks through a small bounded channel (so a fast client cannot fill the
-/// server's memory), enforcing the size cap and the idle timeout; this side
-/// reads them as a [`BufRead`].
+/// server's memory), enforcing the size cap, the idle timeout and the
+/// minimum rate (so a trickling client cannot hold an evaluation place);
+/// this side reads them as a [`BufRead`].
 pub struct LineStream {
     chunks: tokio::sync::mpsc::Receiver<Result<Bytes, StreamFault>>,
     current: Bytes,
@@ -162,21 +188,27 @@ pub struct LineStream {
 
 impl LineStream {
     /// Starts forwarding `body`.
-    pub fn start(body: Body, limit: u64, idle: Duration) -> LineStream {
+    pub fn start(body: Body, limits: StreamLimits) -> LineStream {
         let (sender, chunks) = tokio::sync::mpsc::channel(8);
         tokio::spawn(async move {
             let mut body = body;
             let mut received = 0u64;
+            let mut waited = Duration::ZERO;
             loop {
-                let next = match tokio::time::timeout(idle, body.frame()).await {
+                let asked = tokio::time::Instant::now();
+                let frame = tokio::time::timeout(limits.idle, body.frame()).await;
+                waited += asked.elapsed();
+                let next = match frame {
                     Err(_) => Err(StreamFault::TooSlow),
                     Ok(None) => return,
                     Ok(Some(Err(_))) => Err(StreamFault::Broken),
                     Ok(Some(Ok(frame))) => match frame.into_data() {
                         Ok(data) => {
                             received += data.len() as u64;
-                            if received > limit {
-                                Err(StreamFault::TooLarge(limit))
+                            if received > limits.max_bytes {
+                                Err(StreamFault::TooLarge(limits.max_bytes))
+                            } else if limits.too_slow(received, waited) {
+                                Err(StreamFault::TooSlow)
                             } else {
                                 Ok(data)
                             }
@@ -234,5 +266,22 @@ impl BufRead for LineStream {
 
     fn consume(&mut self, amount: usize) {
         let _ = self.current.split_to(amount.min(self.current.len()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_is_owed_only_after_the_first_idle_period() {
+        let limits = StreamLimits {
+            max_bytes: u64::MAX,
+            idle: Duration::from_secs(15),
+            min_bytes_per_second: 1000,
+        };
+        assert!(!limits.too_slow(0, Duration::from_secs(15)));
+        assert!(!limits.too_slow(5_000, Duration::from_secs(20)));
+        assert!(limits.too_slow(4_999, Duration::from_secs(20)));
     }
 }

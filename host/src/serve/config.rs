@@ -108,6 +108,13 @@ pub struct HttpLimits {
     pub max_package_bytes: usize,
     /// Most cases in one evaluation request.
     pub max_batch: usize,
+    /// Most bytes of answers (as JSON) one request gathers: a batch stops
+    /// evaluating once its answers reach it, and answers its remaining
+    /// cases with `answers-too-large`.
+    pub max_answer_bytes: usize,
+    /// Most bytes of plugin log lines one request writes; more are dropped
+    /// and counted.
+    pub max_log_bytes: usize,
     /// Deepest nesting of a JSON body.
     pub max_depth: usize,
     /// Largest request head (request line and headers).
@@ -118,6 +125,10 @@ pub struct HttpLimits {
     pub header_timeout_ms: u64,
     /// Time to receive a body, or between two parts of a streamed body.
     pub body_timeout_ms: u64,
+    /// Slowest a streamed body (a report's cases) may arrive, on average,
+    /// after its first `body_timeout_ms`: a slower upload is cut (408), so
+    /// that it cannot hold an evaluation place by trickling.
+    pub min_upload_bytes_per_second: u64,
     /// Time to answer a request (reports: `report_timeout_ms`).
     pub request_timeout_ms: u64,
     /// Time to answer a report request.
@@ -145,11 +156,14 @@ impl Default for HttpLimits {
             max_report_bytes: 512 << 20,
             max_package_bytes: 24 << 20,
             max_batch: 100,
+            max_answer_bytes: 4 << 20,
+            max_log_bytes: 256 << 10,
             max_depth: 40,
             max_header_bytes: 16 << 10,
             max_uri_bytes: 4 << 10,
             header_timeout_ms: 10_000,
             body_timeout_ms: 15_000,
+            min_upload_bytes_per_second: 16 << 10,
             request_timeout_ms: 30_000,
             report_timeout_ms: 600_000,
             max_connections: 1024,
@@ -183,6 +197,15 @@ impl HttpLimits {
     pub fn queue_timeout(&self) -> Duration {
         Duration::from_millis(self.queue_timeout_ms)
     }
+    /// The bounds of one request's plugin calls, with `deadline`.
+    pub fn request_limits(&self, deadline: Duration) -> crate::RequestLimits {
+        crate::RequestLimits {
+            answer_bytes: self.max_answer_bytes,
+            log_bytes: self.max_log_bytes,
+            deadline: Some(deadline),
+        }
+    }
+
     /// [`HttpLimits::shutdown_grace_ms`] as a duration.
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_millis(self.shutdown_grace_ms)
@@ -311,6 +334,9 @@ impl ServeConfig {
             ("max_report_bytes", l.max_report_bytes),
             ("max_package_bytes", l.max_package_bytes as u64),
             ("max_batch", l.max_batch as u64),
+            ("max_answer_bytes", l.max_answer_bytes as u64),
+            ("max_log_bytes", l.max_log_bytes as u64),
+            ("min_upload_bytes_per_second", l.min_upload_bytes_per_second),
             ("max_depth", l.max_depth as u64),
             ("max_uri_bytes", l.max_uri_bytes as u64),
             ("header_timeout_ms", l.header_timeout_ms),

@@ -8,6 +8,13 @@
 //! A bad case in a batch is answered in its place and never stops the
 //! batch; a bad envelope refuses the whole request.
 //!
+//! A request is bounded as a whole, not only call by call (see
+//! [`RequestBudget`]): once a batch's answers reach
+//! [`max_answer_bytes`](super::config::HttpLimits::max_answer_bytes), its
+//! remaining cases are answered `answers-too-large` without being
+//! evaluated, and a request whose caller went away or whose time ran out
+//! starts no further plugin call.
+//!
 //! A plugin that fails costs only its own answer: the others' decisions or
 //! referrals are returned, and `errors` beside them names each plugin that
 //! failed, with the class of its failure. Only when no plugin answered at
@@ -27,6 +34,7 @@ use super::App;
 use super::body::{JSON, parse_json, read_bounded, require_content_type};
 use super::problem::Problem;
 use super::request;
+use crate::RequestBudget;
 use crate::case::ValidCase;
 use crate::case::asof::{AsOf, EAST_AFRICA_TIME};
 use crate::runtime::host::{EvalOptions, Host};
@@ -81,7 +89,9 @@ async fn evaluate(
     let limits = &app.config.limits;
     let bytes = read_bounded(&headers, body, limits.max_body_bytes, limits.body_timeout()).await?;
     let answer = app
-        .run_blocking(move |app| evaluate_body(app, &bytes, kind))
+        .run_budgeted(limits.request_timeout(), move |app, budget| {
+            evaluate_body(app, &bytes, kind, budget)
+        })
         .await??;
     Ok(Json(answer).into_response())
 }
@@ -182,13 +192,20 @@ fn parse_envelope(app: &App, host: &Host, bytes: &[u8], kind: Kind) -> Result<En
     })
 }
 
-/// Parses, validates and evaluates (on a blocking thread).
-fn evaluate_body(app: &App, bytes: &[u8], kind: Kind) -> Result<Value, Problem> {
+/// Parses, validates and evaluates (on a blocking thread), every plugin call
+/// spending from the request's `budget`.
+fn evaluate_body(
+    app: &App,
+    bytes: &[u8],
+    kind: Kind,
+    budget: Arc<RequestBudget>,
+) -> Result<Value, Problem> {
     let (host, revision) = app.live.current();
     let envelope = parse_envelope(app, &host, bytes, kind)?;
     let mut options = EvalOptions::new(envelope.as_of)
         .trace(envelope.trace)
-        .isolate_failures(true);
+        .isolate_failures(true)
+        .budget(budget);
     if let Some(plugins) = &envelope.plugins {
         options = options.plugins(plugins.iter().cloned());
     }

@@ -54,6 +54,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 
 use crate::Error;
+use crate::RequestBudget;
 use crate::admin::LiveHost;
 use crate::admin::StateStore;
 use auth::{Gate, RateLimit, Tokens};
@@ -61,6 +62,15 @@ use config::Role;
 pub use config::{ConfigError, ServeConfig};
 pub use listener::ServeError;
 use problem::Problem;
+
+/// Cancels a request's budget when the request's future is dropped.
+struct CancelOnDrop(Arc<RequestBudget>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
 
 /// The principal a response was answered for, for the request log.
 #[derive(Debug, Clone)]
@@ -150,6 +160,27 @@ impl App {
                 "the server could not complete the request",
             )
         })
+    }
+
+    /// [`App::run_blocking`] with a [`RequestBudget`] for the work's plugin
+    /// calls, bounded by [`config::HttpLimits::request_limits`] and
+    /// `deadline`. The budget is cancelled when the request is dropped (its
+    /// caller went away, or its time ran out), so that the evaluation place
+    /// is given back at the next plugin call instead of when the work would
+    /// have ended.
+    ///
+    /// # Errors
+    /// As [`App::run_blocking`].
+    pub async fn run_budgeted<R: Send + 'static>(
+        self: &Arc<Self>,
+        deadline: std::time::Duration,
+        work: impl FnOnce(&App, Arc<RequestBudget>) -> R + Send + 'static,
+    ) -> Result<R, Problem> {
+        let budget = Arc::new(RequestBudget::new(
+            self.config.limits.request_limits(deadline),
+        ));
+        let _cancel_when_dropped = CancelOnDrop(Arc::clone(&budget));
+        self.run_blocking(move |app| work(app, budget)).await
     }
 
     /// Reloads the host (plugins, packages, state), counting the result.

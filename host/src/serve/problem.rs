@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::case::schema::Violation;
-use crate::error::{Error, PluginErrorKind};
+use crate::error::{Error, PluginErrorKind, Stop};
 
 /// Base of the `type` URIs.
 pub const TYPE_BASE: &str = "https://kinga.invalid/problems/";
@@ -103,6 +103,10 @@ impl Problem {
             Error::InvalidOutput { .. } => (StatusCode::BAD_GATEWAY, "plugin-invalid-output"),
             Error::SwitchedOff { .. } => (StatusCode::SERVICE_UNAVAILABLE, "plugin-switched-off"),
             Error::Overloaded { .. } => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            Error::RequestStopped(Stop::AnswerBytes(_)) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "answers-too-large")
+            }
+            Error::RequestStopped(_) => (StatusCode::SERVICE_UNAVAILABLE, "request-stopped"),
             Error::InvalidState(_)
             | Error::Replay(_)
             | Error::PluginLoad { .. }

@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use super::App;
 use super::auth::Principal;
 use super::body::{
-    JSON_LINES, LineStream, StreamFault, check_declared_length, require_content_type,
+    JSON_LINES, LineStream, StreamFault, StreamLimits, check_declared_length, require_content_type,
 };
 use super::problem::Problem;
 use crate::case::asof::{AsOf, EAST_AFRICA_TIME};
@@ -183,15 +183,23 @@ async fn build(
     let query = parse_query(query.as_deref())?;
     let limits = &app.config.limits;
     check_declared_length(&headers, limits.max_report_bytes)?;
-    let lines = LineStream::start(body, limits.max_report_bytes, limits.body_timeout());
+    let lines = LineStream::start(
+        body,
+        StreamLimits {
+            max_bytes: limits.max_report_bytes,
+            idle: limits.body_timeout(),
+            min_bytes_per_second: limits.min_upload_bytes_per_second,
+        },
+    );
     let fault = lines.fault();
     let suppress = query.publish || !principal.unpublished_figures;
     let text = app
-        .run_blocking(move |app| {
+        .run_budgeted(limits.report_timeout(), move |app, budget| {
             let host = app.live.host();
             let mut run = host
                 .report(&template, &query.parameters, AsOf::now(EAST_AFRICA_TIME))
-                .map_err(Problem::from)?;
+                .map_err(Problem::from)?
+                .budget(budget);
             let mut skipped = 0u64;
             let mut cases = CaseLines::new(lines);
             for line in cases.by_ref() {
@@ -201,23 +209,24 @@ async fn build(
                         .map_or(StreamFault::Broken, |f| *f)
                         .problem()
                 })?;
-                match line.case {
-                    Ok(case) => run.add(&case).map_err(|e| {
-                        app.metrics.call_failed(&e);
-                        Problem::from_error(&e, "").with("line", line.line)
-                    })?,
-                    Err(_) if query.skip_invalid => skipped += 1,
-                    Err(rejection) => {
-                        let mut problem = Problem::from_error(
-                            &crate::error::Error::InvalidCase(rejection),
-                            "",
-                        )
-                        .with("line", line.line);
+                let added = line
+                    .case
+                    .map_err(crate::error::Error::InvalidCase)
+                    .and_then(|case| run.add(&case));
+                match added {
+                    Ok(()) => {}
+                    Err(crate::error::Error::InvalidCase(_)) if query.skip_invalid => skipped += 1,
+                    Err(e @ crate::error::Error::InvalidCase(_)) => {
+                        let mut problem = Problem::from_error(&e, "").with("line", line.line);
                         problem.detail = format!(
                             "line {}: {}; nothing was reported (skip_invalid=true leaves invalid cases out)",
                             line.line, problem.detail
                         );
                         return Err(problem);
+                    }
+                    Err(e) => {
+                        app.metrics.call_failed(&e);
+                        return Err(Problem::from_error(&e, "").with("line", line.line));
                     }
                 }
             }

@@ -114,8 +114,19 @@ impl<'a> Facts<'a> {
         }
     }
 
-    fn due_in(&self, duration: Duration) -> OffsetDateTime {
-        self.as_of + duration
+    /// The as-of plus `duration`; `None` past the last representable date
+    /// (never a panic: [`route`] refuses the case instead).
+    fn due_in(&self, duration: Duration) -> Option<OffsetDateTime> {
+        self.as_of.checked_add(duration)
+    }
+
+    /// The end of a window of `hours` after the incident, at the as-of's
+    /// offset; `None` when not representable.
+    fn window_end(&self, incident: &Incident, hours: u32) -> Option<OffsetDateTime> {
+        incident
+            .occurred_at
+            .checked_add(Duration::hours(i64::from(hours)))?
+            .checked_to_offset(self.as_of.offset())
     }
 }
 
@@ -125,7 +136,8 @@ pub struct Draft<'r> {
     rule: &'r str,
     service: &'r str,
     urgency: Urgency,
-    due: OffsetDateTime,
+    /// `None` when the due time is past the last representable date.
+    due: Option<OffsetDateTime>,
     consent: ConsentStatus,
     reason: Reason,
 }
@@ -142,8 +154,7 @@ fn post_rape_care(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         rule: POST_RAPE_CARE,
         service: "health.post-rape-care",
         urgency: Urgency::Emergency,
-        due: (incident.occurred_at + Duration::hours(i64::from(s.pep_window_hours)))
-            .to_offset(f.as_of.offset()),
+        due: f.window_end(incident, s.pep_window_hours),
         consent: ConsentStatus::NotRequired,
         reason: Reason::new(
             POST_RAPE_CARE,
@@ -175,8 +186,7 @@ fn emergency_contraception(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         rule: EMERGENCY_CONTRACEPTION,
         service: "health.emergency-contraception",
         urgency: Urgency::Emergency,
-        due: (incident.occurred_at + Duration::hours(i64::from(s.ec_window_hours)))
-            .to_offset(f.as_of.offset()),
+        due: f.window_end(incident, s.ec_window_hours),
         consent: ConsentStatus::NotRequired,
         reason: Reason::new(
             EMERGENCY_CONTRACEPTION,
@@ -529,19 +539,27 @@ pub fn provider_for<'p>(
 /// Every referral the case needs, most urgent first, then by due time.
 ///
 /// # Errors
-/// `invalid-case` for an incident or a birth after the as-of.
+/// `invalid-case` for an incident or a birth after the as-of, or a due time
+/// past the last representable date (`due-out-of-range`).
 pub fn route(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Referral>, PluginError> {
     let facts = Facts::gather(case, ctx.as_of)?;
     let s = &ctx.settings;
-    let mut out: Vec<Referral> = enabled(&RULES, ctx)
+    let mut out = enabled(&RULES, ctx)
         .filter_map(|rule| (rule.run)(&facts, s))
         .map(|draft| finish(draft, case, s))
-        .collect();
+        .collect::<Result<Vec<Referral>, PluginError>>()?;
     out.sort_by_key(|r| (r.urgency, r.due));
     Ok(out)
 }
 
-fn finish(draft: Draft<'_>, case: &Case, s: &Settings) -> Referral {
+fn finish(draft: Draft<'_>, case: &Case, s: &Settings) -> Result<Referral, PluginError> {
+    let due = draft.due.ok_or_else(|| {
+        PluginError::invalid_case(
+            "due-out-of-range",
+            "a due time falls after the last date the plugin can represent",
+            None,
+        )
+    })?;
     let mut reasons = vec![draft.reason];
     let provider = provider_for(draft.service, case, &s.providers).map(|p| Provider {
         id: p.id.clone(),
@@ -562,15 +580,15 @@ fn finish(draft: Draft<'_>, case: &Case, s: &Settings) -> Referral {
             "the needed consent is not recorded: the referral waits for it",
         ));
     }
-    Referral {
+    Ok(Referral {
         rule: draft.rule.to_owned(),
         service: draft.service.to_owned(),
         urgency: draft.urgency,
-        due: draft.due,
+        due,
         provider,
         consent: draft.consent,
         reasons,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -616,6 +634,19 @@ mod tests {
         assert!(fired(&c, "2026-07-01T09:00:01+03:00", POST_RAPE_CARE).is_none());
         assert!(fired(&c, "2026-07-01T09:00:01+03:00", MEDICAL_EXAMINATION).is_some());
         assert!(fired(&c, "2026-07-01T09:00:00+03:00", MEDICAL_EXAMINATION).is_none());
+    }
+
+    #[test]
+    fn a_due_time_past_the_last_representable_date_refuses_the_case_without_a_panic() {
+        let c = case(|v| v["incidents"][0]["occurred_at"] = json!("9999-12-30T09:00:00+03:00"));
+        let rules = RULES.map(|r| r.id);
+        let ctx = Context::new(
+            parse_datetime("9999-12-30T10:00:00+03:00").unwrap(),
+            &rules,
+            Settings::default(),
+        );
+        let refused = route(&ctx, &c).expect_err("a 30-day due time is past year 9999");
+        assert_eq!(refused.code, "due-out-of-range");
     }
 
     #[test]

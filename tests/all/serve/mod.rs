@@ -3,6 +3,7 @@
 //! polite to misbehave).
 
 mod admin;
+mod bounds;
 mod contract;
 mod evaluate;
 mod operations;

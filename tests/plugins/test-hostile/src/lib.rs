@@ -117,6 +117,26 @@ impl ReferralGuest for TestHostile {
                 )])
             }
             "panic" => panic!("deliberate panic"),
+            // Answers correctly, after a while (about 400 million fuel).
+            "slow" => {
+                let mut n: u64 = 0;
+                for _ in 0..50_000_000u32 {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+                Ok(vec![referral(
+                    "main",
+                    "care.psychosocial",
+                    due,
+                    "slow".into(),
+                )])
+            }
+            // A large answer (about 600 KB) that takes little computation.
+            "big-answer" => {
+                let message = "y".repeat(400);
+                Ok((0..1000)
+                    .map(|_| referral("main", "care.psychosocial", due, message.clone()))
+                    .collect())
+            }
             // Fails on some inputs only: a case that is closed.
             "panic-when-closed" => {
                 let case: serde_json::Value = serde_json::from_str(&case).unwrap_or_default();
