@@ -24,6 +24,7 @@
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -347,9 +348,73 @@ pub enum AdminError {
 }
 
 /// The state directory: `state.json`, `state.lock`, `audit.jsonl`.
+///
+/// A store keeps its audit trail open once it has verified it, so an
+/// append costs the same however long the trail is: the chain is verified
+/// when the trail is first opened (and again after any error), records
+/// other processes appended are read from where it last looked, and the
+/// head is moved with every append.
 #[derive(Debug, Clone)]
 pub struct StateStore {
     dir: PathBuf,
+    trail: Arc<Mutex<Option<OpenTrail>>>,
+}
+
+/// The audit trail held open by a store, with what
+/// [`StateStore::note_interrupted`] needs to know of it.
+#[derive(Debug)]
+struct OpenTrail {
+    log: ChainLog,
+    /// The revision of the last accepted change.
+    last_accepted: Option<u64>,
+    /// Whether the last record notes an interrupted change.
+    last_interrupted: bool,
+}
+
+impl OpenTrail {
+    /// Opens and verifies the trail, and reads what it holds once.
+    fn open(path: &Path) -> Result<OpenTrail, AdminError> {
+        let log = ChainLog::open(path).map_err(trail_error)?;
+        let mut trail = OpenTrail {
+            log,
+            last_accepted: None,
+            last_interrupted: false,
+        };
+        for record in crate::records::read_log(path).map_err(|e| AdminError::Io(e.to_string()))? {
+            trail.observe(&record);
+        }
+        Ok(trail)
+    }
+
+    fn observe(&mut self, record: &Map<String, Value>) {
+        let result = record.get("result").and_then(Value::as_str);
+        if record.get("kind").and_then(Value::as_str) == Some("admin") && result == Some("accepted")
+        {
+            self.last_accepted = record.get("revision").and_then(Value::as_u64);
+        }
+        self.last_interrupted = result == Some("interrupted");
+    }
+
+    /// Reads what other processes appended.
+    fn refresh(&mut self) -> Result<(), AdminError> {
+        for record in self.log.refresh().map_err(trail_error)? {
+            self.observe(&record);
+        }
+        Ok(())
+    }
+
+    /// Appends `record` and moves the head.
+    fn append(&mut self, record: Value) -> Result<(), AdminError> {
+        let written = self.log.append(record).map_err(trail_error)?;
+        if let Value::Object(map) = &written {
+            self.observe(map);
+        }
+        self.log.write_head().map_err(trail_error)
+    }
+}
+
+fn trail_error(e: std::io::Error) -> AdminError {
+    AdminError::Io(format!("audit trail: {e}"))
 }
 
 /// Largest state file accepted.
@@ -358,7 +423,31 @@ const MAX_STATE_BYTES: usize = 4 << 20;
 impl StateStore {
     /// The store in `dir` (created when first written).
     pub fn new(dir: impl Into<PathBuf>) -> StateStore {
-        StateStore { dir: dir.into() }
+        StateStore {
+            dir: dir.into(),
+            trail: Arc::default(),
+        }
+    }
+
+    /// Runs `f` on the open audit trail (opening and verifying it first if
+    /// needed, reading others' appends); after an error the trail is closed,
+    /// so the next use verifies it again. Call with the state lock held.
+    fn with_trail<R>(
+        &self,
+        f: impl FnOnce(&mut OpenTrail) -> Result<R, AdminError>,
+    ) -> Result<R, AdminError> {
+        let mut slot = self.trail.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(OpenTrail::open(&self.audit_path())?);
+        }
+        let Some(trail) = slot.as_mut() else {
+            unreachable!("opened above")
+        };
+        let result = trail.refresh().and_then(|()| f(trail));
+        if result.is_err() {
+            *slot = None;
+        }
+        result
     }
 
     /// The directory.
@@ -433,10 +522,7 @@ impl StateStore {
         validate: impl FnOnce(&AdminState) -> Result<(), String>,
     ) -> Result<AdminState, AdminError> {
         let _lock = self.lock()?;
-        let mut audit = ChainLog::open(&self.audit_path())
-            .map_err(|e| AdminError::Io(format!("audit trail: {e}")))?;
         let current = self.load()?;
-        self.note_interrupted(&mut audit, &current)?;
         let outcome = check(request, change, &current, validate);
         let next = outcome.as_ref().ok().cloned();
         let record = json!({
@@ -452,9 +538,10 @@ impl StateStore {
             "error": outcome.as_ref().err().map(ToString::to_string),
             "revision": next.as_ref().map(|n| n.revision).unwrap_or(current.revision),
         });
-        audit
-            .append(record)
-            .map_err(|e| AdminError::Io(format!("audit trail: {e}")))?;
+        self.with_trail(|trail| {
+            Self::note_interrupted(trail, &current)?;
+            trail.append(record)
+        })?;
         let next = outcome?;
         fault_point("after-audit");
         let text =
@@ -484,11 +571,9 @@ impl StateStore {
     /// I/O errors.
     pub fn refuse(&self, request: &Request, action: Value, error: &str) -> Result<(), AdminError> {
         let _lock = self.lock()?;
-        let mut audit = ChainLog::open(&self.audit_path())
-            .map_err(|e| AdminError::Io(format!("audit trail: {e}")))?;
         let current = self.load()?;
-        audit
-            .append(json!({
+        self.with_trail(|trail| {
+            trail.append(json!({
                 "kind": "admin",
                 "at": AsOf::now(time::UtcOffset::UTC).to_rfc3339(),
                 "actor": request.actor,
@@ -499,47 +584,25 @@ impl StateStore {
                 "error": error,
                 "revision": current.revision,
             }))
-            .map_err(|e| AdminError::Io(format!("audit trail: {e}")))?;
-        Ok(())
+        })
     }
 
     /// If the trail holds an accepted change the state never reached (a
     /// crash between the two writes), says so in the trail.
-    fn note_interrupted(
-        &self,
-        audit: &mut ChainLog,
-        current: &AdminState,
-    ) -> Result<(), AdminError> {
-        let records = crate::records::read_log(&self.audit_path())
-            .map_err(|e| AdminError::Io(e.to_string()))?;
-        let last_accepted = records
-            .iter()
-            .rev()
-            .find(|r| {
-                r.get("kind").and_then(Value::as_str) == Some("admin")
-                    && r.get("result").and_then(Value::as_str) == Some("accepted")
-            })
-            .and_then(|r| r.get("revision").and_then(Value::as_u64));
-        let already_noted = records
-            .last()
-            .and_then(|r| r.get("result"))
-            .and_then(Value::as_str)
-            == Some("interrupted");
-        if let Some(revision) = last_accepted
+    fn note_interrupted(trail: &mut OpenTrail, current: &AdminState) -> Result<(), AdminError> {
+        if let Some(revision) = trail.last_accepted
             && revision > current.revision
-            && !already_noted
+            && !trail.last_interrupted
         {
-            audit
-                .append(json!({
-                    "kind": "admin",
-                    "at": AsOf::now(time::UtcOffset::UTC).to_rfc3339(),
-                    "actor": "kinga",
-                    "reason": "recovery",
-                    "result": "interrupted",
-                    "revision": current.revision,
-                    "error": format!("the change to revision {revision} was audited but never written; the state stays at revision {}", current.revision),
-                }))
-                .map_err(|e| AdminError::Io(format!("audit trail: {e}")))?;
+            trail.append(json!({
+                "kind": "admin",
+                "at": AsOf::now(time::UtcOffset::UTC).to_rfc3339(),
+                "actor": "kinga",
+                "reason": "recovery",
+                "result": "interrupted",
+                "revision": current.revision,
+                "error": format!("the change to revision {revision} was audited but never written; the state stays at revision {}", current.revision),
+            }))?;
         }
         Ok(())
     }

@@ -146,9 +146,20 @@ impl ChainLog {
         Ok(())
     }
 
-    /// Reads the records other processes appended since our last look
-    /// (nothing, usually: the file's length tells).
-    fn catch_up(&mut self) -> std::io::Result<()> {
+    /// Reads the records other processes appended since our last look, and
+    /// returns them (none, usually: the file's length tells).
+    ///
+    /// # Errors
+    /// I/O errors; a log shorter than before (records were removed).
+    pub fn refresh(&mut self) -> std::io::Result<Vec<Map<String, Value>>> {
+        self.file.lock()?;
+        let read = self.catch_up();
+        let _ = self.file.unlock();
+        read
+    }
+
+    fn catch_up(&mut self) -> std::io::Result<Vec<Map<String, Value>>> {
+        let mut appended = Vec::new();
         let len = self.file.metadata()?.len();
         if len < self.end {
             return Err(std::io::Error::other(
@@ -165,13 +176,14 @@ impl ChainLog {
                     if let Some(hash) = map.get("hash").and_then(Value::as_str) {
                         self.last = hash.to_owned();
                     }
+                    appended.push(map);
                 }
                 line.clear();
             }
             self.end = len;
         }
         self.file.seek(SeekFrom::End(0))?;
-        Ok(())
+        Ok(appended)
     }
 
     /// Writes the head file now.

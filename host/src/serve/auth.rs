@@ -5,8 +5,10 @@
 //! SHA-256 (a leaked configuration does not leak a token) and a lookup
 //! hashes the presented token. Every `/v1` route except the OpenAPI document
 //! sits behind [`guard`] with the roles it admits; a route without a guard
-//! does not exist. Administration routes record every refusal (401, 403,
-//! 429) in the audit trail, with the principal when there is one.
+//! does not exist. On administration routes, a known token refused for its
+//! role (403) is audited under its principal; refusals that name nobody
+//! (401) or come in a flood (429) are tallied and audited as summaries
+//! (see [`refusals`](super::refusals)).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -196,29 +198,39 @@ pub async fn guard(
         return response;
     };
     if gate.audited {
-        let actor = match &principal {
-            Some(Ok(p)) => p.name.clone(),
-            _ => "anonymous".to_owned(),
-        };
         let route = request
             .extensions()
             .get::<MatchedPath>()
             .map(|m| m.as_str().to_owned())
             .unwrap_or_default();
-        let action = serde_json::json!({
-            "action": "http",
-            "method": request.method().as_str(),
-            "route": route,
-        });
-        let store = app.store.clone();
-        let detail = problem.detail.clone();
-        let audited =
-            tokio::task::spawn_blocking(move || audit_refusal(&store, &actor, action, &detail))
+        let method = request.method().as_str().to_owned();
+        match &principal {
+            // A known principal without the role is accountable: audited.
+            Some(Ok(p)) if problem.status != StatusCode::TOO_MANY_REQUESTS => {
+                let action = serde_json::json!({
+                    "action": "http",
+                    "method": method,
+                    "route": route,
+                });
+                let (store, actor, detail) =
+                    (app.store.clone(), p.name.clone(), problem.detail.clone());
+                let audited = tokio::task::spawn_blocking(move || {
+                    audit_refusal(&store, &actor, action, &detail)
+                })
                 .await
                 .map_err(|e| e.to_string())
                 .and_then(|r| r);
-        if let Err(e) = audited {
-            tracing::error!(target: "kinga::http", error = %e, "a refused administration request could not be audited");
+                if let Err(e) = audited {
+                    tracing::error!(target: "kinga::http", error = %e, "a refused administration request could not be audited");
+                }
+            }
+            // Nobody, or a flood: tallied, audited as a summary.
+            _ => {
+                if let Some(summary) = app.refusals.note(&method, &route, problem.status.as_u16()) {
+                    let app = Arc::clone(&app);
+                    let _ = tokio::task::spawn_blocking(move || app.audit_refusals(summary)).await;
+                }
+            }
         }
     }
     let mut response = problem.into_response();

@@ -112,6 +112,8 @@ pub async fn run(config: ServeConfig, live: LiveHost) -> Result<(), ServeError> 
             tracing::warn!(target: "kinga::http", "stopped with requests still open after the grace period")
         }
     }
+    let last = Arc::clone(&app);
+    let _ = tokio::task::spawn_blocking(move || last.audit_due_refusals(true)).await;
     Ok(())
 }
 
@@ -171,6 +173,7 @@ async fn reload_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
                 let _ = tokio::task::spawn_blocking(move || {
                     app.reload_if_changed();
                     app.rate.forget_quiet();
+                    app.audit_due_refusals(false);
                 }).await;
             }
             _ = stop.changed() => return,

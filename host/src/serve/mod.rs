@@ -40,6 +40,7 @@ pub mod openapi;
 pub mod ops;
 pub mod plugins;
 pub mod problem;
+pub mod refusals;
 pub mod reports;
 pub mod request;
 pub mod staging;
@@ -95,6 +96,9 @@ pub struct App {
     pub evaluations: Arc<tokio::sync::Semaphore>,
     /// Set when shutdown began: `/readyz` answers 503.
     pub draining: AtomicBool,
+    /// Refused administration requests nobody accountable made, not yet
+    /// audited.
+    pub refusals: refusals::RefusalTally,
 }
 
 impl App {
@@ -117,6 +121,7 @@ impl App {
             metrics,
             evaluations,
             draining: AtomicBool::new(false),
+            refusals: refusals::RefusalTally::default(),
         })
     }
 
@@ -181,6 +186,22 @@ impl App {
         ));
         let _cancel_when_dropped = CancelOnDrop(Arc::clone(&budget));
         self.run_blocking(move |app| work(app, budget)).await
+    }
+
+    /// Audits a summary of unattributed refusals (blocking).
+    pub fn audit_refusals(&self, summary: refusals::Summary) {
+        let Some(store) = &self.store else { return };
+        if let Err(e) = summary.audit(store) {
+            tracing::error!(target: "kinga::http", error = %e, "refused administration requests could not be audited");
+        }
+    }
+
+    /// Audits the tallied refusals if a summary is due, or with `now`
+    /// whatever is tallied (blocking).
+    pub fn audit_due_refusals(&self, now: bool) {
+        if let Some(summary) = self.refusals.due(now) {
+            self.audit_refusals(summary);
+        }
     }
 
     /// Reloads the host (plugins, packages, state), counting the result.

@@ -337,3 +337,63 @@ fn plain_http_beyond_loopback_is_refused_unless_configured() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("max_bodybytes"));
 }
+
+#[test]
+fn refusals_that_name_nobody_are_audited_as_one_summary_not_one_record_each() {
+    let server = Server::start();
+    let url = server.url(ADMIN_ROUTES[0].1);
+    for _ in 0..300 {
+        call("PATCH", &url, None, &[], None).problem(401, "unauthenticated");
+    }
+    // A known token without the role names a person: audited on its own.
+    call(
+        "PATCH",
+        &url,
+        Some(&server.tokens.evaluator),
+        &[("content-type", "application/json"), ("if-match", "*")],
+        Some(&json_body()),
+    )
+    .problem(403, "forbidden");
+    let records = |server: &Server| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(server.home.path().join("audit.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let by = |records: &[serde_json::Value], actor: &str| -> Vec<serde_json::Value> {
+        records
+            .iter()
+            .filter(|r| r["actor"] == actor)
+            .cloned()
+            .collect()
+    };
+    let trail = records(&server);
+    // The first of the burst at once, so a probe shows within seconds.
+    assert_eq!(by(&trail, "anonymous").len(), 1, "{trail:?}");
+    assert_eq!(by(&trail, "primero-sidecar").len(), 1);
+
+    // The rest in one summary, written at the latest at shutdown.
+    unsafe { libc::kill(server.pid(), libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let summary = loop {
+        let anonymous = by(&records(&server), "anonymous");
+        if anonymous.len() == 2 {
+            break anonymous[1].clone();
+        }
+        assert!(Instant::now() < deadline, "no summary: {anonymous:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(summary["change"]["action"], "http-refusals", "{summary}");
+    assert_eq!(summary["change"]["count"], 299, "{summary}");
+    assert_eq!(
+        summary["change"]["routes"]["PATCH /v1/plugins/{id} 401"], 299,
+        "{summary}"
+    );
+    let verified = crate::support::kinga_at(server.home.path(), &["audit", "verify"]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        crate::support::stderr(&verified)
+    );
+}
