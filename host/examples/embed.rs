@@ -15,6 +15,7 @@
 //! its host with `kinga_host::admin::Deployment` instead (see
 //! `docs/administration.md`).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use kinga_host::{AsOf, EAST_AFRICA_TIME, Host, ValidCase};
@@ -45,6 +46,9 @@ fn run(plugins: &str, case: &str, as_of: &str) -> Result<(), Box<dyn std::error:
     let decisions = host.evaluate(&case, as_of)?;
     let referrals = host.route(&case, as_of)?;
     let answer = serde_json::json!({ "decisions": decisions, "referrals": referrals });
-    println!("{}", serde_json::to_string_pretty(&answer)?);
+    // Written, not `println!`: a reader that stops early (`| head`) is an
+    // error to report, not a panic.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", serde_json::to_string_pretty(&answer)?)?;
     Ok(())
 }
