@@ -249,18 +249,31 @@ fn batch(
     }
 }
 
-/// Reads a case file, refusing one far larger than any valid case.
+/// Reads a case file, refusing one larger than any valid case, and saying
+/// how large it really is (a regular file's length; a pipe's is unknown).
 fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Error> {
     let io = |source| Error::Io {
         path: path.display().to_string(),
         cause: source,
     };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let length = file
+        .metadata()
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len());
+    let max = kinga_host::MAX_CASE_BYTES;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(io)?
-        .take(kinga_host::MAX_CASE_BYTES as u64 + 1)
+    file.take(max as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;
+    if bytes.len() > max {
+        let size = length.map_or_else(|| "more than that".to_owned(), |n| format!("{n} bytes"));
+        return Err(Error::InvalidCase(kinga_host::CaseRejection::one(
+            "",
+            format!("the case is {size}; the largest case is {max} bytes"),
+        )));
+    }
     Ok(bytes)
 }
 

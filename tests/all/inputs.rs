@@ -47,10 +47,15 @@ fn edited(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
 
 #[test]
 fn j01_a_body_over_the_size_cap_is_refused_before_parsing() {
+    let bytes = edited(|c| c["extensions"]["blob"] = json!("x".repeat(80_000)));
+    // The real size, not the size read before stopping.
     refused(
-        &edited(|c| c["extensions"]["blob"] = json!("x".repeat(80_000))),
+        &bytes,
         "",
-        "limit",
+        &format!(
+            "the case is {} bytes; the largest case is 65536 bytes",
+            bytes.len()
+        ),
     );
 }
 

@@ -41,7 +41,8 @@ pub struct CaseRejection {
 }
 
 impl CaseRejection {
-    fn one(pointer: &str, message: impl Into<String>) -> Self {
+    /// A rejection with one problem.
+    pub fn one(pointer: &str, message: impl Into<String>) -> Self {
         CaseRejection {
             violations: vec![Violation {
                 pointer: pointer.to_owned(),
@@ -63,6 +64,25 @@ impl std::fmt::Display for CaseRejection {
 }
 
 impl std::error::Error for CaseRejection {}
+
+/// The length of `value` written as compact JSON, without writing it.
+fn compact_size(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
 
 impl ValidCase {
     /// Parses and validates one case from JSON bytes.
@@ -88,6 +108,17 @@ impl ValidCase {
     /// # Errors
     /// A [`CaseRejection`] naming each problem's JSON pointer.
     pub fn from_value(value: Value) -> Result<ValidCase, CaseRejection> {
+        // However the case arrived (a file, a line, inside a larger HTTP
+        // body), it is no larger than the schema's cap.
+        let size = compact_size(&value);
+        if size > MAX_CASE_BYTES {
+            return Err(CaseRejection::one(
+                "",
+                format!(
+                    "the case is {size} bytes as compact JSON; the largest case is {MAX_CASE_BYTES} bytes"
+                ),
+            ));
+        }
         let violations = schema::violations(schema::case(), &value, MAX_VIOLATIONS);
         if !violations.is_empty() {
             return Err(CaseRejection { violations });

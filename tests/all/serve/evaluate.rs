@@ -298,3 +298,35 @@ fn an_invalid_report_line_refuses_the_report_unless_skipped() {
     assert_eq!(skipped.status, 200, "{}", skipped.text);
     assert_eq!(skipped.header("kinga-skipped-cases"), Some("1"));
 }
+
+#[test]
+fn a_case_over_the_documented_64_kib_is_refused_inside_a_body_the_server_accepts() {
+    // The body limit is 1 MiB; the case limit, as the CLI applies it, 64 KiB.
+    let server = Server::start();
+    let mut case = sample_case();
+    case["extensions"]["blob"] = json!("x".repeat(70_000));
+    let answer = post_json(
+        &server.url("/v1/eligibility"),
+        &server.tokens.evaluator,
+        &json!({"case": case, "as_of": AS_OF}),
+    );
+    let problem = answer.problem(400, "invalid-case");
+    assert_eq!(problem["pointer"], "/case", "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the largest case is 65536 bytes"),
+        "{problem}"
+    );
+    // In a batch, that case alone is refused, in its place.
+    let answer = post_json(
+        &server.url("/v1/eligibility"),
+        &server.tokens.evaluator,
+        &json!({"cases": [sample_case(), case], "as_of": AS_OF}),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let results = answer.json()["results"].clone();
+    assert!(results[0]["decisions"].is_array(), "{results}");
+    assert_eq!(results[1]["error"]["code"], "invalid-case", "{results}");
+}
