@@ -16,7 +16,7 @@ pub struct Accountability {
     #[arg(long)]
     pub reason: String,
     /// Who makes it. Default: $KINGA_ACTOR, else $USER.
-    #[arg(long)]
+    #[arg(long, env = "KINGA_ACTOR")]
     pub actor: Option<String>,
     /// Refuse the change unless the state is still at this revision (as
     /// shown by `rules list` or `settings show`): no lost updates when two
@@ -29,12 +29,13 @@ pub struct Accountability {
 }
 
 impl Accountability {
-    /// The request this accountability makes.
+    /// The request this accountability makes. Without `--actor`,
+    /// `KINGA_ACTOR` or `USER` its actor is empty, and the store refuses it
+    /// (and audits the attempt): see [`NO_ACTOR`].
     pub fn request(&self) -> Request {
         let actor = self
             .actor
             .clone()
-            .or_else(|| std::env::var("KINGA_ACTOR").ok())
             .or_else(|| std::env::var("USER").ok())
             .unwrap_or_default();
         Request {
@@ -44,6 +45,10 @@ impl Accountability {
         }
     }
 }
+
+/// What a change without a known actor is told: how to name one (a
+/// container or a service often has no `USER`).
+pub const NO_ACTOR: &str = "every change needs an actor, and none is known here: give --actor NAME, or set KINGA_ACTOR (USER is not set)";
 
 /// `kinga rules ...`.
 #[derive(Debug, Subcommand)]
@@ -141,6 +146,9 @@ pub fn report(
             };
             setup::emit(&(text + "\n"));
             EXIT_OK
+        }
+        Err(AdminError::MissingAccountability(_)) if who.request().actor.trim().is_empty() => {
+            errors.usage(&format!("refused: {NO_ACTOR}"))
         }
         Err(e) => {
             let code = match e {

@@ -266,6 +266,13 @@ fn an_invalid_setting_or_an_unknown_rule_is_refused_naming_the_field_and_nothing
         .output()
         .unwrap();
     assert_eq!(anonymous.status.code(), Some(2), "{}", stderr(&anonymous));
+    for named in ["--actor", "KINGA_ACTOR"] {
+        assert!(
+            stderr(&anonymous).contains(named),
+            "the refusal says how to name an actor: {}",
+            stderr(&anonymous)
+        );
+    }
     let shown = admin.run(&["settings", "show", "kenya-referral-pathway", "--json"]);
     let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown["revision"], 0);
