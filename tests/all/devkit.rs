@@ -198,3 +198,33 @@ fn explain_says_per_rule_whether_it_fired_and_why() {
         "{printed}"
     );
 }
+
+#[test]
+fn an_expectation_for_a_rule_the_plugin_does_not_have_fails_instead_of_passing_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(&cases("kenya-referral-pathway"))
+        .join("childrens-officer-for-a-protection-concern-alone.json");
+    let mut document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
+    // A misspelt rule expected to stay silent: it always does.
+    document["expect"]["labour-officr"] = serde_json::Value::Null;
+    std::fs::write(
+        dir.path().join("misspelt.json"),
+        serde_json::to_string_pretty(&document).unwrap(),
+    )
+    .unwrap();
+    let out = kinga(&[
+        "test",
+        KENYA_REFERRAL_PATHWAY,
+        "--fixtures",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let printed = text(&out);
+    assert!(printed.contains("FAIL  misspelt"), "{printed}");
+    assert!(printed.contains("/labour-officr"), "{printed}");
+    assert!(
+        printed.contains("no such rule: kenya-referral-pathway has post-rape-care"),
+        "{printed}"
+    );
+}

@@ -201,10 +201,36 @@ impl Fixture {
     pub fn run(&self, host: &Host, plugin: &str) -> Result<Outcome, Error> {
         let as_of = AsOf::parse(&self.spec.as_of, EAST_AFRICA_TIME)?;
         let expect = Value::Object(self.spec.expect.clone());
-        let kind = host
+        let description = host
             .plugin(plugin)
-            .ok_or_else(|| Error::UnknownPlugin(plugin.to_owned()))?
-            .kind;
+            .ok_or_else(|| Error::UnknownPlugin(plugin.to_owned()))?;
+        let kind = description.kind;
+        // An expectation for a rule the plugin does not have can never fail
+        // (a misspelt `"labour-officr": null` passes forever): it fails now.
+        let mut mismatches: Vec<Mismatch> = match kind {
+            PluginKind::Reporting => Vec::new(),
+            _ => self
+                .spec
+                .expect
+                .iter()
+                .filter(|(key, _)| {
+                    *key != "error" && !description.rules.iter().any(|r| r.id == **key)
+                })
+                .map(|(key, expected)| Mismatch {
+                    pointer: format!("/{}", crate::case::json::escape_token(key)),
+                    expected: expected.clone(),
+                    actual: Value::String(format!(
+                        "(no such rule: {plugin} has {})",
+                        description
+                            .rules
+                            .iter()
+                            .map(|r| r.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                })
+                .collect(),
+        };
         let actual = match kind {
             PluginKind::Reporting => self.report(host, as_of)?,
             _ => {
@@ -234,7 +260,6 @@ impl Fixture {
                 }
             }
         };
-        let mut mismatches = Vec::new();
         compare(&expect, &actual, kind, &mut mismatches);
         Ok(Outcome { mismatches, actual })
     }
