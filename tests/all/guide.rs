@@ -93,3 +93,72 @@ fn a_newcomer_following_the_guide_gets_a_signed_installed_plugin_that_evaluates(
         "{log}"
     );
 }
+
+/// Every `"enum"` array in the output schemas, as sets of values.
+fn schema_enums() -> Vec<std::collections::BTreeSet<String>> {
+    fn walk(value: &serde_json::Value, out: &mut Vec<std::collections::BTreeSet<String>>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::Array(values)) = map.get("enum") {
+                    out.push(
+                        values
+                            .iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect(),
+                    );
+                }
+                map.values().for_each(|v| walk(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
+    let mut enums = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
+        walk(&serde_json::from_str(&text).unwrap(), &mut enums);
+    }
+    enums
+}
+
+#[test]
+fn every_value_list_in_the_contract_table_is_exactly_one_the_contract_has() {
+    // A list like (`not-required`, `given`, `required`) in the guide's
+    // contract table must be the whole of one enumeration of the schemas
+    // the host answers with: no value the contract lacks, none left out.
+    let enums = schema_enums();
+    let mut lists = 0;
+    for line in GUIDE.lines().filter(|l| l.starts_with("| `")) {
+        for group in line.split('(').skip(1) {
+            let inner = group.split(')').next().unwrap_or_default();
+            let values: Vec<&str> = inner.split(", ").collect();
+            let all_values = values.len() >= 2
+                && values.iter().all(|v| {
+                    v.len() > 2
+                        && v.starts_with('`')
+                        && v.ends_with('`')
+                        && v[1..v.len() - 1]
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                });
+            if !all_values {
+                continue;
+            }
+            lists += 1;
+            let set: std::collections::BTreeSet<String> = values
+                .iter()
+                .map(|v| v.trim_matches('`').to_owned())
+                .collect();
+            assert!(
+                enums.contains(&set),
+                "the guide lists {set:?}, which is no enumeration of the contract"
+            );
+        }
+    }
+    assert!(lists >= 3, "the table's lists were not found ({lists})");
+}
