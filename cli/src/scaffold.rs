@@ -137,9 +137,25 @@ pub fn run(_global: &Global, args: &NewArgs, errors: &ErrorPrinter) -> u8 {
             dir.display()
         ));
     }
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return errors.usage(&format!("{}: {e}", dir.display()));
+    }
+    // Relative, so the crate keeps working when the tree it sits in is
+    // moved, copied or committed (no one's home directory in Cargo.toml).
+    let sdk_path = match std::fs::canonicalize(&dir)
+        .ok()
+        .and_then(|crate_dir| pathdiff::diff_paths(&sdk, crate_dir))
+    {
+        Some(relative) => relative.display().to_string(),
+        None => {
+            return errors.usage(&format!(
+                "{}: no relative path from the new crate to the SDK; give --sdk DIR",
+                sdk.display()
+            ));
+        }
+    };
     let crate_name = args.name.replace('-', "_");
     let type_name = kinga_host::devkit::pascal_case(&args.name);
-    let sdk_path = sdk.display().to_string();
     let values = [
         ("name", args.name.as_str()),
         ("crate_name", crate_name.as_str()),

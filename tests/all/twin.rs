@@ -50,6 +50,17 @@ fn rust_twin(dir: &Path) -> (PathBuf, PathBuf) {
         String::from_utf8_lossy(&made.stderr)
     );
     let krate = dir.join("school-support");
+    // The SDK is named by a relative path (the crate can be moved with its
+    // tree, committed, built by someone else), which the build below uses.
+    let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
+    let sdk_line = manifest
+        .lines()
+        .find(|l| l.starts_with("kinga-plugin-sdk"))
+        .unwrap();
+    assert!(
+        sdk_line.contains("path = \"..") && !sdk_line.contains("path = \"/"),
+        "{sdk_line}"
+    );
     let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("guide-target");
     let built = Command::new("cargo")
         .args([
