@@ -179,7 +179,7 @@ pub fn replay(global: &Global, args: &ReplayArgs, errors: &ErrorPrinter) -> u8 {
         Ok(settings) => settings,
         Err(message) => return errors.fail(&Error::Replay(message.to_string())),
     };
-    let bytes = match std::fs::read(&args.case) {
+    let bytes = match kinga_host::read_regular_file(&args.case, kinga_host::MAX_CASE_BYTES) {
         Ok(bytes) => bytes,
         Err(source) => {
             return errors.fail(&Error::Io {

@@ -95,10 +95,12 @@ fn host_with(global: &Global, component: &Path) -> Result<(Host, String), Error>
         builder = builder.cache_dir(dir);
     }
     let mut host = builder.build()?;
-    let bytes = std::fs::read(component).map_err(|source| Error::Io {
-        path: component.display().to_string(),
-        cause: source,
-    })?;
+    let bytes = kinga_host::read_regular_file(component, host.limits().component_bytes).map_err(
+        |source| Error::Io {
+            path: component.display().to_string(),
+            cause: source,
+        },
+    )?;
     let id = host.load_bytes(&bytes, &component.display().to_string())?;
     Ok((host, id))
 }

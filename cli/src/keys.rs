@@ -85,7 +85,10 @@ pub fn sign(component: &Path, key: Option<&Path>, out: &Path, errors: &ErrorPrin
         Err(code) => return code,
     };
     let component = component.as_path();
-    let bytes = match std::fs::read(component) {
+    let bytes = match kinga_host::read_regular_file(
+        component,
+        kinga_host::Limits::default().component_bytes,
+    ) {
         Ok(bytes) => bytes,
         Err(source) => {
             return errors.fail(&Error::Io {

@@ -91,6 +91,7 @@ pub use runtime::plugin::{
 };
 pub use runtime::render::{Format, render};
 pub use runtime::report::{Count, Report, ReportRow, ReportRun, ReportTable};
+pub use storage::read_regular_file;
 pub use text::{is_unsafe_char, neutralise};
 
 /// The bundled JSON Schemas (`schemas/`), compiled once, and checking a

@@ -199,3 +199,34 @@ fn a_plugin_refusal_is_typed_and_names_its_pointer() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_pipe_or_a_device_named_wasm_is_refused_at_once_never_read() {
+    // A FIFO would hang start-up until written to; /dev/zero would fill
+    // memory. Both are refused by what they are, not by their name.
+    for make in ["fifo", "device"] {
+        let plugins = crate::support::plugin_dir(&[TEST_ELIGIBILITY]);
+        let trap = plugins.path().join("zz-trap.wasm");
+        match make {
+            "fifo" => {
+                let path = std::ffi::CString::new(trap.to_str().unwrap()).unwrap();
+                assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+            }
+            _ => std::os::unix::fs::symlink("/dev/zero", &trap).unwrap(),
+        }
+        let started = Instant::now();
+        let out = crate::support::kinga(&[
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "plugins",
+            "list",
+        ]);
+        let stderr = crate::support::stderr(&out);
+        assert!(!out.status.success(), "{make}: {stderr}");
+        assert!(
+            stderr.contains("zz-trap.wasm") && stderr.contains("not a regular file"),
+            "{make}: {stderr}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(60), "{make}");
+    }
+}

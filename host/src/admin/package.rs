@@ -35,6 +35,10 @@ use crate::case::json::{JsonLimits, parse_strict};
 use crate::case::schema;
 use crate::storage::{sha256_hex, write_atomically};
 
+/// Largest file of a package read: the component cap with room to spare
+/// (the manifest and signature are far smaller, and checked again).
+const MAX_PACKAGE_FILE_BYTES: usize = 64 << 20;
+
 /// A package manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -301,7 +305,8 @@ pub fn verify(
     allow_unsigned: bool,
 ) -> Result<VerifiedPackage, PackageError> {
     let read = |name: &str| {
-        std::fs::read(dir.join(name)).map_err(|e| PackageError::Unreadable(format!("{name}: {e}")))
+        crate::storage::read_regular_file(&dir.join(name), MAX_PACKAGE_FILE_BYTES)
+            .map_err(|e| PackageError::Unreadable(format!("{name}: {e}")))
     };
     let manifest_bytes = read("manifest.json")?;
     let value = parse_strict(

@@ -470,7 +470,7 @@ impl StateStore {
     /// # Errors
     /// An unreadable or invalid state file, with the JSON pointer at fault.
     pub fn load(&self) -> Result<AdminState, AdminError> {
-        let bytes = match std::fs::read(self.state_path()) {
+        let bytes = match crate::storage::read_regular_file(&self.state_path(), MAX_STATE_BYTES) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(AdminState::default()),
             Err(e) => {

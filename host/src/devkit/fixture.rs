@@ -38,6 +38,9 @@ use crate::error::Error;
 use crate::runtime::host::{EvalOptions, Host};
 use crate::runtime::plugin::PluginKind;
 
+/// Largest fixture file read.
+const MAX_FIXTURE_BYTES: usize = 64 << 20;
+
 /// A fixture file that could not be used.
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -117,11 +120,12 @@ impl Fixture {
             path: path.display().to_string(),
             message,
         };
-        let text = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        let text = crate::storage::read_regular_file(path, MAX_FIXTURE_BYTES)
+            .map_err(|e| fail(e.to_string()))?;
         let value = crate::case::json::parse_strict(
             &text,
             crate::case::json::JsonLimits {
-                max_bytes: 64 << 20,
+                max_bytes: MAX_FIXTURE_BYTES,
                 max_depth: 64,
             },
         )

@@ -832,18 +832,20 @@ pub(crate) fn charge_answer(
 /// The oldest age the case schema admits (`child.age_estimate_years`).
 pub const MAX_AGE_YEARS: i32 = 25;
 
-/// Reads a file, refusing one larger than `max` bytes before reading it.
+/// Reads a plugin file: a regular file of at most `max` bytes (see
+/// [`read_regular_file`](crate::storage::read_regular_file)).
 pub(crate) fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, Error> {
-    let io = |source| Error::Io {
-        path: path.display().to_string(),
-        cause: source,
-    };
-    let len = std::fs::metadata(path).map_err(io)?.len();
-    if len > max as u64 {
-        return Err(Error::PluginLoad {
-            source_name: path.display().to_string(),
-            message: format!("the file is {len} bytes, more than the limit of {max}"),
-        });
-    }
-    std::fs::read(path).map_err(io)
+    crate::storage::read_regular_file(path, max).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidInput {
+            Error::PluginLoad {
+                source_name: path.display().to_string(),
+                message: e.to_string(),
+            }
+        } else {
+            Error::Io {
+                path: path.display().to_string(),
+                cause: e,
+            }
+        }
+    })
 }
