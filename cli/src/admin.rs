@@ -185,6 +185,7 @@ fn describe(change: &Change) -> String {
              reloads and calls it again"
         ),
         Change::TrustKey { key_id } => format!("publisher key {key_id} is trusted"),
+        Change::UntrustKey { key_id } => format!("publisher key {key_id} is no longer trusted"),
     }
 }
 

@@ -30,6 +30,19 @@ pub enum KeysCommand {
         #[command(flatten)]
         who: Accountability,
     },
+    /// Stop trusting a publisher key (by id, as `keys list` shows it).
+    Untrust {
+        /// The key's id (`ed25519:...`).
+        key_id: String,
+        #[command(flatten)]
+        who: Accountability,
+    },
+    /// List the publisher keys this host trusts.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The directory of trusted publisher keys.
@@ -67,15 +80,70 @@ pub fn run(global: &Global, command: &KeysCommand, errors: &ErrorPrinter) -> u8 
                 Ok(dir) => dir,
                 Err(message) => return errors.usage(&message),
             };
+            // The key is written anew from what was read, never copied:
+            // only a public key's bytes can reach the host.
             let target = dir.join(format!("{}.pub", id.replace(':', "-")));
-            if let Err(e) = std::fs::create_dir_all(&dir)
-                .and_then(|()| std::fs::copy(public_key, &target).map(|_| ()))
+            if let Err(e) =
+                std::fs::create_dir_all(&dir).and_then(|()| admin::write_public_key(&target, &key))
             {
                 return errors.usage(&format!("{}: {e}", target.display()));
             }
             super::admin::apply(global, Change::TrustKey { key_id: id }, who, errors)
         }
+        KeysCommand::Untrust { key_id, who } => super::admin::apply(
+            global,
+            Change::UntrustKey {
+                key_id: key_id.clone(),
+            },
+            who,
+            errors,
+        ),
+        KeysCommand::List { json } => list(global, *json, errors),
     }
+}
+
+/// `kinga keys list`: the keys the audited state trusts, and whether each
+/// one's file is in place.
+fn list(global: &Global, json: bool, errors: &ErrorPrinter) -> u8 {
+    let state = match setup::state_store(global).map(|store| store.load()) {
+        Ok(Ok(state)) => state,
+        Ok(Err(e)) => return errors.usage(&e.to_string()),
+        Err(message) => return errors.usage(&message),
+    };
+    let dir = match trusted_dir(global) {
+        Ok(dir) => dir,
+        Err(message) => return errors.usage(&message),
+    };
+    let keys: Vec<(String, bool)> = state
+        .trusted_keys
+        .iter()
+        .map(|id| {
+            let file = dir.join(format!("{}.pub", id.replace(':', "-")));
+            (id.clone(), file.is_file())
+        })
+        .collect();
+    let text = if json {
+        let listed: Vec<_> = keys
+            .iter()
+            .map(|(id, present)| serde_json::json!({"key_id": id, "file_present": present}))
+            .collect();
+        serde_json::to_string_pretty(&listed).unwrap_or_default() + "\n"
+    } else if keys.is_empty() {
+        "no publisher key is trusted\n".to_owned()
+    } else {
+        keys.iter()
+            .map(|(id, present)| {
+                let note = if *present {
+                    ""
+                } else {
+                    "  (its file is missing)"
+                };
+                format!("{id}{note}\n")
+            })
+            .collect()
+    };
+    setup::emit(&text);
+    EXIT_OK
 }
 
 /// `kinga plugins sign`: writes a signed package.

@@ -253,3 +253,83 @@ fn an_installed_package_changed_on_disk_is_refused_at_the_next_start() {
     assert_eq!(listed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&listed.stderr).contains("no longer verifies"));
 }
+
+#[test]
+fn a_key_of_the_wrong_half_is_refused_and_trust_is_listed_and_withdrawn() {
+    let p = Publisher::new();
+    let who = ["--reason", "key care", "--actor", "amina"];
+    let with_who = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&who);
+        p.run(&all)
+    };
+    let trusted_files = || {
+        std::fs::read_dir(p.home.path().join("trusted-keys"))
+            .unwrap()
+            .count()
+    };
+    let files_before = trusted_files();
+
+    // A secret key offered for trust is refused, and never copied.
+    let secret = p.path("stranger.key");
+    let offered = with_who(&["keys", "trust", secret.to_str().unwrap()]);
+    let stderr = crate::support::stderr(&offered);
+    assert_eq!(offered.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("this is a secret key, not a public key"),
+        "{stderr}"
+    );
+    assert_eq!(trusted_files(), files_before, "nothing was written");
+    // The same bytes under another name are still a secret key.
+    let renamed = p.path("looks-public.pub");
+    std::fs::copy(&secret, &renamed).unwrap();
+    let offered = with_who(&["keys", "trust", renamed.to_str().unwrap()]);
+    assert!(crate::support::stderr(&offered).contains("this is a secret key"));
+
+    // A public key offered for signing is refused.
+    let component = p.path("wat-1.0.0.wasm");
+    std::fs::write(
+        &component,
+        plugin_versioned("wat-plugin", "1.0.0", 1, "", ""),
+    )
+    .unwrap();
+    let public = p.path("trusted.pub");
+    let signed = p.run(&[
+        "plugins",
+        "sign",
+        component.to_str().unwrap(),
+        "--key",
+        public.to_str().unwrap(),
+        "--out",
+        p.path("out").to_str().unwrap(),
+    ]);
+    let stderr = crate::support::stderr(&signed);
+    assert_eq!(signed.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("this is a public key, not a secret key"),
+        "{stderr}"
+    );
+
+    // Listed, withdrawn (audited), and gone from the list.
+    let listed = crate::support::stdout(&p.run(&["keys", "list"]));
+    let id = listed.lines().next().unwrap().trim().to_owned();
+    assert!(id.starts_with("ed25519:"), "{listed}");
+    crate::support::assert_success(&with_who(&["keys", "untrust", &id]));
+    assert_eq!(
+        crate::support::stdout(&p.run(&["keys", "list"])),
+        "no publisher key is trusted\n"
+    );
+    let again = with_who(&["keys", "untrust", &id]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(crate::support::stderr(&again).contains("is not trusted"));
+    let trail = std::fs::read_to_string(p.home.path().join("audit.jsonl")).unwrap();
+    assert!(
+        trail
+            .lines()
+            .any(|l| l.contains("\"untrust-key\"") && l.contains("\"accepted\"")),
+        "{trail}"
+    );
+    // A package signed by the withdrawn key is no longer installed.
+    let package = p.package("1.0.0", Some("trusted.key"), "pkg");
+    assert!(!p.install(&package, &[]).status.success());
+}

@@ -23,8 +23,9 @@ mod state;
 pub use deployment::{Deployment, LiveHost};
 pub use operations::{apply, describe, install, trusted_keys};
 pub use package::{
-    KeyError, Manifest, PackageError, TrustedKeys, VerifiedPackage, generate_key, key_id,
+    KeyError, KeyKind, Manifest, PackageError, TrustedKeys, VerifiedPackage, generate_key, key_id,
     read_public_key, read_signing_key, verify as verify_package, write_key_pair, write_package,
+    write_public_key,
 };
 pub use state::{
     AdminError, AdminState, Change, PackageHistory, PackageRef, PluginState, Request, StateStore,

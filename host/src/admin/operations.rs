@@ -32,7 +32,10 @@ pub fn apply(
     let validate = |next: &AdminState| {
         let about_a_loaded_plugin = !matches!(
             change,
-            Change::Install { .. } | Change::Rollback { .. } | Change::TrustKey { .. }
+            Change::Install { .. }
+                | Change::Rollback { .. }
+                | Change::TrustKey { .. }
+                | Change::UntrustKey { .. }
         );
         if about_a_loaded_plugin && host.plugin(change.plugin()).is_none() {
             return Err(format!("no plugin {} is loaded", change.plugin()));

@@ -143,12 +143,60 @@ pub fn write_key_pair(
             format!("{} exists", secret.display()),
         ));
     }
-    write_atomically(&secret, hex::encode(key.to_bytes()).as_bytes())?;
-    write_atomically(
-        &public,
-        hex::encode(key.verifying_key().as_bytes()).as_bytes(),
-    )?;
+    write_atomically(&secret, KeyKind::Secret.label(&key.to_bytes()).as_bytes())?;
+    write_public_key(&public, &key.verifying_key())?;
     Ok((secret, public))
+}
+
+/// Writes `key` as a labelled public key file.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_public_key(path: &Path, key: &VerifyingKey) -> std::io::Result<()> {
+    write_atomically(path, KeyKind::Public.label(key.as_bytes()).as_bytes())
+}
+
+/// Which half of a key pair a key file holds. Each file says so on its
+/// first word, so that a secret key offered where a public one belongs (to
+/// `keys trust`, which would copy it onto a host) is refused, and the other
+/// way round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A publisher's secret signing key (`NAME.key`).
+    Secret,
+    /// A publisher's public key (`NAME.pub`).
+    Public,
+}
+
+impl KeyKind {
+    fn tag(self) -> &'static str {
+        match self {
+            KeyKind::Secret => "kinga-ed25519-secret-key",
+            KeyKind::Public => "kinga-ed25519-public-key",
+        }
+    }
+
+    /// In words.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Secret => "secret key",
+            KeyKind::Public => "public key",
+        }
+    }
+
+    fn label(self, bytes: &[u8]) -> String {
+        format!("{} {}\n", self.tag(), hex::encode(bytes))
+    }
+
+    /// What a file of this kind is wrongly offered for.
+    fn misplaced(self) -> &'static str {
+        match self {
+            KeyKind::Secret => {
+                "a host trusts a publisher's public key (NAME.pub); the secret key stays with the publisher and is never copied to a host"
+            }
+            KeyKind::Public => "signing needs the publisher's secret key (NAME.key)",
+        }
+    }
 }
 
 /// A key file that cannot be used.
@@ -163,13 +211,23 @@ pub enum KeyError {
         /// Why.
         cause: std::io::Error,
     },
-    /// The file does not hold 64 hex digits.
-    #[error("{path}: not a {what} (64 hex digits)")]
+    /// The file does not hold a key: its label, then 64 hex digits.
+    #[error("{path}: not a {what} (as `kinga keys generate` writes it)")]
     NotAKey {
         /// The file.
         path: String,
         /// "secret key" or "public key".
         what: &'static str,
+    },
+    /// The file holds the other half of a key pair.
+    #[error("{path}: this is a {}, not a {}: {}", found.as_str(), wanted.as_str(), found.misplaced())]
+    WrongKind {
+        /// The file.
+        path: String,
+        /// What it holds.
+        found: KeyKind,
+        /// What was asked for.
+        wanted: KeyKind,
     },
     /// The digits are not a point of the Ed25519 curve.
     #[error("{path}: not a valid Ed25519 public key")]
@@ -179,19 +237,48 @@ pub enum KeyError {
     },
 }
 
-/// The 32 bytes a key file holds in hex.
-fn key_bytes(path: &Path, what: &'static str) -> Result<[u8; 32], KeyError> {
-    let text = std::fs::read_to_string(path).map_err(|cause| KeyError::Unreadable {
+/// The 32 bytes a key file of `wanted` kind holds in hex, after its label.
+/// A file without a label (written by an earlier Kinga) is taken to be what
+/// its extension says, `.key` or `.pub`, and refused otherwise.
+fn key_bytes(path: &Path, wanted: KeyKind) -> Result<[u8; 32], KeyError> {
+    let bytes =
+        crate::storage::read_regular_file(path, 4096).map_err(|cause| KeyError::Unreadable {
+            path: path.display().to_string(),
+            cause,
+        })?;
+    let not_a_key = || KeyError::NotAKey {
         path: path.display().to_string(),
-        cause,
-    })?;
-    hex::decode(text.trim())
+        what: wanted.as_str(),
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| not_a_key())?.trim();
+    let (found, digits) = match text.split_once(' ') {
+        Some((tag, digits)) => {
+            let kind = [KeyKind::Secret, KeyKind::Public]
+                .into_iter()
+                .find(|k| k.tag() == tag)
+                .ok_or_else(not_a_key)?;
+            (kind, digits.trim())
+        }
+        None => {
+            let kind = match path.extension().and_then(|e| e.to_str()) {
+                Some("key") => KeyKind::Secret,
+                Some("pub") => KeyKind::Public,
+                _ => return Err(not_a_key()),
+            };
+            (kind, text)
+        }
+    };
+    if found != wanted {
+        return Err(KeyError::WrongKind {
+            path: path.display().to_string(),
+            found,
+            wanted,
+        });
+    }
+    hex::decode(digits)
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| KeyError::NotAKey {
-            path: path.display().to_string(),
-            what,
-        })
+        .ok_or_else(not_a_key)
 }
 
 /// Reads a secret key file.
@@ -199,7 +286,7 @@ fn key_bytes(path: &Path, what: &'static str) -> Result<[u8; 32], KeyError> {
 /// # Errors
 /// A file that is not 64 hex digits.
 pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
-    Ok(SigningKey::from_bytes(&key_bytes(path, "secret key")?))
+    Ok(SigningKey::from_bytes(&key_bytes(path, KeyKind::Secret)?))
 }
 
 /// Reads a public key file.
@@ -207,7 +294,7 @@ pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
 /// # Errors
 /// A file that is not a valid Ed25519 public key in hex.
 pub fn read_public_key(path: &Path) -> Result<VerifyingKey, KeyError> {
-    VerifyingKey::from_bytes(&key_bytes(path, "public key")?).map_err(|_| {
+    VerifyingKey::from_bytes(&key_bytes(path, KeyKind::Public)?).map_err(|_| {
         KeyError::InvalidPublicKey {
             path: path.display().to_string(),
         }

@@ -177,6 +177,12 @@ pub enum Change {
         /// The key's id.
         key_id: String,
     },
+    /// Stop trusting a publisher key: packages it signed are no longer
+    /// installed (those installed stay until changed).
+    UntrustKey {
+        /// The key's id.
+        key_id: String,
+    },
 }
 
 impl Change {
@@ -191,7 +197,7 @@ impl Change {
             | Change::Install { plugin, .. }
             | Change::Rollback { plugin }
             | Change::CloseBreaker { plugin } => plugin,
-            Change::TrustKey { .. } => "",
+            Change::TrustKey { .. } | Change::UntrustKey { .. } => "",
         }
     }
 
@@ -207,6 +213,9 @@ impl Change {
                 Err(format!(
                     "plugin {plugin} has no earlier installed version to roll back to"
                 ))
+            }
+            Change::UntrustKey { key_id } if !state.trusted_keys.contains(key_id) => {
+                Err(format!("publisher key {key_id} is not trusted"))
             }
             _ => Ok(()),
         }
@@ -266,6 +275,7 @@ impl Change {
                     next.trusted_keys.push(key_id.clone());
                 }
             }
+            Change::UntrustKey { key_id } => next.trusted_keys.retain(|k| k != key_id),
         }
         next.revision = state.revision + 1;
         next
@@ -278,7 +288,7 @@ impl Change {
             Change::Install { plugin: id, .. } | Change::Rollback { plugin: id } => {
                 json!({ "active": state.packages.get(id).map(|h| &h.active) })
             }
-            Change::TrustKey { key_id } => {
+            Change::TrustKey { key_id } | Change::UntrustKey { key_id } => {
                 json!({ "trusted": state.trusted_keys.contains(key_id) })
             }
             Change::EnablePlugin { .. } | Change::DisablePlugin { .. } => {
