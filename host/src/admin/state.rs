@@ -533,8 +533,21 @@ impl StateStore {
     ) -> Result<AdminState, AdminError> {
         let _lock = self.lock()?;
         let current = self.load()?;
-        let outcome = check(request, change, &current, validate);
-        let next = outcome.as_ref().ok().cloned();
+        // The state is written as this text, so its size is checked first:
+        // a change that would make the state too large to read again is
+        // refused (and audited as refused), never written.
+        let outcome = check(request, change, &current, validate).and_then(|next| {
+            let text = serde_json::to_string_pretty(&next)
+                .map_err(|e| AdminError::Io(e.to_string()))?;
+            if text.len() > MAX_STATE_BYTES {
+                return Err(AdminError::Invalid(format!(
+                    "the state would be {} bytes, more than the {MAX_STATE_BYTES} it may be: the change is refused",
+                    text.len()
+                )));
+            }
+            Ok((next, text))
+        });
+        let next = outcome.as_ref().ok().map(|(next, _)| next.clone());
         let record = json!({
             "kind": "admin",
             "at": AsOf::now(time::UtcOffset::UTC).to_rfc3339(),
@@ -552,10 +565,8 @@ impl StateStore {
             Self::note_interrupted(trail, &current)?;
             trail.append(record)
         })?;
-        let next = outcome?;
+        let (next, text) = outcome?;
         fault_point("after-audit");
-        let text =
-            serde_json::to_string_pretty(&next).map_err(|e| AdminError::Io(e.to_string()))?;
         self.write_state(text.as_bytes())
             .map_err(|e| AdminError::Io(format!("{}: {e}", self.state_path().display())))?;
         Ok(next)
@@ -681,6 +692,28 @@ mod tests {
             plugin: "p".into(),
             rule: rule.into(),
         }
+    }
+
+    #[test]
+    fn a_change_that_would_make_the_state_unreadable_is_refused_and_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        let mut settings = Map::new();
+        settings.insert("blob".into(), Value::String("x".repeat(MAX_STATE_BYTES)));
+        let change = Change::SetSettings {
+            plugin: "p".into(),
+            settings,
+        };
+        let err = store
+            .apply(&request(None), &change, |_| Ok(()))
+            .unwrap_err();
+        assert!(err.to_string().contains("more than the"), "{err}");
+        // Nothing was written; the state still reads, and the refusal is
+        // in the trail.
+        assert_eq!(store.load().unwrap().revision, 0);
+        let trail = crate::records::read_log(&store.audit_path()).unwrap();
+        assert_eq!(trail.last().unwrap()["result"], "refused");
+        store.apply(&request(None), &off("r"), |_| Ok(())).unwrap();
     }
 
     #[test]
