@@ -4,7 +4,7 @@
 //! Template parameters come in the query string (`?period=2026-Q3`), next
 //! to three reserved names: `publish` (suppress small cells even for a
 //! caller allowed unpublished figures), `suppress_below` (the threshold,
-//! default 5) and `skip_invalid` (leave invalid cases out and count them
+//! default 5; below it only for a caller allowed unpublished figures) and `skip_invalid` (leave invalid cases out and count them
 //! instead of refusing the report). Cases are read as they arrive, on a
 //! blocking thread, one bounded line at a time: memory does not grow with
 //! the number of cases. Nothing is answered before the last case is read,
@@ -32,6 +32,11 @@ use crate::case::asof::{AsOf, EAST_AFRICA_TIME};
 use crate::case::jsonl::CaseLines;
 use crate::runtime::render::{Format, render};
 
+/// The smallest count published as it is, unless the caller may see
+/// unpublished figures: a caller without them may raise the threshold,
+/// never lower it.
+pub const DEFAULT_SUPPRESS_BELOW: u64 = 5;
+
 /// What the query string asks.
 struct ReportQuery {
     parameters: Vec<(String, String)>,
@@ -44,7 +49,7 @@ fn parse_query(raw: Option<&str>) -> Result<ReportQuery, Problem> {
     let mut query = ReportQuery {
         parameters: Vec::new(),
         publish: false,
-        suppress_below: 5,
+        suppress_below: DEFAULT_SUPPRESS_BELOW,
         skip_invalid: false,
     };
     let flag = |name: &str, value: &str| match value {
@@ -181,6 +186,15 @@ async fn build(
     require_content_type(&headers, JSON_LINES)?;
     let (format, media_type) = negotiate(&headers)?;
     let query = parse_query(query.as_deref())?;
+    if query.suppress_below < DEFAULT_SUPPRESS_BELOW && !principal.unpublished_figures {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "suppress_below below {DEFAULT_SUPPRESS_BELOW} needs a token with unpublished_figures: it can be raised, never lowered"
+            ),
+        ));
+    }
     let limits = &app.config.limits;
     check_declared_length(&headers, limits.max_report_bytes)?;
     let lines = LineStream::start(

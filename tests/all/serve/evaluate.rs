@@ -330,3 +330,46 @@ fn a_case_over_the_documented_64_kib_is_refused_inside_a_body_the_server_accepts
     assert!(results[0]["decisions"].is_array(), "{results}");
     assert_eq!(results[1]["error"]["code"], "invalid-case", "{results}");
 }
+
+#[test]
+fn without_unpublished_figures_suppression_can_be_raised_never_lowered() {
+    let server = Server::start();
+    let cases = jsonl(&[sample_case(), sample_case(), sample_case()]);
+    let evaluator = &server.tokens.evaluator;
+    // Three cases are below the default threshold of 5: lowering it to 2
+    // would publish them.
+    let lowered = report(
+        &server,
+        evaluator,
+        "?as_of=2026-07-01&suppress_below=2",
+        "application/json",
+        &cases,
+    );
+    let problem = lowered.problem(403, "forbidden");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unpublished_figures"),
+        "{problem}"
+    );
+    let raised = report(
+        &server,
+        evaluator,
+        "?as_of=2026-07-01&suppress_below=10",
+        "application/json",
+        &cases,
+    );
+    assert_eq!(raised.status, 200, "{}", raised.text);
+    assert!(raised.text.contains("\"<10\""), "{}", raised.text);
+    // A token allowed unpublished figures may lower it when publishing.
+    let analyst = report(
+        &server,
+        &server.tokens.analyst,
+        "?as_of=2026-07-01&suppress_below=2&publish=true",
+        "application/json",
+        &cases,
+    );
+    assert_eq!(analyst.status, 200, "{}", analyst.text);
+    assert!(!analyst.text.contains("\"<"), "{}", analyst.text);
+}
