@@ -146,6 +146,20 @@ pub enum Error {
     #[error("two plugins have the id {0}")]
     DuplicatePlugin(String),
 
+    /// A plugin offers a report template another loaded plugin offers: the
+    /// second would take the first's reports over.
+    #[error(
+        "plugin {plugin} offers the report template {template}, which plugin {owner} already offers"
+    )]
+    DuplicateTemplate {
+        /// The plugin refused.
+        plugin: String,
+        /// The template.
+        template: String,
+        /// The plugin that offers it already.
+        owner: String,
+    },
+
     /// A file could not be read or written. The cause is part of the
     /// message (and so not also a `source()`, which would print it twice).
     #[error("{path}: {cause}")]
@@ -283,6 +297,7 @@ impl Error {
             Error::WrongKind { .. } => "wrong-kind",
             Error::UnknownTemplate(_) => "unknown-template",
             Error::DuplicatePlugin(_) => "duplicate-plugin",
+            Error::DuplicateTemplate { .. } => "duplicate-template",
             Error::Io { .. } => "io",
             Error::Engine(_) => "engine",
         }
@@ -328,7 +343,8 @@ impl Error {
             | Error::PluginRefused { plugin, .. }
             | Error::SwitchedOff { plugin, .. }
             | Error::Overloaded { plugin }
-            | Error::WrongKind { plugin, .. } => Some(plugin),
+            | Error::WrongKind { plugin, .. }
+            | Error::DuplicateTemplate { plugin, .. } => Some(plugin),
             Error::UnknownPlugin(id) | Error::PluginDisabled(id) | Error::DuplicatePlugin(id) => {
                 Some(id)
             }

@@ -243,3 +243,44 @@ fn a_broken_plugin_directory_is_a_clear_error() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("broken.wasm"));
 }
+
+#[test]
+fn a_template_belongs_to_one_plugin_and_is_answered_only_as_itself() {
+    // A second plugin offering a template already offered is refused at
+    // load, as a second plugin with the same id is.
+    let both = plugin_dir(&[TEST_REPORTING, kinga_artifacts::TEST_REPORTING_RIVAL]);
+    let out = kinga(&[
+        "--plugins",
+        both.path().to_str().unwrap(),
+        "plugins",
+        "list",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(
+            "plugin test-reporting-rival offers the report template count-by-sex, which plugin test-reporting already offers"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // Alone, it answers its own template under another's id: refused.
+    let rival = plugin_dir(&[kinga_artifacts::TEST_REPORTING_RIVAL]);
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.jsonl");
+    std::fs::write(&cases, format!("{}\n", sample_case())).unwrap();
+    let out = kinga(&[
+        "--plugins",
+        rival.path().to_str().unwrap(),
+        "report",
+        "rival-summary",
+        "--cases",
+        cases.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "nothing is reported");
+    assert!(
+        stderr(&out).contains("/template: names another template than the one asked for"),
+        "{}",
+        stderr(&out)
+    );
+}

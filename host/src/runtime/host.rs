@@ -309,7 +309,8 @@ impl Host {
     /// errors. Returns its id.
     ///
     /// # Errors
-    /// [`Error::PluginLoad`] with the reason, [`Error::DuplicatePlugin`].
+    /// [`Error::PluginLoad`] with the reason, [`Error::DuplicatePlugin`],
+    /// [`Error::DuplicateTemplate`].
     pub fn load_bytes(&mut self, bytes: &[u8], source: &str) -> Result<String, Error> {
         let started = Instant::now();
         let loader = Loader {
@@ -322,6 +323,19 @@ impl Host {
         let id = plugin.description.id.clone();
         if self.plugins.iter().any(|p| p.description.id == id) {
             return Err(Error::DuplicatePlugin(id));
+        }
+        for template in &plugin.description.templates {
+            if let Some(owner) = self
+                .plugins
+                .iter()
+                .find(|p| p.description.templates.iter().any(|t| t.id == template.id))
+            {
+                return Err(Error::DuplicateTemplate {
+                    plugin: id,
+                    template: template.id.clone(),
+                    owner: owner.description.id.clone(),
+                });
+            }
         }
         tracing::info!(
             target: "kinga::host",

@@ -142,6 +142,8 @@ pub struct ReportRun<'h> {
     input: Fingerprint,
     /// The as-of every case is checked at.
     as_of: AsOf,
+    /// The template asked for: the only one the answer may name.
+    template: String,
     /// The budget of the request the report is made for, if any.
     budget: Option<Arc<RequestBudget>>,
     /// The plugin's and the host's slot, held for the whole report.
@@ -188,6 +190,7 @@ impl<'h> ReportRun<'h> {
                 cases: 0,
                 input,
                 as_of,
+                template: template.to_owned(),
                 budget: None,
                 _slots: slots,
             }),
@@ -318,6 +321,12 @@ impl<'h> ReportRun<'h> {
             pointer,
             message: message.to_owned(),
         };
+        if output.template != self.template {
+            return Err(invalid(
+                "/template".into(),
+                "names another template than the one asked for",
+            ));
+        }
         let mut ids = BTreeSet::new();
         let mut items = 0usize;
         for (t, table) in output.tables.iter().enumerate() {

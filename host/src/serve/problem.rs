@@ -111,6 +111,7 @@ impl Problem {
             | Error::Replay(_)
             | Error::PluginLoad { .. }
             | Error::DuplicatePlugin(_)
+            | Error::DuplicateTemplate { .. }
             | Error::Io { .. }
             | Error::Engine(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
