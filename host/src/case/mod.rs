@@ -95,7 +95,10 @@ impl ValidCase {
             max_depth: MAX_CASE_DEPTH,
         };
         let value = parse_strict(bytes, limits).map_err(|e| {
-            CaseRejection::one(&e.pointer, format!("not valid JSON: {}", e.message))
+            CaseRejection::one(
+                &schema::redact_pointer(&e.pointer, schema::bundled_names()),
+                format!("not valid JSON: {}", e.message),
+            )
         })?;
         ValidCase::from_value(value)
     }
@@ -119,8 +122,12 @@ impl ValidCase {
                 ),
             ));
         }
-        let violations = schema::violations(schema::case(), &value, MAX_VIOLATIONS);
+        let mut violations = schema::violations(schema::case(), &value, MAX_VIOLATIONS);
         if !violations.is_empty() {
+            // A pointer never repeats a key the schema does not declare.
+            for v in &mut violations {
+                v.pointer = schema::redact_pointer(&v.pointer, schema::bundled_names());
+            }
             return Err(CaseRejection { violations });
         }
         let violations = semantic_violations(&value);

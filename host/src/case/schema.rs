@@ -1,6 +1,7 @@
 //! The JSON Schemas in `schemas/`, compiled once, and schema errors turned
 //! into messages that name the field but never echo the input.
 
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -155,6 +156,78 @@ pub fn case_schema() -> &'static Value {
     SCHEMA.get_or_init(|| bundled("case.schema.json"))
 }
 
+/// Every property name that `documents` (JSON Schemas, or documents that
+/// hold them) declare under `properties` or `required`.
+pub fn declared_names<'a>(documents: impl IntoIterator<Item = &'a Value>) -> BTreeSet<String> {
+    fn walk(value: &Value, names: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Object(properties)) = map.get("properties") {
+                    names.extend(properties.keys().cloned());
+                }
+                if let Some(Value::Array(required)) = map.get("required") {
+                    names.extend(required.iter().filter_map(Value::as_str).map(str::to_owned));
+                }
+                map.values().for_each(|v| walk(v, names));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, names)),
+            _ => {}
+        }
+    }
+    let mut names = BTreeSet::new();
+    documents.into_iter().for_each(|d| walk(d, &mut names));
+    names
+}
+
+/// The names the bundled schemas declare.
+pub fn bundled_names() -> &'static BTreeSet<String> {
+    static NAMES: OnceLock<BTreeSet<String>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let schemas: Vec<Value> = BUNDLED.iter().map(|(name, _)| bundled(name)).collect();
+        declared_names(&schemas)
+    })
+}
+
+/// `pointer` as it may be shown: each object key that no schema declares
+/// (a key inside `extensions`, say, which may be a child's name) becomes
+/// `*`; array indices (up to five digits) and declared names stay.
+pub fn redact_pointer(pointer: &str, names: &BTreeSet<String>) -> String {
+    if pointer.is_empty() {
+        return String::new();
+    }
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|token| {
+            let key = token.replace("~1", "/").replace("~0", "~");
+            let index =
+                !token.is_empty() && token.len() <= 5 && token.bytes().all(|b| b.is_ascii_digit());
+            if index || names.contains(&key) {
+                format!("/{token}")
+            } else {
+                "/*".to_owned()
+            }
+        })
+        .collect()
+}
+
+/// A field name as an error may repeat it: only one shaped like the
+/// schemas' own names (lowercase words joined by `_` or `-`), which is how
+/// a misspelt field looks; anything else may be data, and is not repeated.
+pub fn field_name(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if plain {
+        quote(name)
+    } else {
+        "(a name not repeated here)".to_owned()
+    }
+}
+
 /// Compiles a plugin's settings schema: draft 2020-12, formats checked, no
 /// remote references.
 ///
@@ -192,11 +265,11 @@ pub fn describe(error: &ValidationError<'_>) -> String {
     use ValidationErrorKind as K;
     match error.kind() {
         K::AdditionalProperties { unexpected } => {
-            let names: Vec<String> = unexpected.iter().map(|n| quote(n)).collect();
+            let names: Vec<String> = unexpected.iter().map(|n| field_name(n)).collect();
             format!("unknown field(s) {} (not in the schema)", names.join(", "))
         }
         K::UnevaluatedProperties { unexpected } => {
-            let names: Vec<String> = unexpected.iter().map(|n| quote(n)).collect();
+            let names: Vec<String> = unexpected.iter().map(|n| field_name(n)).collect();
             format!("unknown field(s) {}", names.join(", "))
         }
         K::Required { property } => format!("required field {} is missing", property),
@@ -246,6 +319,21 @@ pub fn quote(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pointers_show_declared_names_and_indices_never_other_keys() {
+        let names = bundled_names();
+        assert_eq!(
+            redact_pointer("/incidents/3/occurred_at", names),
+            "/incidents/3/occurred_at"
+        );
+        assert_eq!(
+            redact_pointer("/extensions/Amina Wanjiru/0712345678", names),
+            "/extensions/*/*"
+        );
+        assert_eq!(field_name("date_of_brith"), "\"date_of_brith\"");
+        assert_eq!(field_name("Amina Wanjiru"), "(a name not repeated here)");
+    }
 
     #[test]
     fn every_bundled_schema_compiles() {

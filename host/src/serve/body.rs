@@ -118,7 +118,7 @@ pub fn parse_json(bytes: &[u8], max_depth: usize) -> Result<Value, Problem> {
     .map_err(|e| {
         Problem::bad_request(
             "invalid-json",
-            &e.pointer,
+            &crate::case::schema::redact_pointer(&e.pointer, super::openapi::declared_names()),
             format!("the body is not valid JSON: {}", e.message),
         )
     })

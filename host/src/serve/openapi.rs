@@ -48,6 +48,13 @@ fn rewrite_refs(value: &mut Value, file: &str) {
     }
 }
 
+/// Every member name the document declares (its request bodies and the
+/// bundled schemas): the keys an error pointer may repeat.
+pub fn declared_names() -> &'static std::collections::BTreeSet<String> {
+    static NAMES: OnceLock<std::collections::BTreeSet<String>> = OnceLock::new();
+    NAMES.get_or_init(|| crate::case::schema::declared_names([document()]))
+}
+
 /// The complete document.
 pub fn document() -> &'static Value {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();

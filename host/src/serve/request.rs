@@ -113,7 +113,10 @@ impl RequestSchema {
                     for member in unexpected {
                         let violation = Violation {
                             pointer: format!("{at}/{}", escape_token(member)),
-                            message: "this member is not part of the request".into(),
+                            message: format!(
+                                "the member {} is not part of the request",
+                                schema::field_name(member)
+                            ),
                         };
                         found.push((violation, Issue::NotAllowed));
                     }
@@ -134,6 +137,11 @@ impl RequestSchema {
                     found.push((violation, Issue::Invalid));
                 }
             }
+        }
+        // A pointer never repeats a key the document does not declare.
+        for (violation, _) in &mut found {
+            violation.pointer =
+                schema::redact_pointer(&violation.pointer, openapi::declared_names());
         }
         found
     }
@@ -238,7 +246,11 @@ mod tests {
             .read::<Envelope>(json!({"case": {}, "extra": 1}), |_, _| None)
             .err()
             .expect("refused");
-        assert_eq!(problem.pointer.as_deref(), Some("/extra"));
+        assert_eq!(
+            problem.pointer.as_deref(),
+            Some("/*"),
+            "an undeclared key is not echoed"
+        );
         let problem = eligibility()
             .read::<Envelope>(json!({"cases": {}}), |_, _| None)
             .err()

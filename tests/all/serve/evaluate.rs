@@ -70,7 +70,7 @@ fn bad_envelopes_are_refused_with_a_pointer_and_no_echo() {
         (
             json!({"case": sample_case(), "extra": 1}),
             "invalid-request",
-            "/extra",
+            "/*",
         ),
         (
             json!({"case": sample_case(), "as_of": "2026-13-01"}),
@@ -372,4 +372,32 @@ fn without_unpublished_figures_suppression_can_be_raised_never_lowered() {
     );
     assert_eq!(analyst.status, 200, "{}", analyst.text);
     assert!(!analyst.text.contains("\"<"), "{}", analyst.text);
+}
+
+#[test]
+fn a_problem_never_repeats_a_request_key_the_document_does_not_declare() {
+    let server = Server::start();
+    let url = server.url("/v1/eligibility");
+    let token = Some(server.tokens.evaluator.as_str());
+    let json_type = [("content-type", "application/json")];
+    let extra = call(
+        "POST",
+        &url,
+        token,
+        &json_type,
+        Some(br#"{"case": {}, "Amina Wanjiru": 1}"#),
+    );
+    let problem = extra.problem(400, "invalid-request");
+    assert_eq!(problem["pointer"], "/*", "{problem}");
+    assert!(!extra.text.contains("Amina"), "{}", extra.text);
+    let inexact = call(
+        "POST",
+        &url,
+        token,
+        &json_type,
+        Some(br#"{"case": {"extensions": {"Amina Wanjiru": 9007199254740993}}}"#),
+    );
+    let problem = inexact.problem(400, "invalid-json");
+    assert_eq!(problem["pointer"], "/case/extensions/*", "{problem}");
+    assert!(!inexact.text.contains("Amina"), "{}", inexact.text);
 }

@@ -146,7 +146,7 @@ fn a05_read_only_and_unknown_members_of_a_patch_get_400_with_a_pointer() {
         (
             json!({"enabled": true, "reason": "r", "colour": "red"}),
             "invalid-request",
-            "/colour",
+            "/*",
         ),
         (
             json!({"enabled": "no", "reason": "r"}),
