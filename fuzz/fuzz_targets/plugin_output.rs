@@ -1,6 +1,6 @@
 //! Arbitrary plugin answers through the host's checks: never a panic, and
-//! whatever is accepted is clean (no control or bidi characters in text, no
-//! identifying value in free text, ids of the right form).
+//! whatever is accepted is what the plugin declared (reason messages the
+//! host rendered, declared services, providers from the settings).
 
 #![no_main]
 
@@ -14,27 +14,26 @@ enum Answer {
 }
 
 fn clean(text: &str) -> bool {
-    !text.chars().any(kinga_host::is_unsafe_char) && !text.contains("SECRET-ID")
+    !text.chars().any(kinga_host::is_unsafe_char)
 }
 
 fuzz_target!(|answer: Answer| {
-    let identifying = vec!["SECRET-ID".to_owned()];
     match answer {
         Answer::Decisions(raw) => {
-            if let Ok(decisions) = check_decisions(raw, &identifying) {
+            if let Ok(decisions) = check_decisions(raw) {
                 for d in decisions {
-                    assert!(d.reasons.iter().all(|r| clean(&r.message)));
+                    assert!(d.reasons.iter().all(|r| r.message.starts_with("reason r-")));
                     assert!(!d.reasons.is_empty());
                 }
             }
         }
         Answer::Referrals(raw) => {
-            if let Ok(referrals) = check_referrals(raw, &identifying) {
+            if let Ok(referrals) = check_referrals(raw) {
                 for r in referrals {
                     assert!(r.reasons.iter().all(|x| clean(&x.message)));
-                    assert!(r.service.contains('.'));
+                    assert_eq!(r.service, "health.care");
                     if let Some(p) = &r.provider {
-                        assert!(clean(&p.name) && clean(&p.contact));
+                        assert_eq!((p.id.as_str(), p.name.as_str()), ("p", "P"));
                     }
                 }
             }

@@ -8,10 +8,14 @@ use crate::error::Error;
 use crate::runtime::bindings::eligibility::exports::kinga::plugin::eligibility as e;
 use crate::runtime::bindings::referral::exports::kinga::plugin::referral as r;
 use crate::runtime::bindings::types::Reason;
+use crate::runtime::declared::Declared;
 use crate::runtime::output::{Decision, OutputCheck, Referral};
+use crate::runtime::plugin::{
+    PluginDescription, PluginKind, PriorityRange, ReasonDescription, RuleDescription,
+};
 
-/// An arbitrary reason: rule, code, message.
-pub type RawReason = (String, String, String);
+/// An arbitrary reason: rule, code.
+pub type RawReason = (String, String);
 
 /// An arbitrary decision: track, status, priority, reasons, missing.
 pub type RawDecision = (String, u8, Option<i32>, Vec<RawReason>, Vec<String>);
@@ -33,25 +37,60 @@ pub type RawReferral = (
 
 fn reasons(raw: Vec<RawReason>) -> Vec<Reason> {
     raw.into_iter()
-        .map(|(rule, code, message)| Reason {
-            rule,
-            code,
-            message,
-        })
+        .map(|(rule, code)| Reason { rule, code })
         .collect()
 }
 
-fn with_check<T>(identifying: &[String], f: impl FnOnce(&OutputCheck<'_>) -> T) -> T {
-    let rules: BTreeSet<String> = ["a", "b", "education-support"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+/// The plugin the fuzzed answers come from: rules `a`, `b` and
+/// `education-support`, each with the reasons `r-1` and `r-2`, the service
+/// `health.care`, priorities 0 to 100, one provider in its settings.
+fn fuzz_plugin() -> PluginDescription {
+    let rule = |id: &str| RuleDescription {
+        id: id.to_owned(),
+        title: id.to_owned(),
+        description: String::new(),
+        enabled_by_default: true,
+        reasons: ["r-1", "r-2"]
+            .map(|code| ReasonDescription {
+                code: code.to_owned(),
+                message: format!("reason {code}"),
+            })
+            .to_vec(),
+        services: vec!["health.care".to_owned()],
+        priorities: Some(PriorityRange {
+            lowest: 0,
+            highest: 100,
+        }),
+    };
+    PluginDescription {
+        id: "fuzz".into(),
+        name: "Fuzz".into(),
+        version: "0.0.0".into(),
+        kind: PluginKind::Eligibility,
+        purpose: "Fuzzing.".into(),
+        contract: crate::runtime::plugin::CONTRACT,
+        content_sha256: String::new(),
+        rules: ["a", "b", "education-support"].map(rule).to_vec(),
+        settings_schema: serde_json::json!({}),
+        default_settings: serde_json::json!({}),
+        case_fields: vec!["/child".into(), "/status".into()],
+        errors: Vec::new(),
+        templates: Vec::new(),
+    }
+}
+
+fn with_check<T>(f: impl FnOnce(&OutputCheck<'_>) -> T) -> T {
+    let description = fuzz_plugin();
+    let settings = serde_json::json!({"providers": [{"id": "p", "name": "P", "contact": "c"}]});
+    let declared = Declared::new(&description, settings);
+    let rules: BTreeSet<String> = description.rules.iter().map(|r| r.id.clone()).collect();
     let check = OutputCheck {
         plugin: "fuzz",
         plugin_version: "0.0.0",
-        rules: &rules,
+        declared: &declared,
+        case_fields: &description.case_fields,
         enabled: &rules,
-        identifying,
+        as_of: time::macros::datetime!(2026-07-01 09:00 +03:00),
         max_bytes: 1 << 20,
         max_items: 10_000,
         measured: std::cell::Cell::new(0),
@@ -64,10 +103,7 @@ fn with_check<T>(identifying: &[String], f: impl FnOnce(&OutputCheck<'_>) -> T) 
 ///
 /// # Errors
 /// Whatever the host would refuse.
-pub fn check_decisions(
-    raw: Vec<RawDecision>,
-    identifying: &[String],
-) -> Result<Vec<Decision>, Error> {
+pub fn check_decisions(raw: Vec<RawDecision>) -> Result<Vec<Decision>, Error> {
     let raw = raw
         .into_iter()
         .map(|(track, status, priority, rs, missing)| e::Decision {
@@ -82,7 +118,7 @@ pub fn check_decisions(
             missing,
         })
         .collect();
-    with_check(identifying, |c| c.decisions(raw))
+    with_check(|c| c.decisions(raw))
 }
 
 /// Runs the checks on an arbitrary referral answer: (rule, service,
@@ -90,10 +126,7 @@ pub fn check_decisions(
 ///
 /// # Errors
 /// Whatever the host would refuse.
-pub fn check_referrals(
-    raw: Vec<RawReferral>,
-    identifying: &[String],
-) -> Result<Vec<Referral>, Error> {
+pub fn check_referrals(raw: Vec<RawReferral>) -> Result<Vec<Referral>, Error> {
     let raw = raw
         .into_iter()
         .map(
@@ -117,7 +150,7 @@ pub fn check_referrals(
             },
         )
         .collect();
-    with_check(identifying, |c| c.referrals(raw))
+    with_check(|c| c.referrals(raw))
 }
 
 /// Makes fresh stores the way every plugin call does (limits, fuel,

@@ -1,7 +1,7 @@
 """school-support, in Python: a Kinga eligibility plugin.
 
 The twin of the example rule `kinga new eligibility` writes in Rust, to show
-that the contract (`wit/`, kinga:plugin@0.1.0) is language-neutral: both
+that the contract (`wit/`, kinga:plugin@0.2.0) is language-neutral: both
 pass the same fixtures (`fixtures/`) through the same host.
 
 One track, `school-support`: identified survivors aged `min_age` to
@@ -32,6 +32,16 @@ SETTINGS_SCHEMA = {
 }
 
 
+# Every reason the rule can give, with the message the host shows for it.
+# Answers name codes only (contract 0.2); messages may quote settings.
+REASONS = [
+    ("not-a-survivor", "the child is not an identified survivor"),
+    ("age-unknown", "neither a date of birth nor an age estimate is recorded"),
+    ("age-in-range", "the child's age is within {/min_age}-{/max_age}"),
+    ("age-out-of-range", "the child's age is outside {/min_age}-{/max_age}"),
+]
+
+
 class Plugin(exports.Plugin):
     def describe(self) -> types.PluginInfo:
         return types.PluginInfo(
@@ -46,12 +56,22 @@ class Plugin(exports.Plugin):
                     "School support",
                     "Identified survivors aged min_age to max_age (settings).",
                     True,
+                    [types.ReasonInfo(code, message) for code, message in REASONS],
+                    [],
+                    None,
                 )
             ],
             settings_schema=json.dumps(SETTINGS_SCHEMA),
             default_settings=json.dumps(DEFAULTS),
             # Only what the rule reads: the host passes nothing else.
             case_fields=["/child/date_of_birth", "/child/age_estimate_years", "/survivor_status"],
+            errors=[
+                types.ErrorInfo(
+                    "born-after-as-of",
+                    types.ErrorKind.INVALID_CASE,
+                    "the date of birth is after the as-of date",
+                )
+            ],
         )
 
 
@@ -63,10 +83,8 @@ def completed_years(born: datetime.date, on: datetime.date) -> int:
     return years
 
 
-def decision(status, code, message, missing=()):
-    return eligibility.Decision(
-        RULE, status, None, [types.Reason(RULE, code, message)], list(missing)
-    )
+def decision(status, code, missing=()):
+    return eligibility.Decision(RULE, status, None, [types.Reason(RULE, code)], list(missing))
 
 
 class Eligibility(exports.Eligibility):
@@ -82,7 +100,6 @@ class Eligibility(exports.Eligibility):
                 decision(
                     eligibility.Status.INELIGIBLE,
                     "not-a-survivor",
-                    "the child is not an identified survivor",
                 )
             ]
         child = data.get("child", {})
@@ -90,12 +107,7 @@ class Eligibility(exports.Eligibility):
             born = datetime.date.fromisoformat(child["date_of_birth"])
             if born > as_of:
                 raise Err(
-                    types.PluginError(
-                        types.ErrorKind.INVALID_CASE,
-                        "born-after-as-of",
-                        "the date of birth is after the as-of date",
-                        "/child/date_of_birth",
-                    )
+                    types.PluginError("born-after-as-of", "/child/date_of_birth")
                 )
             age = completed_years(born, as_of)
         elif "age_estimate_years" in child:
@@ -105,7 +117,6 @@ class Eligibility(exports.Eligibility):
                 decision(
                     eligibility.Status.UNDETERMINED,
                     "age-unknown",
-                    "neither a date of birth nor an age estimate is recorded",
                     ["/child/date_of_birth"],
                 )
             ]
@@ -114,13 +125,11 @@ class Eligibility(exports.Eligibility):
                 decision(
                     eligibility.Status.ELIGIBLE,
                     "age-in-range",
-                    "the child's age is within the range",
                 )
             ]
         return [
             decision(
                 eligibility.Status.INELIGIBLE,
                 "age-out-of-range",
-                "the child's age is outside the range",
             )
         ]

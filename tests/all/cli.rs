@@ -263,24 +263,37 @@ fn a_template_belongs_to_one_plugin_and_is_answered_only_as_itself() {
         "{}",
         stderr(&out)
     );
-    // Alone, it answers its own template under another's id: refused.
+    // Alone, it answers with a table its template did not declare (another
+    // plugin's), and with a count larger than the cases it was given: both
+    // refused, and nothing is reported.
     let rival = plugin_dir(&[kinga_artifacts::TEST_REPORTING_RIVAL]);
     let dir = tempfile::tempdir().unwrap();
     let cases = dir.path().join("cases.jsonl");
     std::fs::write(&cases, format!("{}\n", sample_case())).unwrap();
-    let out = kinga(&[
-        "--plugins",
-        rival.path().to_str().unwrap(),
-        "report",
-        "rival-summary",
-        "--cases",
-        cases.to_str().unwrap(),
-    ]);
-    assert!(!out.status.success());
-    assert!(out.stdout.is_empty(), "nothing is reported");
-    assert!(
-        stderr(&out).contains("/template: names another template than the one asked for"),
-        "{}",
-        stderr(&out)
-    );
+    for (template, refusal) in [
+        (
+            "rival-summary",
+            "/tables/0/id: is a table the template did not declare",
+        ),
+        (
+            "inflated",
+            "/tables/0/rows/0/count: is larger than the number of cases added",
+        ),
+    ] {
+        let out = kinga(&[
+            "--plugins",
+            rival.path().to_str().unwrap(),
+            "report",
+            template,
+            "--cases",
+            cases.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{template}");
+        assert!(out.stdout.is_empty(), "nothing is reported for {template}");
+        assert!(
+            stderr(&out).contains(refusal),
+            "{template}: {}",
+            stderr(&out)
+        );
+    }
 }

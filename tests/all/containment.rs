@@ -157,14 +157,57 @@ fn too_many_items_are_refused() {
 }
 
 #[test]
-fn control_characters_in_text_are_neutralised() {
+fn text_with_control_characters_is_an_undeclared_code_and_never_repeated() {
     let mut host = host_with(&[TEST_HOSTILE]);
-    let referrals = behave(&mut host, "formula-text").unwrap();
-    let message = &referrals[0].reasons[0].message;
+    let (pointer, message) = invalid_output(behave(&mut host, "formula-text"));
+    assert_eq!(pointer, "/0/reasons/0/code");
+    assert!(!message.contains("HYPERLINK"), "{message:?}");
     assert!(
         !message.chars().any(|c| c.is_control() || c == '\u{202e}'),
         "{message:?}"
     );
+}
+
+/// Each channel contract 0.2 closed, tried with a value from the case: the
+/// answer is refused at the field that carried it, and the error repeats
+/// nothing of it.
+#[test]
+fn every_closed_channel_refuses_a_case_value_at_its_field() {
+    let mut host = host_with(&[TEST_HOSTILE]);
+    for (behaviour, at) in [
+        ("undeclared-reason", "/0/reasons/0/code"),
+        ("undeclared-service", "/0/service"),
+        ("foreign-provider", "/0/provider"),
+        ("far-due", "/0/due"),
+        ("undeclared-error", "/code"),
+        ("error-pointer-elsewhere", "/pointer"),
+    ] {
+        let result = behave(&mut host, behaviour);
+        let shown = format!("{result:?}");
+        let (pointer, message) = invalid_output(result);
+        assert_eq!(pointer, at, "{behaviour}: {message}");
+        assert!(
+            !shown.to_lowercase().contains("t-0001"),
+            "{behaviour} leaked the case id: {shown}"
+        );
+    }
+    // The declared refusal, with a pointer into the case, still crosses.
+    assert!(matches!(
+        behave(&mut host, "refuse"),
+        Err(Error::PluginRefused { .. })
+    ));
+}
+
+/// Every rendered text is the declaration's, rendered from the settings:
+/// the message the host shows is the declared one, whatever the plugin
+/// meant.
+#[test]
+fn a_reason_message_is_the_declared_one() {
+    let mut host = host_with(&[TEST_HOSTILE]);
+    let referrals = behave(&mut host, "none").unwrap();
+    let reason = &referrals[0].reasons[0];
+    assert_eq!(reason.code, "test");
+    assert_eq!(reason.message, "a test reason");
 }
 
 #[test]
@@ -189,11 +232,13 @@ fn a_plugin_refusal_is_typed_and_names_its_pointer() {
         Err(Error::PluginRefused {
             plugin,
             code,
+            message,
             pointer,
             ..
         }) => {
             assert_eq!(plugin, "test-hostile");
             assert_eq!(code, "test-refusal");
+            assert_eq!(message, "refused on purpose", "the declared message");
             assert_eq!(pointer.as_deref(), Some("/status"));
         }
         other => panic!("{other:?}"),

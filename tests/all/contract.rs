@@ -70,27 +70,30 @@ const EXPORT_EVALUATE: &str = r#"
 "#;
 
 #[test]
-fn another_major_version_of_the_contract_is_refused_naming_it() {
-    let wat = format!(
-        "(component {EXPORT_EVALUATE} (export \"kinga:plugin/eligibility@0.2.0\" (instance $inst)))"
-    );
-    let message = load(&component(&wat));
-    assert!(
-        message.contains("kinga:plugin/eligibility@0.2.0"),
-        "{message}"
-    );
-    assert!(message.contains("kinga:plugin@0.1.0"), "{message}");
+fn another_version_of_the_contract_is_refused_naming_both() {
+    for other in ["0.1.0", "0.3.0"] {
+        let wat = format!(
+            "(component {EXPORT_EVALUATE} (export \"kinga:plugin/eligibility@{other}\" (instance $inst)))"
+        );
+        let message = load(&component(&wat));
+        assert!(
+            message.contains(&format!("kinga:plugin/eligibility@{other}")),
+            "{message}"
+        );
+        assert!(message.contains("kinga:plugin@0.2.0"), "{message}");
+        assert!(message.contains("rebuild the plugin"), "{message}");
+    }
 }
 
 #[test]
 fn a_changed_signature_is_refused() {
     let wat = format!(
-        "(component {EXPORT_EVALUATE} (export \"kinga:plugin/eligibility@0.1.0\" (instance $inst)) \
-         (export \"kinga:plugin/plugin@0.1.0\" (instance $inst)))"
+        "(component {EXPORT_EVALUATE} (export \"kinga:plugin/eligibility@0.2.0\" (instance $inst)) \
+         (export \"kinga:plugin/plugin@0.2.0\" (instance $inst)))"
     );
     let message = load(&component(&wat));
     assert!(
-        message.contains("does not match the kinga:plugin@0.1.0 contract"),
+        message.contains("does not match the kinga:plugin@0.2.0 contract"),
         "{message}"
     );
 }

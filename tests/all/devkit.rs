@@ -29,8 +29,8 @@ fn check_says_what_install_would_say() {
     );
     let printed = text(&out);
     for expected in [
-        "contract   kinga:plugin@0.1.0, world referral-plugin",
-        "the contract: kinga:plugin/log@0.1.0",
+        "contract   kinga:plugin@0.2.0, world referral-plugin",
+        "the contract: kinga:plugin/log@0.2.0",
         "rule police (on by default)",
         "the schema compiles",
         "/incidents",

@@ -53,6 +53,16 @@ pub fn kinga(args: &[&str]) -> Output {
     kinga_at(home.path(), args)
 }
 
+/// Runs `kinga` with `args` and the environment variables `env` added.
+pub fn kinga_env(env: &[(&str, &str)], args: &[&str]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    crate::process::kinga_without_cache(home.path())
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("kinga runs")
+}
+
 /// Runs `kinga` with `args` and the administration directory `home`.
 pub fn kinga_at(home: &std::path::Path, args: &[&str]) -> Output {
     crate::process::kinga_without_cache(home)

@@ -57,7 +57,7 @@ impl Image {
 /// `body` returns itself. `fields` adds module fields (functions, globals,
 /// tables, a start function...); `pages` is the initial memory.
 fn plugin(id: &str, pages: u32, fields: &str, body: &str) -> Vec<u8> {
-    plugin_versioned(id, "0.1.0", pages, fields, body)
+    plugin_versioned(id, "1.0.0", pages, fields, body)
 }
 
 /// [`plugin`] with a version of its own.
@@ -68,22 +68,44 @@ pub(crate) fn plugin_versioned(
     fields: &str,
     body: &str,
 ) -> Vec<u8> {
+    build(id, version, "A WAT fixture", pages, fields, body)
+}
+
+/// A well-behaved fixture that calls itself `name`, whatever it holds.
+pub(crate) fn plugin_named(id: &str, name: &str) -> Vec<u8> {
+    build(id, "1.0.0", name, 1, "", "")
+}
+
+fn build(id: &str, version: &str, name: &str, pages: u32, fields: &str, body: &str) -> Vec<u8> {
     let mut image = Image { bytes: Vec::new() };
     let (id_ptr, id_len) = image.string(id);
-    let (name_ptr, name_len) = image.string("A WAT fixture");
+    let (name_ptr, name_len) = image.string(name);
     let (version_ptr, version_len) = image.string(version);
     let (purpose_ptr, purpose_len) =
         image.string("Tests how the host contains a misbehaving plugin.");
     let (schema_ptr, schema_len) = image.string(r#"{"type":"object"}"#);
     let (defaults_ptr, defaults_len) = image.string("{}");
     let (rule_ptr, rule_len) = image.string("r");
-    // rule-info: id, title, description (empty), enabled-by-default.
+    let (message_ptr, message_len) = image.string("A fixture reason.");
+    // reason-info: code, message.
+    let reason = image.record(&[rule_ptr, rule_len, message_ptr, message_len], 16);
+    // rule-info: id, title, description (empty), enabled-by-default, reasons,
+    // services (none), priorities (none: discriminant 0, then the payload).
     let rule = image.record(
-        &[rule_ptr, rule_len, rule_ptr, rule_len, rule_ptr, 0, 1],
-        28,
+        &[
+            rule_ptr, rule_len, rule_ptr, rule_len, rule_ptr, 0, 1, reason, 1, 0, 0, 0, 0, 0,
+        ],
+        56,
+    );
+    // error-info: code, kind (internal = 3), message.
+    let (code_ptr, code_len) = image.string("state-survived");
+    let (error_message_ptr, error_message_len) = image.string("State survived a call.");
+    let declared_error = image.record(
+        &[code_ptr, code_len, 3, error_message_ptr, error_message_len],
+        20,
     );
     // plugin-info: id, name, version, kind (eligibility = 0), purpose, rules,
-    // settings-schema, default-settings, case-fields (empty).
+    // settings-schema, default-settings, case-fields (empty), errors.
     let info = image.record(
         &[
             id_ptr,
@@ -103,12 +125,13 @@ pub(crate) fn plugin_versioned(
             defaults_len,
             0,
             0,
+            declared_error,
+            1,
         ],
-        68,
+        76,
     );
-    // result::err(plugin-error { internal, "state-survived", "...", none }).
-    let (code_ptr, code_len) = image.string("state-survived");
-    let error = image.record(&[1, 3, code_ptr, code_len, code_ptr, code_len, 0, 0, 0], 36);
+    // result::err(plugin-error { "state-survived", pointer: none }).
+    let error = image.record(&[1, code_ptr, code_len, 0, 0, 0], 24);
     assert!(image.addr() < 8192, "fixture data overlaps the result area");
     let core = format!(
         r#"(module
@@ -126,8 +149,8 @@ pub(crate) fn plugin_versioned(
                             (i32.const -1))
                         (then unreachable))))
               (local.get $p))
-            (func (export "kinga:plugin/plugin@0.1.0#describe") (result i32) (i32.const {info}))
-            (func (export "kinga:plugin/eligibility@0.1.0#evaluate")
+            (func (export "kinga:plugin/plugin@0.2.0#describe") (result i32) (i32.const {info}))
+            (func (export "kinga:plugin/eligibility@0.2.0#evaluate")
                   (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
               {body}
               (i32.const 8192))
@@ -456,6 +479,44 @@ fn h27_stale_memory_is_never_visible_across_pooled_slots_or_plugins() {
         matches!(control, Err(Error::PluginRefused { ref code, .. }) if code == "state-survived"),
         "{control:?}"
     );
+}
+
+/// A name that would rewrite a terminal, reorder a line or hide text is
+/// refused at load, by the library and by the binary, and the error shows
+/// none of it raw.
+#[test]
+fn a_plugin_name_with_escapes_or_bidirectional_controls_is_refused_at_load() {
+    for name in [
+        "Eligibility\u{1b}[2J\u{1b}[31m",
+        "Referral \u{202e}lanoitan\u{202c}",
+        "Zero\u{200b}width",
+        "Two\nlines",
+    ] {
+        let (_, loaded) = load(&plugin_named("wat-plugin", name), Limits::default());
+        match loaded {
+            Err(Error::PluginLoad { message, .. }) => {
+                assert!(message.contains("/name"), "{message}");
+                assert!(!message.chars().any(char::is_control), "{message:?}");
+            }
+            other => panic!("{name:?}: {other:?}"),
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("named.wasm"),
+            plugin_named("wat-plugin", name),
+        )
+        .unwrap();
+        let out =
+            crate::support::kinga(&["--plugins", dir.path().to_str().unwrap(), "plugins", "list"]);
+        assert_eq!(out.status.code(), Some(1), "{name:?}");
+        let shown = crate::support::stderr(&out);
+        assert!(shown.contains("/name"), "{shown}");
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{202e}') && !shown.contains('\u{200b}'),
+            "{shown:?}"
+        );
+        assert!(out.stdout.is_empty());
+    }
 }
 
 #[test]

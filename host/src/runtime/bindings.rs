@@ -1,4 +1,4 @@
-//! Host-side bindings of the `kinga:plugin@0.1.0` worlds, generated from
+//! Host-side bindings of the `kinga:plugin@0.2.0` worlds, generated from
 //! `wit/` by wasmtime's `bindgen!`.
 //!
 //! The three worlds share the `types` and `log` interfaces; the referral and

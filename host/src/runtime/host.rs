@@ -22,7 +22,7 @@ use crate::runtime::capability::{Capability, Eligibility, Routing, wrong_kind};
 use crate::runtime::limits::Limits;
 use crate::runtime::loader::Loader;
 use crate::runtime::output::{Decision, OutputCheck, Referral};
-use crate::runtime::plugin::{LoadedPlugin, PluginDescription, PluginKind, refused};
+use crate::runtime::plugin::{LoadedPlugin, PluginDescription, PluginKind};
 use crate::runtime::report::ReportRun;
 use crate::runtime::sandbox::Sandbox;
 use crate::storage::sha256_hex;
@@ -600,13 +600,21 @@ impl Host {
             let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
             Ok((answer, fuel_used))
         })?;
-        let raw = answer.map_err(|e| refused(&plugin.description.id, e))?;
+        let raw = answer.map_err(|e| {
+            plugin
+                .declared
+                .refusal(&plugin.description.id, e, Some(&projected))
+        })?;
+        let as_of =
+            time::OffsetDateTime::parse(&ctx.as_of, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| Error::InvalidAsOf("the as-of is not an RFC 3339 date-time".into()))?;
         let checker = OutputCheck {
             plugin: &plugin.description.id,
             plugin_version: &plugin.description.version,
-            rules: &plugin.rule_ids,
+            declared: &plugin.declared,
+            case_fields: &plugin.description.case_fields,
             enabled,
-            identifying: &identifying,
+            as_of,
             max_bytes: limits.output_bytes,
             max_items: limits.output_items,
             measured: Cell::new(0),

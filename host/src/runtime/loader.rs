@@ -10,15 +10,19 @@ use wasmtime::{Engine, Precompiled, Store};
 
 use crate::case::schema;
 use crate::error::Error;
+use crate::error::PluginErrorKind;
 use crate::runtime::bindings::eligibility::EligibilityPluginPre;
 use crate::runtime::bindings::referral::ReferralPluginPre;
 use crate::runtime::bindings::reporting::ReportingPluginPre;
+use crate::runtime::bindings::reporting::exports::kinga::plugin::reporting as wit_reporting;
 use crate::runtime::bindings::types as wit;
 use crate::runtime::cache::{ArtifactCache, Lookup};
+use crate::runtime::declared::{self, Declared};
 use crate::runtime::limits::Limits;
 use crate::runtime::plugin::{
-    CONTRACT, LoadedPlugin, ParameterDescription, PluginDescription, PluginKind, RuleDescription,
-    TemplateDescription, WorldPre, effective_rules,
+    CONTRACT, DimensionDescription, ErrorDescription, LoadedPlugin, ParameterDescription,
+    PluginDescription, PluginKind, PriorityRange, ReasonDescription, RuleDescription,
+    TableDescription, TemplateDescription, WorldPre, effective_rules,
 };
 use crate::runtime::sandbox::{classify, engine_error, is_trap, one_line};
 use crate::runtime::store::{StoreState, new_store};
@@ -28,8 +32,8 @@ use crate::storage::sha256_hex;
 /// subset (see [`crate::runtime::sandbox`]). WASI versions are matched by prefix:
 /// any `0.2.x` is accepted, as wasmtime links them semver-compatibly.
 const ALLOWED_IMPORTS: &[&str] = &[
-    "kinga:plugin/log@0.1.0",
-    "kinga:plugin/types@0.1.0",
+    "kinga:plugin/log@0.2.0",
+    "kinga:plugin/types@0.2.0",
     "wasi:cli/environment@0.2.",
     "wasi:cli/exit@0.2.",
     "wasi:cli/stdin@0.2.",
@@ -175,7 +179,8 @@ impl Loader<'_> {
                     ))
                 } else {
                     Err(format!(
-                        "exports {}, but this host speaks {CONTRACT}",
+                        "exports {}, but this host speaks {CONTRACT}; rebuild the plugin against \
+                         {CONTRACT} (kinga-plugin-sdk 0.2, see wit/README.md)",
                         other
                             .iter()
                             .map(|s| s.as_str())
@@ -256,20 +261,7 @@ impl Loader<'_> {
                     .call_templates(&mut store)
                     .map_err(|e| failed("templates", &store, e))?
                     .into_iter()
-                    .map(|t| TemplateDescription {
-                        id: t.id,
-                        title: t.title,
-                        description: t.description,
-                        parameters: t
-                            .parameters
-                            .into_iter()
-                            .map(|p| ParameterDescription {
-                                name: p.name,
-                                description: p.description,
-                                required: p.required,
-                            })
-                            .collect(),
-                    })
+                    .map(template_description)
                     .collect();
                 Ok((info, templates))
             }
@@ -313,19 +305,11 @@ impl Loader<'_> {
             purpose: info.purpose,
             contract: CONTRACT,
             content_sha256: sha256,
-            rules: info
-                .rules
-                .into_iter()
-                .map(|r| RuleDescription {
-                    id: r.id,
-                    title: r.title,
-                    description: r.description,
-                    enabled_by_default: r.enabled_by_default,
-                })
-                .collect(),
+            rules: info.rules.into_iter().map(rule_description).collect(),
             settings_schema,
             default_settings,
             case_fields: info.case_fields,
+            errors: info.errors.into_iter().map(error_description).collect(),
             templates,
         };
         let as_json = serde_json::to_value(&description)
@@ -334,7 +318,6 @@ impl Loader<'_> {
         if let Some(map) = checked.as_object_mut() {
             map.remove("contract");
             map.remove("content_sha256");
-            map.remove("templates");
         }
         if let Some(v) = schema::violations(schema::plugin_info(), &checked, 1)
             .into_iter()
@@ -358,6 +341,7 @@ impl Loader<'_> {
                 schema::quote(field)
             )));
         }
+        declared::check(&description).map_err(|e| refuse(format!("its description {e}")))?;
         let settings_validator = schema::compile_settings_schema(&description.settings_schema)
             .map_err(|e| refuse(format!("its settings schema does not compile: {e}")))?;
         let mut plugin = LoadedPlugin {
@@ -369,6 +353,7 @@ impl Loader<'_> {
             rule_ids,
             settings_validator,
             settings_json: String::new(),
+            declared: Declared::default(),
             slots: crate::runtime::gate::Slots::new(self.limits.concurrent_calls_per_plugin),
             breaker: crate::runtime::gate::Breaker::default(),
             breaker_cooldown: self.limits.breaker_cooldown,
@@ -379,6 +364,76 @@ impl Loader<'_> {
             .set_settings(&Map::new())
             .map_err(|e| refuse(format!("its default settings are invalid: {e}")))?;
         Ok(plugin)
+    }
+}
+
+fn rule_description(r: wit::RuleInfo) -> RuleDescription {
+    RuleDescription {
+        id: r.id,
+        title: r.title,
+        description: r.description,
+        enabled_by_default: r.enabled_by_default,
+        reasons: r
+            .reasons
+            .into_iter()
+            .map(|r| ReasonDescription {
+                code: r.code,
+                message: r.message,
+            })
+            .collect(),
+        services: r.services,
+        priorities: r.priorities.map(|p| PriorityRange {
+            lowest: p.lowest,
+            highest: p.highest,
+        }),
+    }
+}
+
+fn error_description(e: wit::ErrorInfo) -> ErrorDescription {
+    ErrorDescription {
+        code: e.code,
+        kind: match e.kind {
+            wit::ErrorKind::InvalidCase => PluginErrorKind::InvalidCase,
+            wit::ErrorKind::InvalidSettings => PluginErrorKind::InvalidSettings,
+            wit::ErrorKind::InvalidParameters => PluginErrorKind::InvalidParameters,
+            wit::ErrorKind::Internal => PluginErrorKind::Internal,
+        },
+        message: e.message,
+    }
+}
+
+fn template_description(t: wit_reporting::TemplateInfo) -> TemplateDescription {
+    TemplateDescription {
+        id: t.id,
+        title: t.title,
+        description: t.description,
+        parameters: t
+            .parameters
+            .into_iter()
+            .map(|p| ParameterDescription {
+                name: p.name,
+                description: p.description,
+                required: p.required,
+            })
+            .collect(),
+        tables: t
+            .tables
+            .into_iter()
+            .map(|t| TableDescription {
+                id: t.id,
+                title: t.title,
+                unit: t.unit,
+                dimensions: t
+                    .dimensions
+                    .into_iter()
+                    .map(|d| DimensionDescription {
+                        name: d.name,
+                        labels: d.labels,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        narrative: t.narrative,
     }
 }
 

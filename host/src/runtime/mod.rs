@@ -12,6 +12,7 @@
 //! | `inert_wasi` | the WASI subset a guest imports, implemented to give nothing |
 //! | `bindings` | the plugin worlds' `bindgen!`: one minimal world per plugin kind |
 //! | `loader`, `plugin` | loading a component, and what a loaded plugin is |
+//! | `declared`, `wording` | what a plugin declared it can say, and the words rendered from it |
 //! | `output`, `report`, `render` | checking answers, streaming reports, rendering them |
 //! | `cache`, `engine`, `gate`, `limits` | compiled artifacts, epochs, slots and breaker, limits |
 
@@ -19,6 +20,7 @@ pub(crate) mod bindings;
 pub(crate) mod budget;
 pub(crate) mod cache;
 pub(crate) mod capability;
+pub(crate) mod declared;
 pub(crate) mod engine;
 pub(crate) mod gate;
 pub(crate) mod host;
@@ -31,3 +33,4 @@ pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod sandbox;
 pub(crate) mod store;
+pub(crate) mod wording;

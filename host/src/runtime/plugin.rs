@@ -13,11 +13,12 @@ use crate::runtime::bindings::eligibility::EligibilityPluginPre;
 use crate::runtime::bindings::referral::ReferralPluginPre;
 use crate::runtime::bindings::reporting::ReportingPluginPre;
 use crate::runtime::bindings::types as wit;
+use crate::runtime::declared::Declared;
 use crate::runtime::gate::BreakerStatus;
 use crate::runtime::store::StoreState;
 
 /// The contract version this host speaks.
-pub const CONTRACT: &str = "kinga:plugin@0.1.0";
+pub const CONTRACT: &str = "kinga:plugin@0.2.0";
 
 /// The capability a plugin provides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -35,9 +36,9 @@ impl PluginKind {
     /// The name of the export that provides this capability.
     pub(crate) fn export(self) -> &'static str {
         match self {
-            PluginKind::Eligibility => "kinga:plugin/eligibility@0.1.0",
-            PluginKind::Referral => "kinga:plugin/referral@0.1.0",
-            PluginKind::Reporting => "kinga:plugin/reporting@0.1.0",
+            PluginKind::Eligibility => "kinga:plugin/eligibility@0.2.0",
+            PluginKind::Referral => "kinga:plugin/referral@0.2.0",
+            PluginKind::Reporting => "kinga:plugin/reporting@0.2.0",
         }
     }
 
@@ -71,6 +72,66 @@ pub struct RuleDescription {
     pub description: String,
     /// On unless switched off.
     pub enabled_by_default: bool,
+    /// Every reason it can give, with the message template the host
+    /// renders for it.
+    pub reasons: Vec<ReasonDescription>,
+    /// For a referral rule, the services it can refer to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+    /// For a ranking eligibility rule, the range of its priorities.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priorities: Option<PriorityRange>,
+}
+
+/// A reason a rule declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReasonDescription {
+    /// Its code.
+    pub code: String,
+    /// Its message template (see [`wording`](crate::runtime::wording)).
+    pub message: String,
+}
+
+/// The range of a rule's priority scores, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PriorityRange {
+    /// The lowest score.
+    pub lowest: i32,
+    /// The highest score.
+    pub highest: i32,
+}
+
+/// An error a plugin declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorDescription {
+    /// Its code.
+    pub code: String,
+    /// Its class.
+    pub kind: PluginErrorKind,
+    /// Its message template.
+    pub message: String,
+}
+
+/// One dimension of a report table and the labels it can take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DimensionDescription {
+    /// Its name.
+    pub name: String,
+    /// Every label it can take.
+    pub labels: Vec<String>,
+}
+
+/// A table a report template declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableDescription {
+    /// Stable id within the template.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// What is counted.
+    pub unit: String,
+    /// Its dimensions, in row order.
+    pub dimensions: Vec<DimensionDescription>,
 }
 
 /// A parameter of a report template.
@@ -95,6 +156,11 @@ pub struct TemplateDescription {
     pub description: String,
     /// Its parameters.
     pub parameters: Vec<ParameterDescription>,
+    /// Its tables, in display order.
+    pub tables: Vec<TableDescription>,
+    /// The narrative template printed with the tables, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub narrative: Option<String>,
 }
 
 /// What the host knows about a loaded plugin.
@@ -122,6 +188,8 @@ pub struct PluginDescription {
     pub default_settings: Value,
     /// The case fields it reads (and is given).
     pub case_fields: Vec<String>,
+    /// Every error it can report.
+    pub errors: Vec<ErrorDescription>,
     /// Its report templates (reporting plugins only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub templates: Vec<TemplateDescription>,
@@ -148,6 +216,9 @@ pub struct LoadedPlugin {
     pub(crate) enabled: BTreeSet<String>,
     /// The effective settings, as canonical JSON.
     pub(crate) settings_json: String,
+    /// The declarations compiled for the effective settings: what answers
+    /// and errors are checked against and rendered from.
+    pub(crate) declared: Declared,
     /// This plugin's share of the call slots.
     pub(crate) slots: crate::runtime::gate::Slots,
     /// Its circuit breaker.
@@ -165,6 +236,18 @@ impl LoadedPlugin {
     /// What the plugin said about itself.
     pub fn description(&self) -> &PluginDescription {
         &self.description
+    }
+
+    /// The message a caller sees for `rule`'s reason `code`, rendered for
+    /// the effective settings; `None` if the rule did not declare it.
+    pub fn reason_message(&self, rule: &str, code: &str) -> Option<&str> {
+        self.declared.reason(rule, code)
+    }
+
+    /// The class and message a caller sees for error `code`, rendered for
+    /// the effective settings; `None` if the plugin did not declare it.
+    pub fn error_message(&self, code: &str) -> Option<(PluginErrorKind, &str)> {
+        self.declared.error(code)
     }
 
     /// The rules switched on.
@@ -273,6 +356,7 @@ impl LoadedPlugin {
     pub(crate) fn set_settings(&mut self, overrides: &Map<String, Value>) -> Result<(), Error> {
         let effective = self.effective_settings(overrides)?;
         self.settings_json = crate::case::canonical_json(&effective);
+        self.declared = Declared::new(&self.description, effective);
         Ok(())
     }
 
@@ -314,20 +398,4 @@ pub(crate) fn effective_rules(
         })
         .map(|r| r.id.clone())
         .collect()
-}
-
-/// Converts a plugin's own error.
-pub(crate) fn refused(plugin: &str, e: wit::PluginError) -> Error {
-    Error::PluginRefused {
-        plugin: plugin.to_owned(),
-        kind: match e.kind {
-            wit::ErrorKind::InvalidCase => PluginErrorKind::InvalidCase,
-            wit::ErrorKind::InvalidSettings => PluginErrorKind::InvalidSettings,
-            wit::ErrorKind::InvalidParameters => PluginErrorKind::InvalidParameters,
-            wit::ErrorKind::Internal => PluginErrorKind::Internal,
-        },
-        code: crate::text::sanitize_log_line(&e.code, 64),
-        message: crate::text::sanitize_log_line(&e.message, 300),
-        pointer: e.pointer.map(|p| crate::text::sanitize_log_line(&p, 200)),
-    }
 }

@@ -31,10 +31,10 @@ use crate::runtime::capability::wrong_kind;
 use crate::runtime::engine::deadline_ticks;
 use crate::runtime::gate::{Fingerprint, Slot};
 use crate::runtime::host::{charge_answer, check_case_at};
-use crate::runtime::plugin::{LoadedPlugin, PluginKind, WorldPre, refused};
+use crate::runtime::plugin::{LoadedPlugin, PluginKind, TemplateDescription, WorldPre};
 use crate::runtime::sandbox::{Sandbox, engine_error};
 use crate::runtime::store::StoreState;
-use crate::text::neutralise;
+use crate::runtime::wording::{self, Slot as Placeholder};
 
 /// A count in a report table: exact, or suppressed for publication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,8 +142,10 @@ pub struct ReportRun<'h> {
     input: Fingerprint,
     /// The as-of every case is checked at.
     as_of: AsOf,
-    /// The template asked for: the only one the answer may name.
-    template: String,
+    /// The template asked for, as its plugin declared it.
+    template: &'h TemplateDescription,
+    /// The parameters asked for, which its title and narrative quote.
+    parameters: Vec<(String, String)>,
     /// The budget of the request the report is made for, if any.
     budget: Option<Arc<RequestBudget>>,
     /// The plugin's and the host's slot, held for the whole report.
@@ -160,6 +162,14 @@ impl<'h> ReportRun<'h> {
     ) -> Result<ReportRun<'h>, Error> {
         let WorldPre::Reporting(pre) = &plugin.pre else {
             return Err(wrong_kind(plugin, PluginKind::Reporting));
+        };
+        let Some(declared_template) = plugin
+            .description
+            .templates
+            .iter()
+            .find(|t| t.id == template)
+        else {
+            return Err(Error::UnknownTemplate(template.to_owned()));
         };
         let ctx = plugin.context(
             &as_of
@@ -190,11 +200,12 @@ impl<'h> ReportRun<'h> {
                 cases: 0,
                 input,
                 as_of,
-                template: template.to_owned(),
+                template: declared_template,
+                parameters: parameters.to_vec(),
                 budget: None,
                 _slots: slots,
             }),
-            Ok((_, Err(e))) => Err(refused(&plugin.description.id, e)),
+            Ok((_, Err(e))) => Err(plugin.declared.refusal(&plugin.description.id, e, None)),
             Err(e) => {
                 let error = sandbox.failed(plugin, &store, &e);
                 sandbox.record_outcome(plugin, Some(input), Some(&error));
@@ -241,7 +252,12 @@ impl<'h> ReportRun<'h> {
                 self.cases += 1;
                 Ok(())
             }
-            Ok(Err(e)) => Err(refused(&self.plugin.description.id, e)),
+            Ok(Err(e)) => {
+                Err(self
+                    .plugin
+                    .declared
+                    .refusal(&self.plugin.description.id, e, Some(&projected)))
+            }
             Err(e) => {
                 self.handle = None;
                 let error = self.sandbox.failed(self.plugin, &self.store, &e);
@@ -274,7 +290,12 @@ impl<'h> ReportRun<'h> {
             .call_finish(&mut self.store, handle);
         let output = match answer {
             Ok(Ok(output)) => output,
-            Ok(Err(e)) => return Err(refused(&self.plugin.description.id, e)),
+            Ok(Err(e)) => {
+                return Err(self
+                    .plugin
+                    .declared
+                    .refusal(&self.plugin.description.id, e, None));
+            }
             Err(e) => {
                 let error = self.sandbox.failed(self.plugin, &self.store, &e);
                 self.sandbox
@@ -313,7 +334,14 @@ impl<'h> ReportRun<'h> {
         Ok(())
     }
 
-    /// Checks the finished tables; returns the report and its size as JSON.
+    /// Checks the finished counts against the template's declaration and
+    /// renders the report from it; returns the report and its size as JSON.
+    ///
+    /// Every table named is declared, each once; every row has one declared
+    /// label per dimension, each set of labels once, and a count no larger
+    /// than the cases added. Titles, units, dimension names and the
+    /// narrative come from the declaration; the title and narrative quote
+    /// the request's parameters.
     fn check(&self, output: wit_reporting::ReportOutput) -> Result<(Report, usize), Error> {
         let plugin = &self.plugin.description;
         let invalid = |pointer: String, message: &str| Error::InvalidOutput {
@@ -321,58 +349,97 @@ impl<'h> ReportRun<'h> {
             pointer,
             message: message.to_owned(),
         };
-        if output.template != self.template {
-            return Err(invalid(
-                "/template".into(),
-                "names another template than the one asked for",
-            ));
-        }
-        let mut ids = BTreeSet::new();
+        let mut counted: Vec<Option<Vec<ReportRow>>> = vec![None; self.template.tables.len()];
         let mut items = 0usize;
-        for (t, table) in output.tables.iter().enumerate() {
-            if !ids.insert(table.id.as_str()) {
+        for (t, table) in output.tables.into_iter().enumerate() {
+            let Some(slot) = self.template.tables.iter().position(|d| d.id == table.id) else {
+                return Err(invalid(
+                    format!("/tables/{t}/id"),
+                    "is a table the template did not declare",
+                ));
+            };
+            if counted[slot].is_some() {
                 return Err(invalid(
                     format!("/tables/{t}/id"),
                     "a second table with the same id",
                 ));
             }
-            for (r, row) in table.rows.iter().enumerate() {
-                if row.labels.len() != table.dimensions.len() {
+            let declared = &self.template.tables[slot];
+            let mut seen = BTreeSet::new();
+            let mut rows = Vec::with_capacity(table.rows.len());
+            for (r, row) in table.rows.into_iter().enumerate() {
+                let at = format!("/tables/{t}/rows/{r}");
+                if row.labels.len() != declared.dimensions.len() {
                     return Err(invalid(
-                        format!("/tables/{t}/rows/{r}/labels"),
+                        format!("{at}/labels"),
                         "needs one label per dimension",
                     ));
                 }
+                if let Some(l) = row
+                    .labels
+                    .iter()
+                    .zip(&declared.dimensions)
+                    .position(|(label, dimension)| !dimension.labels.contains(label))
+                {
+                    return Err(invalid(
+                        format!("{at}/labels/{l}"),
+                        "is a label its dimension did not declare",
+                    ));
+                }
+                if row.count > self.cases {
+                    return Err(invalid(
+                        format!("{at}/count"),
+                        "is larger than the number of cases added",
+                    ));
+                }
+                if !seen.insert(row.labels.clone()) {
+                    return Err(invalid(
+                        format!("{at}/labels"),
+                        "a second row with the same labels",
+                    ));
+                }
+                rows.push(ReportRow {
+                    labels: row.labels,
+                    count: Count::Exact(row.count),
+                });
             }
-            items += table.rows.len();
+            items += rows.len();
+            counted[slot] = Some(rows);
         }
         if items > self.sandbox.limits().output_items * 10 {
             return Err(invalid(String::new(), "has more rows than the limit"));
         }
+        let parameters = |slot: Placeholder<'_>| match slot {
+            Placeholder::Parameter(name) => self
+                .parameters
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone()),
+            Placeholder::Setting(_) => None,
+        };
         let report = Report {
             plugin: plugin.id.clone(),
             plugin_version: plugin.version.clone(),
-            template: output.template,
-            title: neutralise(&output.title),
+            template: self.template.id.clone(),
+            title: wording::render(&self.template.title, parameters),
             cases: self.cases,
             suppressed_below: None,
-            narrative: output.narrative.map(|n| neutralise(&n)),
-            tables: output
+            narrative: self
+                .template
+                .narrative
+                .as_ref()
+                .map(|n| wording::render(n, parameters)),
+            tables: self
+                .template
                 .tables
-                .into_iter()
-                .map(|t| ReportTable {
-                    id: t.id,
-                    title: neutralise(&t.title),
-                    unit: neutralise(&t.unit),
-                    dimensions: t.dimensions,
-                    rows: t
-                        .rows
-                        .into_iter()
-                        .map(|r| ReportRow {
-                            labels: r.labels.iter().map(|l| neutralise(l)).collect(),
-                            count: Count::Exact(r.count),
-                        })
-                        .collect(),
+                .iter()
+                .zip(counted)
+                .map(|(declared, rows)| ReportTable {
+                    id: declared.id.clone(),
+                    title: declared.title.clone(),
+                    unit: declared.unit.clone(),
+                    dimensions: declared.dimensions.iter().map(|d| d.name.clone()).collect(),
+                    rows: rows.unwrap_or_default(),
                 })
                 .collect(),
         };

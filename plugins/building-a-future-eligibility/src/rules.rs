@@ -15,7 +15,7 @@ use kinga_plugin_sdk::age::{Age, AgeSource, DATE_OF_BIRTH, age_at};
 use kinga_plugin_sdk::logic::{Check, decide};
 use kinga_plugin_sdk::rule::enabled;
 use kinga_plugin_sdk::{
-    Caregiver, Case, CaseStatus, Context, Decision, PluginError, Rule, SurvivorStatus,
+    Caregiver, Case, CaseStatus, Context, Decision, PluginError, ReasonText, Rule, SurvivorStatus,
 };
 
 use crate::settings::Settings;
@@ -32,33 +32,17 @@ pub const CLUB: &str = "child-rights-club";
 /// What every track needs: the case is open and in a served county.
 fn common(track: &str, case: &Case, settings: &Settings) -> Vec<Check> {
     let open = match case.status {
-        Some(CaseStatus::Open) => Check::holds(track, "case-open", "the case is open"),
-        Some(CaseStatus::Closed) => Check::fails(track, "case-closed", "the case is closed"),
-        None => Check::unknown(
-            track,
-            "status-unknown",
-            "the case status is not recorded",
-            "/status",
-        ),
+        Some(CaseStatus::Open) => Check::holds(track, "case-open"),
+        Some(CaseStatus::Closed) => Check::fails(track, "case-closed"),
+        None => Check::unknown(track, "status-unknown", "/status"),
     };
     let county = case.child.as_ref().and_then(|c| c.county.as_deref());
     let area = match county {
-        Some(county) if settings.counties.iter().any(|c| c == county) => Check::holds(
-            track,
-            "in-area",
-            "the child lives in a county the programme serves",
-        ),
-        Some(_) => Check::fails(
-            track,
-            "out-of-area",
-            "the child lives outside the counties the programme serves",
-        ),
-        None => Check::unknown(
-            track,
-            "county-unknown",
-            "the child's county is not recorded",
-            "/child/county",
-        ),
+        Some(county) if settings.counties.iter().any(|c| c == county) => {
+            Check::holds(track, "in-area")
+        }
+        Some(_) => Check::fails(track, "out-of-area"),
+        None => Check::unknown(track, "county-unknown", "/child/county"),
     };
     vec![open, area]
 }
@@ -66,53 +50,24 @@ fn common(track: &str, case: &Case, settings: &Settings) -> Vec<Check> {
 /// The child is an identified survivor.
 fn survivor(track: &str, case: &Case) -> Check {
     match case.survivor_status {
-        Some(SurvivorStatus::Survivor) => {
-            Check::holds(track, "survivor", "the child is an identified survivor")
-        }
-        Some(_) => Check::fails(
-            track,
-            "not-a-survivor",
-            "the track is for identified survivors",
-        ),
-        None => Check::unknown(
-            track,
-            "survivor-status-unknown",
-            "survivor status is not recorded",
-            "/survivor_status",
-        ),
+        Some(SurvivorStatus::Survivor) => Check::holds(track, "survivor"),
+        Some(_) => Check::fails(track, "not-a-survivor"),
+        None => Check::unknown(track, "survivor-status-unknown", "/survivor_status"),
     }
 }
 
 /// The child's age lies in `min..=max` (plus a note when it is estimated).
 fn age_between(track: &str, age: Option<Age>, min: u32, max: u32) -> Vec<Check> {
     let Some(age) = age else {
-        return vec![Check::unknown(
-            track,
-            "age-unknown",
-            "neither a date of birth nor an age estimate is recorded",
-            DATE_OF_BIRTH,
-        )];
+        return vec![Check::unknown(track, "age-unknown", DATE_OF_BIRTH)];
     };
-    let range = format!("{min}-{max}");
     let mut checks = vec![if age.within(min, max) {
-        Check::holds(
-            track,
-            "age-in-range",
-            format!("the child's age is within {range}"),
-        )
+        Check::holds(track, "age-in-range")
     } else {
-        Check::fails(
-            track,
-            "age-out-of-range",
-            format!("the child's age is outside {range}"),
-        )
+        Check::fails(track, "age-out-of-range")
     }];
     if age.source == AgeSource::Estimate {
-        checks.push(Check::holds(
-            track,
-            "age-estimated",
-            "the age is an estimate: no date of birth is recorded",
-        ));
+        checks.push(Check::holds(track, "age-estimated"));
     }
     checks
 }
@@ -150,34 +105,20 @@ pub fn family_livelihood(case: &Case, s: &Settings) -> Decision {
     checks.push(survivor(LIVELIHOOD, case));
     let threshold = s.income_threshold_kes;
     checks.push(match &case.household {
-        None => Check::unknown(
-            LIVELIHOOD,
-            "household-unknown",
-            "no household is recorded",
-            "/household",
-        ),
-        Some(h) if h.caregiver == Some(Caregiver::ChildHeaded) => Check::holds(
-            LIVELIHOOD,
-            "child-headed-household",
-            "the household is headed by a child",
-        ),
+        None => Check::unknown(LIVELIHOOD, "household-unknown", "/household"),
+        Some(h) if h.caregiver == Some(Caregiver::ChildHeaded) => {
+            Check::holds(LIVELIHOOD, "child-headed-household")
+        }
         Some(h) => match h.monthly_income_kes {
             None => Check::unknown(
                 LIVELIHOOD,
                 "income-unknown",
-                "the household's monthly income is not recorded",
                 "/household/monthly_income_kes",
             ),
-            Some(income) if income < threshold => Check::holds(
-                LIVELIHOOD,
-                "income-below-threshold",
-                format!("monthly household income is below KES {threshold}"),
-            ),
-            Some(_) => Check::fails(
-                LIVELIHOOD,
-                "income-at-or-above-threshold",
-                format!("monthly household income is KES {threshold} or more"),
-            ),
+            Some(income) if income < threshold => {
+                Check::holds(LIVELIHOOD, "income-below-threshold")
+            }
+            Some(_) => Check::fails(LIVELIHOOD, "income-at-or-above-threshold"),
         },
     });
     let mut decision = decide(LIVELIHOOD, checks);
@@ -186,6 +127,10 @@ pub fn family_livelihood(case: &Case, s: &Settings) -> Decision {
     }
     decision
 }
+
+/// The highest family-livelihood priority: every point of
+/// [`livelihood_priority`] at once.
+pub const MAX_LIVELIHOOD_PRIORITY: i32 = 3 + 2 + 1 + 1 + 1;
 
 /// The family-livelihood priority (the programme supports the 50 highest):
 /// +3 child-headed, +2 income below half the threshold, +1 income below the
@@ -224,40 +169,19 @@ pub fn child_rights_club(case: &Case, age: Option<Age>, s: &Settings) -> Decisio
         s.child_rights_club_max_age,
     ));
     match &case.education {
-        None => checks.push(Check::unknown(
-            CLUB,
-            "education-unknown",
-            "no schooling is recorded",
-            "/education",
-        )),
+        None => checks.push(Check::unknown(CLUB, "education-unknown", "/education")),
         Some(e) => {
             checks.push(match e.enrolled {
-                Some(true) => Check::holds(CLUB, "enrolled", "the child is enrolled in school"),
-                Some(false) => {
-                    Check::fails(CLUB, "not-enrolled", "the child is not enrolled in school")
-                }
-                None => Check::unknown(
-                    CLUB,
-                    "enrolment-unknown",
-                    "enrolment is not recorded",
-                    "/education/enrolled",
-                ),
+                Some(true) => Check::holds(CLUB, "enrolled"),
+                Some(false) => Check::fails(CLUB, "not-enrolled"),
+                None => Check::unknown(CLUB, "enrolment-unknown", "/education/enrolled"),
             });
             checks.push(match e.school_has_child_rights_club {
-                Some(true) => Check::holds(
-                    CLUB,
-                    "school-has-club",
-                    "the school runs a Child Rights Club",
-                ),
-                Some(false) => Check::fails(
-                    CLUB,
-                    "no-club-at-school",
-                    "the school does not run a Child Rights Club",
-                ),
+                Some(true) => Check::holds(CLUB, "school-has-club"),
+                Some(false) => Check::fails(CLUB, "no-club-at-school"),
                 None => Check::unknown(
                     CLUB,
                     "club-unknown",
-                    "whether the school runs a Child Rights Club is not recorded",
                     "/education/school_has_child_rights_club",
                 ),
             });
@@ -273,6 +197,41 @@ pub type Track = Rule<fn(&Case, Option<Age>, &Settings) -> Decision>;
 /// The fields the age is computed from, for every track.
 pub const AGE_FIELDS: &[&str] = &["/child/date_of_birth", "/child/age_estimate_years"];
 
+/// The reasons every track gives: an open case in a served county.
+const COMMON_REASONS: &[ReasonText] = &[
+    ("case-open", "the case is open"),
+    ("case-closed", "the case is closed"),
+    ("status-unknown", "the case status is not recorded"),
+    (
+        "in-area",
+        "the child lives in a county the programme serves",
+    ),
+    (
+        "out-of-area",
+        "the child lives outside the counties the programme serves",
+    ),
+    ("county-unknown", "the child's county is not recorded"),
+];
+
+/// The reasons of the tracks for identified survivors.
+const SURVIVOR_REASONS: &[ReasonText] = &[
+    ("survivor", "the child is an identified survivor"),
+    ("not-a-survivor", "the track is for identified survivors"),
+    ("survivor-status-unknown", "survivor status is not recorded"),
+];
+
+/// The reasons of an age check, whatever its range.
+const AGE_REASONS: &[ReasonText] = &[
+    (
+        "age-unknown",
+        "neither a date of birth nor an age estimate is recorded",
+    ),
+    (
+        "age-estimated",
+        "the age is an estimate: no date of birth is recorded",
+    ),
+];
+
 /// The four tracks, in the order they are decided and described.
 pub const RULES: [Track; 4] = [
     Track::new(
@@ -281,6 +240,15 @@ pub const RULES: [Track; 4] = [
         "Identified survivors aged 9-15 (settings education_min_age, education_max_age): return to or stay in school.",
         education_support,
     )
+    .gives(&[
+        COMMON_REASONS,
+        SURVIVOR_REASONS,
+        AGE_REASONS,
+        &[
+            ("age-in-range", "the child's age is within {/education_min_age}-{/education_max_age}"),
+            ("age-out-of-range", "the child's age is outside {/education_min_age}-{/education_max_age}"),
+        ],
+    ])
     .reads(&[
         "/status",
         "/child/county",
@@ -294,6 +262,15 @@ pub const RULES: [Track; 4] = [
         "Identified survivors aged 16-18 (settings vocational_min_age, vocational_max_age): coaching, mentoring, training, internships.",
         vocational_training,
     )
+    .gives(&[
+        COMMON_REASONS,
+        SURVIVOR_REASONS,
+        AGE_REASONS,
+        &[
+            ("age-in-range", "the child's age is within {/vocational_min_age}-{/vocational_max_age}"),
+            ("age-out-of-range", "the child's age is outside {/vocational_min_age}-{/vocational_max_age}"),
+        ],
+    ])
     .reads(&[
         "/status",
         "/child/county",
@@ -307,6 +284,18 @@ pub const RULES: [Track; 4] = [
         "Survivors whose household is child-headed or earns under income_threshold_kes a month; ranked by a priority score.",
         |case, _age, s| family_livelihood(case, s),
     )
+    .gives(&[
+        COMMON_REASONS,
+        SURVIVOR_REASONS,
+        &[
+            ("household-unknown", "no household is recorded"),
+            ("child-headed-household", "the household is headed by a child"),
+            ("income-unknown", "the household's monthly income is not recorded"),
+            ("income-below-threshold", "monthly household income is below KES {/income_threshold_kes}"),
+            ("income-at-or-above-threshold", "monthly household income is KES {/income_threshold_kes} or more"),
+        ],
+    ])
+    .ranks(0, MAX_LIVELIHOOD_PRIORITY)
     .reads(&["/status", "/child/county", "/survivor_status", "/household"]),
     Track::new(
         CLUB,
@@ -314,6 +303,21 @@ pub const RULES: [Track; 4] = [
         "Any child aged 9-17 enrolled in a school that runs a Child Rights Club.",
         child_rights_club,
     )
+    .gives(&[
+        COMMON_REASONS,
+        AGE_REASONS,
+        &[
+            ("age-in-range", "the child's age is within {/child_rights_club_min_age}-{/child_rights_club_max_age}"),
+            ("age-out-of-range", "the child's age is outside {/child_rights_club_min_age}-{/child_rights_club_max_age}"),
+            ("education-unknown", "no schooling is recorded"),
+            ("enrolled", "the child is enrolled in school"),
+            ("not-enrolled", "the child is not enrolled in school"),
+            ("enrolment-unknown", "enrolment is not recorded"),
+            ("school-has-club", "the school runs a Child Rights Club"),
+            ("no-club-at-school", "the school does not run a Child Rights Club"),
+            ("club-unknown", "whether the school runs a Child Rights Club is not recorded"),
+        ],
+    ])
     .reads(&[
         "/status",
         "/child/county",
@@ -521,6 +525,46 @@ mod tests {
             status(CLUB, &c, "2026-07-01T12:00:00+03:00").status,
             Status::Ineligible
         );
+    }
+
+    #[test]
+    fn every_reason_given_is_declared_by_its_track() {
+        let info =
+            <crate::BuildingAFutureEligibility as kinga_plugin_sdk::EligibilityPlugin>::describe();
+        let at = "2026-07-01T12:00:00+03:00";
+        let variants: [fn(&mut Value); 8] = [
+            |_| {},
+            |v| v["status"] = json!("closed"),
+            |v| v["child"] = json!({"county": "mombasa", "age_estimate_years": 17}),
+            |v| {
+                v.as_object_mut().unwrap().remove("household");
+                v.as_object_mut().unwrap().remove("education");
+            },
+            |v| v["household"] = json!({"caregiver": "child_headed"}),
+            |v| v["household"] = json!({"caregiver": "relative", "monthly_income_kes": 500}),
+            |v| v["education"] = json!({"enrolled": false, "school_has_child_rights_club": false}),
+            |v| {
+                v.as_object_mut().unwrap().remove("status");
+                v.as_object_mut().unwrap().remove("survivor_status");
+                v["child"] = json!({});
+                v["education"] = json!({});
+            },
+        ];
+        for edit in variants {
+            for d in evaluate(&ctx(at), &case(edit)).unwrap() {
+                for r in &d.reasons {
+                    assert!(
+                        info.declares_reason(&r.rule, &r.code),
+                        "{} {}",
+                        r.rule,
+                        r.code
+                    );
+                }
+                if let Some(p) = d.priority {
+                    assert!((0..=MAX_LIVELIHOOD_PRIORITY).contains(&p));
+                }
+            }
+        }
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub mod templates;
 use kinga_plugin_sdk::*;
 
 use period::Quarter;
-use templates::{CaseloadSummary, Quarterly};
+use templates::{
+    CaseloadSummary, NEW_SURVIVORS, OPEN_CASES, PARTICIPANTS, Quarterly, REFERRED, RETENTION,
+};
 
 /// The plugin.
 pub struct BuildingAFutureReports;
@@ -63,6 +65,7 @@ impl Plugin for BuildingAFutureReports {
                 .into(),
             rules: vec![],
             settings_schema: r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false}"#.into(),
+            errors: Vec::new(),
             case_fields: [
                 "/registered_on",
                 "/status",
@@ -78,25 +81,54 @@ impl Plugin for BuildingAFutureReports {
             .map(String::from)
             .to_vec(),
         }
+        .errors(ERRORS)
     }
 }
+
+/// The errors `open` can report besides the SDK's.
+const ERRORS: &[ErrorText] = &[
+    (
+        ErrorKind::InvalidParameters,
+        "missing-parameter",
+        "a required parameter is missing: baf-quarterly needs period, caseload-summary needs as_of",
+    ),
+    (
+        ErrorKind::InvalidParameters,
+        "repeated-parameter",
+        "a parameter is given more than once",
+    ),
+    (
+        ErrorKind::InvalidParameters,
+        "unknown-parameter",
+        "a parameter the template does not take is given",
+    ),
+    (
+        ErrorKind::InvalidParameters,
+        "bad-period",
+        "period must be a calendar quarter, YYYY-Qn",
+    ),
+    (
+        ErrorKind::InvalidParameters,
+        "bad-date",
+        "as_of must be a date, YYYY-MM-DD",
+    ),
+    (
+        ErrorKind::InvalidParameters,
+        "unknown-template",
+        "this plugin has no such template",
+    ),
+];
 
 fn parameter<'p>(parameters: &'p [(String, String)], name: &str) -> Result<&'p str, PluginError> {
     let mut values = parameters
         .iter()
         .filter(|(k, _)| k == name)
         .map(|(_, v)| v.as_str());
-    let value = values.next().ok_or_else(|| {
-        PluginError::invalid_parameters(
-            "missing-parameter",
-            format!("the `{name}` parameter is required"),
-        )
-    })?;
+    let value = values
+        .next()
+        .ok_or_else(|| PluginError::invalid_parameters("missing-parameter"))?;
     if values.next().is_some() {
-        return Err(PluginError::invalid_parameters(
-            "repeated-parameter",
-            format!("`{name}` is given more than once"),
-        ));
+        return Err(PluginError::invalid_parameters("repeated-parameter"));
     }
     Ok(value)
 }
@@ -106,10 +138,7 @@ fn no_other_parameters(parameters: &[(String, String)], known: &[&str]) -> Resul
         .iter()
         .find(|(k, _)| !known.contains(&k.as_str()))
     {
-        Some((k, _)) => Err(PluginError::invalid_parameters(
-            "unknown-parameter",
-            format!("unknown parameter `{k}`"),
-        )),
+        Some(_) => Err(PluginError::invalid_parameters("unknown-parameter")),
         None => Ok(()),
     }
 }
@@ -121,23 +150,30 @@ impl ReportingPlugin for BuildingAFutureReports {
         vec![
             TemplateInfo {
                 id: "baf-quarterly".into(),
-                title: "Building a Future quarterly report".into(),
+                title: "Building a Future quarterly report, {period}".into(),
                 description: "Participants by track, school retention, PS.5.1-29 referrals and new survivors for one quarter.".into(),
                 parameters: vec![ParameterInfo {
                     name: "period".into(),
                     description: "The calendar quarter, YYYY-Qn (e.g. 2026-Q3).".into(),
                     required: true,
                 }],
+                tables: vec![PARTICIPANTS, RETENTION, REFERRED, NEW_SURVIVORS],
+                narrative: Some(
+                    "Period {period}. Age bands are computed at the period's last day; the band other includes ages not recorded."
+                        .into(),
+                ),
             },
             TemplateInfo {
                 id: "caseload-summary".into(),
-                title: "Caseload summary".into(),
+                title: "Caseload summary as of {as_of}".into(),
                 description: "Open cases registered on or before a date, by county, survivor status and sex.".into(),
                 parameters: vec![ParameterInfo {
                     name: "as_of".into(),
                     description: "The date, YYYY-MM-DD.".into(),
                     required: true,
                 }],
+                tables: vec![OPEN_CASES],
+                narrative: None,
             },
         ]
     }
@@ -150,29 +186,17 @@ impl ReportingPlugin for BuildingAFutureReports {
         match template {
             "baf-quarterly" => {
                 no_other_parameters(parameters, &["period"])?;
-                let quarter =
-                    Quarter::parse(parameter(parameters, "period")?).ok_or_else(|| {
-                        PluginError::invalid_parameters(
-                            "bad-period",
-                            "`period` must be a calendar quarter, YYYY-Qn",
-                        )
-                    })?;
+                let quarter = Quarter::parse(parameter(parameters, "period")?)
+                    .ok_or_else(|| PluginError::invalid_parameters("bad-period"))?;
                 Ok(Report::Quarterly(Box::new(Quarterly::new(quarter))))
             }
             "caseload-summary" => {
                 no_other_parameters(parameters, &["as_of"])?;
-                let as_of = date::parse_date(parameter(parameters, "as_of")?).ok_or_else(|| {
-                    PluginError::invalid_parameters(
-                        "bad-as-of",
-                        "`as_of` must be a date, YYYY-MM-DD",
-                    )
-                })?;
+                let as_of = date::parse_date(parameter(parameters, "as_of")?)
+                    .ok_or_else(|| PluginError::invalid_parameters("bad-date"))?;
                 Ok(Report::Caseload(CaseloadSummary::new(as_of)))
             }
-            _ => Err(PluginError::invalid_parameters(
-                "unknown-template",
-                "this plugin has no such template",
-            )),
+            _ => Err(PluginError::invalid_parameters("unknown-template")),
         }
     }
 }

@@ -5,11 +5,158 @@ use std::collections::BTreeSet;
 use kinga_plugin_sdk::age::age_at;
 use kinga_plugin_sdk::time::Date;
 use kinga_plugin_sdk::{
-    Case, CaseStatus, PluginError, ReportBuilder, ReportOutput, Service, ServiceStatus,
-    ServiceType, SurvivorStatus, Table,
+    Case, CaseStatus, Dimension, PluginError, ReportBuilder, ReportOutput, Service, ServiceStatus,
+    ServiceType, SurvivorStatus, Table, TableSpec,
 };
 
 use crate::period::Quarter;
+
+/// `sex`: as the canonical case records it.
+pub const SEX: Dimension = Dimension {
+    name: "sex",
+    labels: &["female", "male", "other", "unknown"],
+};
+
+/// `age_band`: the programme's bands ([`age_band`]).
+pub const AGE_BAND: Dimension = Dimension {
+    name: "age_band",
+    labels: &["9-15", "16-18", "other"],
+};
+
+/// `county`: Kenya's 47 counties as the canonical case writes them, `other`
+/// for a value that is none of them, `unknown` when none is recorded.
+pub const COUNTY: Dimension = Dimension {
+    name: "county",
+    labels: &[
+        "baringo",
+        "bomet",
+        "bungoma",
+        "busia",
+        "elgeyo_marakwet",
+        "embu",
+        "garissa",
+        "homa_bay",
+        "isiolo",
+        "kajiado",
+        "kakamega",
+        "kericho",
+        "kiambu",
+        "kilifi",
+        "kirinyaga",
+        "kisii",
+        "kisumu",
+        "kitui",
+        "kwale",
+        "laikipia",
+        "lamu",
+        "machakos",
+        "makueni",
+        "mandera",
+        "marsabit",
+        "meru",
+        "migori",
+        "mombasa",
+        "muranga",
+        "nairobi",
+        "nakuru",
+        "nandi",
+        "narok",
+        "nyamira",
+        "nyandarua",
+        "nyeri",
+        "samburu",
+        "siaya",
+        "taita_taveta",
+        "tana_river",
+        "tharaka_nithi",
+        "trans_nzoia",
+        "turkana",
+        "uasin_gishu",
+        "vihiga",
+        "wajir",
+        "west_pokot",
+        "other",
+        "unknown",
+    ],
+};
+
+/// `track`: the three participation tracks.
+pub const TRACK: Dimension = Dimension {
+    name: "track",
+    labels: &[
+        "education_support",
+        "vocational_training",
+        "family_livelihood",
+    ],
+};
+
+/// `enrolment`: school enrolment as recorded.
+pub const ENROLMENT: Dimension = Dimension {
+    name: "enrolment",
+    labels: &["enrolled", "not_enrolled", "unknown"],
+};
+
+/// `service_category`: the first part of a service id, `other` for a
+/// category outside the referral pathway.
+pub const SERVICE_CATEGORY: Dimension = Dimension {
+    name: "service_category",
+    labels: &[
+        "health",
+        "statutory",
+        "police",
+        "protection",
+        "care",
+        "justice",
+        "programme",
+        "other",
+    ],
+};
+
+/// `survivor_status`: as the canonical case records it.
+pub const SURVIVOR_STATUS: Dimension = Dimension {
+    name: "survivor_status",
+    labels: &["survivor", "at_risk", "not_identified", "unknown"],
+};
+
+/// `baf-quarterly`'s participants table.
+pub const PARTICIPANTS: TableSpec = TableSpec {
+    id: "participants",
+    title: "Participants by track (education, vocational training, family livelihood)",
+    unit: "cases",
+    dimensions: &[TRACK, SEX, AGE_BAND, COUNTY],
+};
+
+/// `baf-quarterly`'s school-retention table.
+pub const RETENTION: TableSpec = TableSpec {
+    id: "school-retention",
+    title: "Survivors aged 9-15 with education support, by school enrolment",
+    unit: "cases",
+    dimensions: &[ENROLMENT, SEX],
+};
+
+/// `baf-quarterly`'s PS.5.1-29 table.
+pub const REFERRED: TableSpec = TableSpec {
+    id: "ps-5-1-29-referred",
+    title: "PS.5.1-29: survivors referred for protection services, by service category",
+    unit: "cases",
+    dimensions: &[SERVICE_CATEGORY, SEX],
+};
+
+/// `baf-quarterly`'s new-survivors table.
+pub const NEW_SURVIVORS: TableSpec = TableSpec {
+    id: "new-survivors",
+    title: "New survivors registered in the quarter",
+    unit: "cases",
+    dimensions: &[SEX, AGE_BAND, COUNTY],
+};
+
+/// `caseload-summary`'s one table.
+pub const OPEN_CASES: TableSpec = TableSpec {
+    id: "open-cases",
+    title: "Open cases by county, survivor status and sex",
+    unit: "cases",
+    dimensions: &[COUNTY, SURVIVOR_STATUS, SEX],
+};
 
 /// The programme's age bands at a date: `9-15`, `16-18`, `other` (which
 /// includes children whose age is not recorded).
@@ -33,7 +180,7 @@ fn county(case: &Case) -> &str {
     case.child
         .as_ref()
         .and_then(|c| c.county.as_deref())
-        .unwrap_or("unknown")
+        .map_or("unknown", |c| COUNTY.label_or(c, "other"))
 }
 
 fn is_survivor(case: &Case) -> bool {
@@ -74,30 +221,10 @@ impl Quarterly {
     pub fn new(quarter: Quarter) -> Quarterly {
         Quarterly {
             quarter,
-            participants: Table::new(
-                "participants",
-                "Participants by track (education, vocational training, family livelihood)",
-                "cases",
-                &["track", "sex", "age_band", "county"],
-            ),
-            retention: Table::new(
-                "school-retention",
-                "Survivors aged 9-15 with education support, by school enrolment",
-                "cases",
-                &["enrolment", "sex"],
-            ),
-            referred: Table::new(
-                "ps-5-1-29-referred",
-                "PS.5.1-29: survivors referred for protection services, by service category",
-                "cases",
-                &["service_category", "sex"],
-            ),
-            new_survivors: Table::new(
-                "new-survivors",
-                "New survivors registered in the quarter",
-                "cases",
-                &["sex", "age_band", "county"],
-            ),
+            participants: Table::new(&PARTICIPANTS),
+            retention: Table::new(&RETENTION),
+            referred: Table::new(&REFERRED),
+            new_survivors: Table::new(&NEW_SURVIVORS),
         }
     }
 }
@@ -128,6 +255,7 @@ impl ReportBuilder for Quarterly {
             .flatten()
             .filter(|r| q.contains(r.made_on))
             .filter_map(|r| r.service.split_once('.').map(|(category, _)| category))
+            .map(|category| SERVICE_CATEGORY.label_or(category, "other"))
             .collect();
         for category in categories {
             self.referred.count(&[category, sex]);
@@ -140,21 +268,12 @@ impl ReportBuilder for Quarterly {
 
     fn finish(self) -> Result<ReportOutput, PluginError> {
         Ok(ReportOutput {
-            template: "baf-quarterly".into(),
-            title: format!(
-                "Building a Future quarterly report, {}",
-                self.quarter.label()
-            ),
             tables: vec![
                 self.participants,
                 self.retention,
                 self.referred,
                 self.new_survivors,
             ],
-            narrative: Some(format!(
-                "Period {} to {}. Age bands are computed at the period's last day; the band other includes ages not recorded.",
-                self.quarter.start, self.quarter.end
-            )),
         })
     }
 }
@@ -170,12 +289,7 @@ impl CaseloadSummary {
     pub fn new(as_of: Date) -> CaseloadSummary {
         CaseloadSummary {
             as_of,
-            table: Table::new(
-                "open-cases",
-                "Open cases by county, survivor status and sex",
-                "cases",
-                &["county", "survivor_status", "sex"],
-            ),
+            table: Table::new(&OPEN_CASES),
         }
     }
 }
@@ -195,10 +309,7 @@ impl ReportBuilder for CaseloadSummary {
 
     fn finish(self) -> Result<ReportOutput, PluginError> {
         Ok(ReportOutput {
-            template: "caseload-summary".into(),
-            title: format!("Caseload summary as of {}", self.as_of),
             tables: vec![self.table],
-            narrative: None,
         })
     }
 }
@@ -237,7 +348,7 @@ mod tests {
     }
 
     fn rows(out: &ReportOutput, table: &str) -> Vec<(Vec<String>, u64)> {
-        let t = out.tables.iter().find(|t| t.id == table).unwrap();
+        let t = out.tables.iter().find(|t| t.id() == table).unwrap();
         t.counts.iter().map(|(k, v)| (k.clone(), *v)).collect()
     }
 

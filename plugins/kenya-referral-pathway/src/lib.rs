@@ -45,6 +45,7 @@ impl Plugin for KenyaReferralPathway {
         )
         .settings_schema(include_str!("settings.schema.json"))
         .reads(rules::WHOLE_CASE_FIELDS)
+        .errors(rules::ERRORS)
         .with_rules(&rules::RULES)
     }
 }

@@ -15,8 +15,8 @@ use kinga_plugin_sdk::age::{Age, age_at};
 use kinga_plugin_sdk::rule::enabled;
 use kinga_plugin_sdk::time::{Duration, OffsetDateTime};
 use kinga_plugin_sdk::{
-    Case, ConsentStatus, Context, Incident, PluginError, Provider, Reason, Referral, Rule, Sex,
-    SurvivorStatus, Urgency, log,
+    Case, ConsentStatus, Context, ErrorKind, ErrorText, Incident, PluginError, Provider, Reason,
+    ReasonText, Referral, Rule, Sex, SurvivorStatus, Urgency, log,
 };
 
 use crate::settings::{ProviderEntry, Settings};
@@ -77,7 +77,6 @@ impl<'a> Facts<'a> {
             if incident.occurred_at > as_of {
                 return Err(PluginError::invalid_case(
                     "incident-after-as-of",
-                    "an incident is dated after the as-of",
                     Some(&format!("/incidents/{i}/occurred_at")),
                 ));
             }
@@ -156,14 +155,7 @@ fn post_rape_care(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         urgency: Urgency::Emergency,
         due: f.window_end(incident, s.pep_window_hours),
         consent: ConsentStatus::NotRequired,
-        reason: Reason::new(
-            POST_RAPE_CARE,
-            "within-pep-window",
-            format!(
-                "a sexual incident happened within the last {} hours: HIV PEP must start in time",
-                s.pep_window_hours
-            ),
-        ),
+        reason: Reason::new(POST_RAPE_CARE, "within-pep-window"),
     })
 }
 
@@ -188,14 +180,7 @@ fn emergency_contraception(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         urgency: Urgency::Emergency,
         due: f.window_end(incident, s.ec_window_hours),
         consent: ConsentStatus::NotRequired,
-        reason: Reason::new(
-            EMERGENCY_CONTRACEPTION,
-            "within-ec-window",
-            format!(
-                "a sexual incident happened within the last {} hours",
-                s.ec_window_hours
-            ),
-        ),
+        reason: Reason::new(EMERGENCY_CONTRACEPTION, "within-ec-window"),
     })
 }
 
@@ -212,14 +197,7 @@ fn medical_examination(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         urgency: Urgency::Within72h,
         due: f.due_in(Duration::hours(72)),
         consent: ConsentStatus::NotRequired,
-        reason: Reason::new(
-            MEDICAL_EXAMINATION,
-            "no-health-care-recorded",
-            format!(
-                "a sexual incident older than {} hours has no health care recorded",
-                s.pep_window_hours
-            ),
-        ),
+        reason: Reason::new(MEDICAL_EXAMINATION, "no-health-care-recorded"),
     })
 }
 
@@ -241,12 +219,12 @@ fn childrens_officer(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         .protection_concerns
         .as_ref()
         .is_some_and(|c| !c.is_empty());
-    let (code, message) = if f.incident.is_some() {
-        ("sexual-incident", "a sexual incident is recorded")
+    let code = if f.incident.is_some() {
+        "sexual-incident"
     } else if f.is_survivor() {
-        ("survivor", "the child is an identified survivor")
+        "survivor"
     } else if concerns {
-        ("protection-concern", "a protection concern is recorded")
+        "protection-concern"
     } else {
         return None;
     };
@@ -257,11 +235,7 @@ fn childrens_officer(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         urgency,
         due: f.due_in(within),
         consent: ConsentStatus::NotRequired,
-        reason: Reason::new(
-            CHILDRENS_OFFICER,
-            code,
-            format!("{message}: the Sub-County Children's Officer must be notified"),
-        ),
+        reason: Reason::new(CHILDRENS_OFFICER, code),
     })
 }
 
@@ -282,11 +256,7 @@ fn police(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         urgency,
         due: f.due_in(within),
         consent,
-        reason: Reason::new(
-            POLICE,
-            "not-reported",
-            "the sexual incident is not recorded as reported to the police",
-        ),
+        reason: Reason::new(POLICE, "not-reported"),
     })
 }
 
@@ -294,16 +264,10 @@ fn police(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
 fn safe_shelter(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
     let unsafe_home = f.case.safety.as_ref().and_then(|s| s.safe_at_home) == Some(false);
     let perpetrator_home = f.incident.and_then(|i| i.perpetrator_in_household) == Some(true);
-    let (code, message) = if perpetrator_home {
-        (
-            "perpetrator-in-household",
-            "the perpetrator lives in the child's household",
-        )
+    let code = if perpetrator_home {
+        "perpetrator-in-household"
     } else if unsafe_home {
-        (
-            "unsafe-at-home",
-            "the child is recorded as not safe at home",
-        )
+        "unsafe-at-home"
     } else {
         return None;
     };
@@ -313,7 +277,7 @@ fn safe_shelter(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
         urgency: Urgency::Emergency,
         due: f.due_in(Duration::hours(24)),
         consent: ConsentStatus::NotRequired,
-        reason: Reason::new(SAFE_SHELTER, code, message),
+        reason: Reason::new(SAFE_SHELTER, code),
     })
 }
 
@@ -325,11 +289,7 @@ fn psychosocial(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
         urgency: Urgency::Routine,
         due: f.due_in(Duration::days(14)),
         consent: f.sharing_consent(),
-        reason: Reason::new(
-            PSYCHOSOCIAL,
-            "needs-psychosocial-support",
-            "survivors of sexual violence need counselling",
-        ),
+        reason: Reason::new(PSYCHOSOCIAL, "needs-psychosocial-support"),
     })
 }
 
@@ -341,11 +301,7 @@ fn legal_aid(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
         urgency: Urgency::Routine,
         due: f.due_in(Duration::days(14)),
         consent: f.sharing_consent(),
-        reason: Reason::new(
-            LEGAL_AID,
-            "reported-to-police",
-            "the incident was reported: the child needs legal support",
-        ),
+        reason: Reason::new(LEGAL_AID, "reported-to-police"),
     })
 }
 
@@ -367,14 +323,7 @@ fn education_reentry(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
             urgency: Urgency::Routine,
             due: f.due_in(Duration::days(30)),
             consent: f.sharing_consent(),
-            reason: Reason::new(
-                EDUCATION_REENTRY,
-                "out-of-school",
-                format!(
-                    "a survivor aged {}-{} who is not enrolled in school",
-                    s.education_min_age, s.education_max_age
-                ),
-            ),
+            reason: Reason::new(EDUCATION_REENTRY, "out-of-school"),
         }),
         Some(true) => None,
         None => undecidable(EDUCATION_REENTRY, "school enrolment"),
@@ -396,16 +345,36 @@ fn vocational(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
             urgency: Urgency::Routine,
             due: f.due_in(Duration::days(30)),
             consent: f.sharing_consent(),
-            reason: Reason::new(
-                VOCATIONAL,
-                "survivor-of-training-age",
-                format!(
-                    "a survivor aged {}-{}",
-                    s.vocational_min_age, s.vocational_max_age
-                ),
-            ),
+            reason: Reason::new(VOCATIONAL, "survivor-of-training-age"),
         })
 }
+
+/// The reasons [`route`] adds to a referral of any rule: about its
+/// provider and its consent.
+const ROUTING_REASONS: &[ReasonText] = &[
+    (
+        "no-provider-in-area",
+        "no provider in the directory offers this service in the child's sub-county or county",
+    ),
+    (
+        "consent-required",
+        "the needed consent is not recorded: the referral waits for it",
+    ),
+];
+
+/// The errors [`route`] can report besides the SDK's.
+pub const ERRORS: &[ErrorText] = &[
+    (
+        ErrorKind::InvalidCase,
+        "incident-after-as-of",
+        "an incident is dated after the as-of",
+    ),
+    (
+        ErrorKind::InvalidCase,
+        "due-out-of-range",
+        "a due time falls after the last date the plugin can represent",
+    ),
+];
 
 /// A rule of the pathway: the referral it drafts from the facts, if it fires.
 pub type PathwayRule = Rule<fn(&Facts, &Settings) -> Option<Draft<'static>>>;
@@ -418,6 +387,13 @@ pub const RULES: [PathwayRule; 10] = [
         "A sexual incident within pep_window_hours (72): emergency post-rape care, due at the end of the window.",
         post_rape_care,
     )
+    .refers_to(&["health.post-rape-care"])
+    .gives(&[
+        &[
+            ("within-pep-window", "a sexual incident happened within the last {/pep_window_hours} hours: HIV PEP must start in time"),
+        ],
+        ROUTING_REASONS,
+    ])
     .reads(&["/incidents"]),
     PathwayRule::new(
         EMERGENCY_CONTRACEPTION,
@@ -425,6 +401,13 @@ pub const RULES: [PathwayRule; 10] = [
         "A girl aged ec_min_age (10) or more, a sexual incident within ec_window_hours (120): emergency, due at the end of the window.",
         emergency_contraception,
     )
+    .refers_to(&["health.emergency-contraception"])
+    .gives(&[
+        &[
+            ("within-ec-window", "a sexual incident happened within the last {/ec_window_hours} hours"),
+        ],
+        ROUTING_REASONS,
+    ])
     .reads(&[
         "/incidents",
         "/child/sex",
@@ -437,6 +420,13 @@ pub const RULES: [PathwayRule; 10] = [
         "A sexual incident older than the PEP window with no health care recorded: within 72 hours.",
         medical_examination,
     )
+    .refers_to(&["health.medical-examination"])
+    .gives(&[
+        &[
+            ("no-health-care-recorded", "a sexual incident older than {/pep_window_hours} hours has no health care recorded"),
+        ],
+        ROUTING_REASONS,
+    ])
     .reads(&["/incidents"]),
     PathwayRule::new(
         CHILDRENS_OFFICER,
@@ -444,6 +434,15 @@ pub const RULES: [PathwayRule; 10] = [
         "Any sexual incident, identified survivor or protection concern: statutory notification within 24 hours (recent incident) or 72 hours.",
         childrens_officer,
     )
+    .refers_to(&["statutory.childrens-officer"])
+    .gives(&[
+        &[
+            ("sexual-incident", "a sexual incident is recorded: the Sub-County Children's Officer must be notified"),
+            ("survivor", "the child is an identified survivor: the Sub-County Children's Officer must be notified"),
+            ("protection-concern", "a protection concern is recorded: the Sub-County Children's Officer must be notified"),
+        ],
+        ROUTING_REASONS,
+    ])
     .reads(&["/incidents", "/survivor_status", "/protection_concerns"]),
     PathwayRule::new(
         POLICE,
@@ -451,6 +450,13 @@ pub const RULES: [PathwayRule; 10] = [
         "A sexual incident not reported to the police: within 24 or 72 hours, pending police-report consent.",
         police,
     )
+    .refers_to(&["police.gender-desk"])
+    .gives(&[
+        &[
+            ("not-reported", "the sexual incident is not recorded as reported to the police"),
+        ],
+        ROUTING_REASONS,
+    ])
     .reads(&["/incidents", "/consent"]),
     PathwayRule::new(
         SAFE_SHELTER,
@@ -458,6 +464,14 @@ pub const RULES: [PathwayRule; 10] = [
         "Not safe at home, or the perpetrator lives in the household: emergency, within 24 hours.",
         safe_shelter,
     )
+    .refers_to(&["protection.safe-shelter"])
+    .gives(&[
+        &[
+            ("perpetrator-in-household", "the perpetrator lives in the child's household"),
+            ("unsafe-at-home", "the child is recorded as not safe at home"),
+        ],
+        ROUTING_REASONS,
+    ])
     .reads(&["/safety", "/incidents"]),
     PathwayRule::new(
         PSYCHOSOCIAL,
@@ -465,6 +479,13 @@ pub const RULES: [PathwayRule; 10] = [
         "An identified survivor or any sexual incident: routine, within 14 days.",
         psychosocial,
     )
+    .refers_to(&["care.psychosocial"])
+    .gives(&[
+        &[
+            ("needs-psychosocial-support", "survivors of sexual violence need counselling"),
+        ],
+        ROUTING_REASONS,
+    ])
     .reads(&["/survivor_status", "/incidents", "/consent"]),
     PathwayRule::new(
         LEGAL_AID,
@@ -472,6 +493,13 @@ pub const RULES: [PathwayRule; 10] = [
         "A sexual incident reported to the police: routine, within 14 days.",
         legal_aid,
     )
+    .refers_to(&["justice.legal-aid"])
+    .gives(&[
+        &[
+            ("reported-to-police", "the incident was reported: the child needs legal support"),
+        ],
+        ROUTING_REASONS,
+    ])
     .reads(&["/incidents", "/consent"]),
     PathwayRule::new(
         EDUCATION_REENTRY,
@@ -479,6 +507,13 @@ pub const RULES: [PathwayRule; 10] = [
         "A survivor aged 9-15 not enrolled in school: routine, within 30 days.",
         education_reentry,
     )
+    .refers_to(&["programme.education-support"])
+    .gives(&[
+        &[
+            ("out-of-school", "a survivor aged {/education_min_age}-{/education_max_age} who is not enrolled in school"),
+        ],
+        ROUTING_REASONS,
+    ])
     .reads(&[
         "/survivor_status",
         "/child/date_of_birth",
@@ -492,6 +527,13 @@ pub const RULES: [PathwayRule; 10] = [
         "A survivor aged 16-18: routine, within 30 days.",
         vocational,
     )
+    .refers_to(&["programme.vocational-training"])
+    .gives(&[
+        &[
+            ("survivor-of-training-age", "a survivor aged {/vocational_min_age}-{/vocational_max_age}"),
+        ],
+        ROUTING_REASONS,
+    ])
     .reads(&[
         "/survivor_status",
         "/child/date_of_birth",
@@ -553,13 +595,9 @@ pub fn route(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Referral>, Plug
 }
 
 fn finish(draft: Draft<'_>, case: &Case, s: &Settings) -> Result<Referral, PluginError> {
-    let due = draft.due.ok_or_else(|| {
-        PluginError::invalid_case(
-            "due-out-of-range",
-            "a due time falls after the last date the plugin can represent",
-            None,
-        )
-    })?;
+    let due = draft
+        .due
+        .ok_or_else(|| PluginError::invalid_case("due-out-of-range", None))?;
     let mut reasons = vec![draft.reason];
     let provider = provider_for(draft.service, case, &s.providers).map(|p| Provider {
         id: p.id.clone(),
@@ -567,18 +605,10 @@ fn finish(draft: Draft<'_>, case: &Case, s: &Settings) -> Result<Referral, Plugi
         contact: p.contact.clone(),
     });
     if provider.is_none() {
-        reasons.push(Reason::new(
-            draft.rule,
-            "no-provider-in-area",
-            "no provider in the directory offers this service in the child's sub-county or county",
-        ));
+        reasons.push(Reason::new(draft.rule, "no-provider-in-area"));
     }
     if draft.consent == ConsentStatus::Required {
-        reasons.push(Reason::new(
-            draft.rule,
-            "consent-required",
-            "the needed consent is not recorded: the referral waits for it",
-        ));
+        reasons.push(Reason::new(draft.rule, "consent-required"));
     }
     Ok(Referral {
         rule: draft.rule.to_owned(),
@@ -647,6 +677,40 @@ mod tests {
         );
         let refused = route(&ctx, &c).expect_err("a 30-day due time is past year 9999");
         assert_eq!(refused.code, "due-out-of-range");
+    }
+
+    #[test]
+    fn every_referral_names_a_declared_service_and_declared_reasons() {
+        // The rules as described (this module is also compiled into a
+        // candidate plugin, so it does not name the crate's plugin type).
+        let described: Vec<_> = RULES.iter().map(|r| r.info()).collect();
+        let cases = [
+            case(|_| {}),
+            case(|v| {
+                v["incidents"][0]["reported_to_police"] = json!(true);
+                v["incidents"][0]["perpetrator_in_household"] = json!(true);
+                v["child"]["county"] = json!("turkana");
+                v["education"] = json!({"enrolled": false});
+                v.as_object_mut().unwrap().remove("consent");
+            }),
+            case(|v| {
+                v["incidents"] = json!([]);
+                v["protection_concerns"] = json!(["child_labour"]);
+                v["safety"] = json!({"safe_at_home": false});
+                v["child"]["date_of_birth"] = json!("2009-01-01");
+            }),
+        ];
+        for c in &cases {
+            for as_of in ["2026-06-29T09:00:00+03:00", "2026-07-20T09:00:00+03:00"] {
+                for r in route_at(c, as_of) {
+                    let rule = described.iter().find(|x| x.id == r.rule).unwrap();
+                    assert!(rule.services.contains(&r.service), "{}", r.service);
+                    for reason in &r.reasons {
+                        assert!(rule.gives(&reason.code), "{} {}", r.rule, reason.code);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

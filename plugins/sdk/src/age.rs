@@ -51,13 +51,7 @@ pub fn age_at(case: &Case, on: Date) -> Result<Option<Age>, PluginError> {
                     source: AgeSource::DateOfBirth,
                 })
             })
-            .ok_or_else(|| {
-                PluginError::invalid_case(
-                    "born-after-as-of",
-                    "the date of birth is after the as-of date",
-                    Some(DATE_OF_BIRTH),
-                )
-            });
+            .ok_or_else(|| PluginError::invalid_case("born-after-as-of", Some(DATE_OF_BIRTH)));
     }
     Ok(child.age_estimate_years.map(|years| Age {
         years: u32::from(years),

@@ -51,23 +51,15 @@ impl<S: DeserializeOwned> Context<S> {
         enabled_rules: Vec<String>,
         settings: &str,
     ) -> Result<Self, PluginError> {
-        let as_of = crate::date::parse_datetime(as_of).ok_or_else(|| {
-            PluginError::invalid_settings(
-                "bad-as-of",
-                "the as-of is not an RFC 3339 date-time",
-                None,
-            )
-        })?;
+        let as_of = crate::date::parse_datetime(as_of)
+            .ok_or_else(|| PluginError::invalid_settings("bad-as-of", None))?;
         let settings = serde_json::from_str(settings).map_err(|e| {
-            PluginError::invalid_settings(
-                "bad-settings",
-                format!(
-                    "the settings do not fit this plugin: line {} column {}",
-                    e.line(),
-                    e.column()
-                ),
-                None,
-            )
+            crate::log::warn(&format!(
+                "the settings do not fit this plugin: line {} column {}",
+                e.line(),
+                e.column()
+            ));
+            PluginError::invalid_settings("bad-settings", None)
         })?;
         Ok(Context {
             as_of,

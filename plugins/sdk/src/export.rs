@@ -38,16 +38,8 @@ macro_rules! __kinga_common_glue {
         }
 
         fn __kinga_error(e: $crate::PluginError) -> __kinga_types::PluginError {
-            use __kinga_types::ErrorKind as K;
             __kinga_types::PluginError {
-                kind: match e.kind {
-                    $crate::ErrorKind::InvalidCase => K::InvalidCase,
-                    $crate::ErrorKind::InvalidSettings => K::InvalidSettings,
-                    $crate::ErrorKind::InvalidParameters => K::InvalidParameters,
-                    $crate::ErrorKind::Internal => K::Internal,
-                },
                 code: e.code,
-                message: e.message,
                 pointer: e.pointer,
             }
         }
@@ -58,7 +50,6 @@ macro_rules! __kinga_common_glue {
                 .map(|r| __kinga_types::Reason {
                     rule: r.rule,
                     code: r.code,
-                    message: r.message,
                 })
                 .collect()
         }
@@ -80,7 +71,9 @@ macro_rules! __kinga_common_glue {
 
         impl __kinga_bindings::exports::kinga::plugin::plugin::Guest for __KingaComponent {
             fn describe() -> __kinga_types::PluginInfo {
+                use __kinga_types::ErrorKind as K;
                 let info: $crate::PluginInfo = $info;
+                let info = info.errors($crate::describe::SDK_ERRORS);
                 __kinga_types::PluginInfo {
                     id: info.id,
                     name: info.name,
@@ -95,11 +88,37 @@ macro_rules! __kinga_common_glue {
                             title: r.title,
                             description: r.description,
                             enabled_by_default: r.enabled_by_default,
+                            reasons: r
+                                .reasons
+                                .into_iter()
+                                .map(|x| __kinga_types::ReasonInfo {
+                                    code: x.code,
+                                    message: x.message,
+                                })
+                                .collect(),
+                            services: r.services,
+                            priorities: r.priorities.map(|(lowest, highest)| {
+                                __kinga_types::PriorityRange { lowest, highest }
+                            }),
                         })
                         .collect(),
                     settings_schema: info.settings_schema,
                     default_settings: $crate::default_settings_json::<$plugin>(),
                     case_fields: info.case_fields,
+                    errors: info
+                        .errors
+                        .into_iter()
+                        .map(|e| __kinga_types::ErrorInfo {
+                            code: e.code,
+                            kind: match e.kind {
+                                $crate::ErrorKind::InvalidCase => K::InvalidCase,
+                                $crate::ErrorKind::InvalidSettings => K::InvalidSettings,
+                                $crate::ErrorKind::InvalidParameters => K::InvalidParameters,
+                                $crate::ErrorKind::Internal => K::Internal,
+                            },
+                            message: e.message,
+                        })
+                        .collect(),
                 }
             }
         }
@@ -109,7 +128,7 @@ macro_rules! __kinga_common_glue {
 /// Exports `$plugin` (an [`EligibilityPlugin`](crate::EligibilityPlugin)) as
 /// the component's `eligibility-plugin` world.
 ///
-/// `wit = "path"` names the folder holding the `kinga:plugin@0.1.0` WIT,
+/// `wit = "path"` names the folder holding the `kinga:plugin@0.2.0` WIT,
 /// relative to the plugin crate (default `"wit"`).
 #[macro_export]
 macro_rules! export_eligibility_plugin {
@@ -120,7 +139,7 @@ macro_rules! export_eligibility_plugin {
         mod __kinga_bindings {
             $crate::__private::wit_bindgen::generate!({
                 path: $wit,
-                world: "kinga:plugin/eligibility-plugin@0.1.0",
+                world: "kinga:plugin/eligibility-plugin@0.2.0",
                 runtime_path: "::kinga_plugin_sdk::__private::wit_bindgen::rt",
             });
         }
@@ -178,7 +197,7 @@ macro_rules! export_referral_plugin {
         mod __kinga_bindings {
             $crate::__private::wit_bindgen::generate!({
                 path: $wit,
-                world: "kinga:plugin/referral-plugin@0.1.0",
+                world: "kinga:plugin/referral-plugin@0.2.0",
                 runtime_path: "::kinga_plugin_sdk::__private::wit_bindgen::rt",
             });
         }
@@ -245,7 +264,7 @@ macro_rules! export_reporting_plugin {
         mod __kinga_bindings {
             $crate::__private::wit_bindgen::generate!({
                 path: $wit,
-                world: "kinga:plugin/reporting-plugin@0.1.0",
+                world: "kinga:plugin/reporting-plugin@0.2.0",
                 runtime_path: "::kinga_plugin_sdk::__private::wit_bindgen::rt",
             });
         }
@@ -260,7 +279,9 @@ macro_rules! export_reporting_plugin {
             type Report = __KingaReport;
 
             fn templates() -> Vec<__kinga_bindings::exports::kinga::plugin::reporting::TemplateInfo> {
-                use __kinga_bindings::exports::kinga::plugin::reporting::{ParameterInfo, TemplateInfo};
+                use __kinga_bindings::exports::kinga::plugin::reporting::{
+                    DimensionInfo, ParameterInfo, TableInfo, TemplateInfo,
+                };
                 <$plugin as $crate::ReportingPlugin>::templates()
                     .into_iter()
                     .map(|t| TemplateInfo {
@@ -272,6 +293,24 @@ macro_rules! export_reporting_plugin {
                             .into_iter()
                             .map(|p| ParameterInfo { name: p.name, description: p.description, required: p.required })
                             .collect(),
+                        tables: t
+                            .tables
+                            .iter()
+                            .map(|spec| TableInfo {
+                                id: spec.id.to_owned(),
+                                title: spec.title.to_owned(),
+                                unit: spec.unit.to_owned(),
+                                dimensions: spec
+                                    .dimensions
+                                    .iter()
+                                    .map(|d| DimensionInfo {
+                                        name: d.name.to_owned(),
+                                        labels: d.labels.iter().map(|l| (*l).to_owned()).collect(),
+                                    })
+                                    .collect(),
+                            })
+                            .collect(),
+                        narrative: t.narrative,
                     })
                     .collect()
             }
@@ -295,7 +334,7 @@ macro_rules! export_reporting_plugin {
                 let case = __kinga_case(&case)?;
                 let mut slot = self.0.borrow_mut();
                 let report = slot.as_mut().ok_or_else(|| {
-                    __kinga_error($crate::PluginError::internal("report-finished", "the report is already finished"))
+                    __kinga_error($crate::PluginError::internal("report-finished"))
                 })?;
                 $crate::ReportBuilder::add(report, &case).map_err(__kinga_error)
             }
@@ -306,24 +345,18 @@ macro_rules! export_reporting_plugin {
             {
                 use __kinga_bindings::exports::kinga::plugin::reporting::{ReportOutput, Row, Table};
                 let report = self.0.borrow_mut().take().ok_or_else(|| {
-                    __kinga_error($crate::PluginError::internal("report-finished", "the report is already finished"))
+                    __kinga_error($crate::PluginError::internal("report-finished"))
                 })?;
                 let out = $crate::ReportBuilder::finish(report).map_err(__kinga_error)?;
                 Ok(ReportOutput {
-                    template: out.template,
-                    title: out.title,
                     tables: out
                         .tables
                         .into_iter()
                         .map(|t| Table {
-                            id: t.id,
-                            title: t.title,
-                            unit: t.unit,
-                            dimensions: t.dimensions,
+                            id: t.spec.id.to_owned(),
                             rows: t.counts.into_iter().map(|(labels, count)| Row { labels, count }).collect(),
                         })
                         .collect(),
-                    narrative: out.narrative,
                 })
             }
         }

@@ -1,7 +1,7 @@
 //! The guest SDK for Kinga plugins.
 //!
 //! A Kinga plugin is a WebAssembly component built for `wasm32-wasip2` that
-//! implements one world of the `kinga:plugin@0.1.0` contract (see `wit/`).
+//! implements one world of the `kinga:plugin@0.2.0` contract (see `wit/`).
 //! This crate lets a plugin be written as plain Rust:
 //!
 //! - [`Case`] is a typed view of the canonical case v1, which the host has
@@ -11,8 +11,14 @@
 //! - [`age::age_at`] and [`date`] do ages and dates with integer calendar
 //!   arithmetic;
 //! - [`Rule`] declares a rule once — id, title, description, the case
-//!   fields it reads, its function — and the SDK derives from a plugin's
-//!   rules what `describe` reports and which functions run ([`rule`]);
+//!   fields it reads, the reasons it gives with their messages, its
+//!   function — and the SDK derives from a plugin's rules what `describe`
+//!   reports and which functions run ([`rule`]);
+//! - answers carry codes, never words: a [`Reason`] names a code its rule
+//!   declared, a [`PluginError`] a code the plugin declared
+//!   ([`PluginInfo::errors`]), a report table counts under the labels its
+//!   [`report::TableSpec`] declared; the host renders the words from the
+//!   declarations ([`describe`]);
 //! - [`logic::Check`] and [`logic::decide`] combine a track's conditions
 //!   with three-valued logic, never turning missing data into a "no";
 //! - [`Decision`], [`Referral`] and [`report::Table`] are what rules return;
@@ -36,6 +42,7 @@
 //!     type Settings = Settings;
 //!     fn info() -> PluginInfo {
 //!         PluginInfo::new("hello", "Hello", "0.1.0", "An example.")
+//!             .errors(&[(ErrorKind::InvalidCase, "no-status", "the case has no status")])
 //!     }
 //! }
 //!
@@ -47,15 +54,20 @@
 //!         "Eligible while the case is open.",
 //!         open,
 //!     )
-//!     .reads(&["/status"])];
+//!     .reads(&["/status"])
+//!     .gives(&[&[
+//!         ("case-open", "the case is open"),
+//!         ("case-closed", "the case is closed"),
+//!         ("status-unknown", "the case status is not recorded"),
+//!     ]])];
 //! }
 //!
 //! /// The `open` track: eligible while the case is open.
 //! fn open(_ctx: &Context<Settings>, case: &Case) -> Result<Decision, PluginError> {
 //!     let status = match case.status {
-//!         Some(CaseStatus::Open) => Check::holds("open", "case-open", "the case is open"),
-//!         Some(CaseStatus::Closed) => Check::fails("open", "case-closed", "the case is closed"),
-//!         None => Check::unknown("open", "status-unknown", "no case status", "/status"),
+//!         Some(CaseStatus::Open) => Check::holds("open", "case-open"),
+//!         Some(CaseStatus::Closed) => Check::fails("open", "case-closed"),
+//!         None => Check::unknown("open", "status-unknown", "/status"),
 //!     };
 //!     Ok(decide("open", [status]))
 //! }
@@ -70,6 +82,8 @@
 //! let decisions = Hello::evaluate(&ctx, &case).unwrap();
 //! assert_eq!(decisions[0].status, Status::Undetermined);
 //! assert_eq!(decisions[0].missing, ["/status"]);
+//! // Every reason given is one its rule declared, as the host will check.
+//! assert!(decisions[0].reasons.iter().all(|r| info.declares_reason(&r.rule, &r.code)));
 //!
 //! // In the plugin crate (built for wasm32-wasip2):
 //! // kinga_plugin_sdk::export_eligibility_plugin!(Hello, wit = "wit");
@@ -91,9 +105,12 @@ pub mod rule;
 
 pub use case::*;
 pub use context::Context;
-pub use describe::{NO_SETTINGS, ParameterInfo, PluginInfo, RuleInfo, TemplateInfo};
+pub use describe::{
+    ErrorInfo, ErrorText, NO_SETTINGS, ParameterInfo, PluginInfo, ReasonInfo, ReasonText, RuleInfo,
+    TemplateInfo,
+};
 pub use outcome::*;
-pub use report::{ReportBuilder, ReportOutput, Table};
+pub use report::{Dimension, ReportBuilder, ReportOutput, Table, TableSpec};
 pub use rule::{EligibilityRule, ReferralRule, Rule};
 
 /// The JSON library the SDK uses (settings of type `serde_json::Map` accept

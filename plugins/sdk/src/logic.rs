@@ -22,30 +22,30 @@ pub enum Check {
 }
 
 impl Check {
-    /// A condition that holds.
-    pub fn holds(rule: &str, code: &str, message: impl Into<String>) -> Check {
-        Check::Holds(Reason::new(rule, code, message))
+    /// A condition that holds, for the reason `code` of `rule`.
+    pub fn holds(rule: &str, code: &str) -> Check {
+        Check::Holds(Reason::new(rule, code))
     }
 
-    /// A condition that fails.
-    pub fn fails(rule: &str, code: &str, message: impl Into<String>) -> Check {
-        Check::Fails(Reason::new(rule, code, message))
+    /// A condition that fails, for the reason `code` of `rule`.
+    pub fn fails(rule: &str, code: &str) -> Check {
+        Check::Fails(Reason::new(rule, code))
     }
 
     /// A condition that cannot be decided without the field at `missing`.
-    pub fn unknown(rule: &str, code: &str, message: impl Into<String>, missing: &str) -> Check {
+    pub fn unknown(rule: &str, code: &str, missing: &str) -> Check {
         Check::Unknown {
-            reason: Reason::new(rule, code, message),
+            reason: Reason::new(rule, code),
             missing: missing.to_owned(),
         }
     }
 
-    /// `holds` when `condition`, else `fails`.
-    pub fn either(rule: &str, condition: bool, holds: (&str, &str), fails: (&str, &str)) -> Check {
+    /// `holds` (for the reason `holds`) when `condition`, else `fails`.
+    pub fn either(rule: &str, condition: bool, holds: &str, fails: &str) -> Check {
         if condition {
-            Check::holds(rule, holds.0, holds.1)
+            Check::holds(rule, holds)
         } else {
-            Check::fails(rule, fails.0, fails.1)
+            Check::fails(rule, fails)
         }
     }
 }
@@ -95,10 +95,7 @@ mod tests {
     fn one_failure_outweighs_unknowns() {
         let d = decide(
             "t",
-            [
-                Check::unknown("t", "u", "", "/a"),
-                Check::fails("t", "f", ""),
-            ],
+            [Check::unknown("t", "u", "/a"), Check::fails("t", "f")],
         );
         assert_eq!(d.status, Status::Ineligible);
         assert!(d.missing.is_empty());
@@ -110,9 +107,9 @@ mod tests {
         let d = decide(
             "t",
             [
-                Check::holds("t", "h", ""),
-                Check::unknown("t", "u", "", "/a"),
-                Check::unknown("t", "v", "", "/a"),
+                Check::holds("t", "h"),
+                Check::unknown("t", "u", "/a"),
+                Check::unknown("t", "v", "/a"),
             ],
         );
         assert_eq!(d.status, Status::Undetermined);
@@ -122,10 +119,7 @@ mod tests {
 
     #[test]
     fn all_holding_is_eligible() {
-        let d = decide(
-            "t",
-            [Check::holds("t", "h", ""), Check::holds("t", "i", "")],
-        );
+        let d = decide("t", [Check::holds("t", "h"), Check::holds("t", "i")]);
         assert_eq!(d.status, Status::Eligible);
         assert_eq!(d.reasons.len(), 2);
     }

@@ -5,24 +5,23 @@
 
 use time::OffsetDateTime;
 
-/// Why a rule produced an outcome.
+/// Why a rule produced an outcome: one of the codes the rule declared (see
+/// [`Rule::gives`](crate::Rule::gives)). The host shows the message the
+/// rule declared for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
     /// The id of the rule that produced it.
     pub rule: String,
     /// A stable kebab-case code (for example `age-out-of-range`).
     pub code: String,
-    /// A short message for a caseworker, without personal data.
-    pub message: String,
 }
 
 impl Reason {
-    /// A reason from `rule` with `code` and `message`.
-    pub fn new(rule: &str, code: &str, message: impl Into<String>) -> Reason {
+    /// The reason `code` from `rule`.
+    pub fn new(rule: &str, code: &str) -> Reason {
         Reason {
             rule: rule.to_owned(),
             code: code.to_owned(),
-            message: message.into(),
         }
     }
 }
@@ -120,59 +119,55 @@ pub enum ErrorKind {
     Internal,
 }
 
-/// An error a plugin returns instead of a result.
+/// An error a plugin returns instead of a result: one of the codes it
+/// declared (see [`PluginInfo::errors`](crate::PluginInfo::errors)). The host
+/// shows the class and message declared for the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginError {
-    /// The class.
+    /// The class (what the plugin declared for the code).
     pub kind: ErrorKind,
     /// A stable kebab-case code.
     pub code: String,
-    /// A short message without personal data.
-    pub message: String,
-    /// The JSON pointer of the offending field, where there is one.
+    /// The JSON pointer of the offending field, where there is one: a
+    /// field of the case for `invalid-case`, of the settings for
+    /// `invalid-settings`.
     pub pointer: Option<String>,
 }
 
 impl PluginError {
     /// An error of `kind`.
-    pub fn new(
-        kind: ErrorKind,
-        code: &str,
-        message: impl Into<String>,
-        pointer: Option<&str>,
-    ) -> Self {
+    pub fn new(kind: ErrorKind, code: &str, pointer: Option<&str>) -> Self {
         PluginError {
             kind,
             code: code.to_owned(),
-            message: message.into(),
             pointer: pointer.map(str::to_owned),
         }
     }
 
     /// An `invalid-case` error naming the field at `pointer`.
-    pub fn invalid_case(code: &str, message: impl Into<String>, pointer: Option<&str>) -> Self {
-        Self::new(ErrorKind::InvalidCase, code, message, pointer)
+    pub fn invalid_case(code: &str, pointer: Option<&str>) -> Self {
+        Self::new(ErrorKind::InvalidCase, code, pointer)
     }
 
-    /// An `invalid-settings` error.
-    pub fn invalid_settings(code: &str, message: impl Into<String>, pointer: Option<&str>) -> Self {
-        Self::new(ErrorKind::InvalidSettings, code, message, pointer)
+    /// An `invalid-settings` error naming the setting at `pointer`.
+    pub fn invalid_settings(code: &str, pointer: Option<&str>) -> Self {
+        Self::new(ErrorKind::InvalidSettings, code, pointer)
     }
 
     /// An `invalid-parameters` error.
-    pub fn invalid_parameters(code: &str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::InvalidParameters, code, message, None)
+    pub fn invalid_parameters(code: &str) -> Self {
+        Self::new(ErrorKind::InvalidParameters, code, None)
     }
 
     /// An `internal` error.
-    pub fn internal(code: &str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Internal, code, message, None)
+    pub fn internal(code: &str) -> Self {
+        Self::new(ErrorKind::Internal, code, None)
     }
 }
 
 impl std::fmt::Display for PluginError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)?;
+        write!(f, "{}", self.code)?;
         if let Some(pointer) = &self.pointer {
             write!(f, " (at {pointer})")?;
         }

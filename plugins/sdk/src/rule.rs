@@ -2,7 +2,9 @@
 //!
 //! A rule is one [`Rule`] value: its id, title and description (what an
 //! administrator sees and switches), whether it is on by default, the case
-//! fields it reads, and the function that decides it. From a plugin's list
+//! fields it reads, the reasons it can give with their messages (and, for
+//! a referral rule, the services it can name; for a ranking rule, the range
+//! of its priorities), and the function that decides it. From a plugin's list
 //! of rules the SDK derives the rest:
 //!
 //! - what `describe` reports: the rules in their order, and the case fields
@@ -30,12 +32,13 @@
 //!
 //! # Growing
 //! [`Rule`] is `#[non_exhaustive]` and built with `const` builder methods,
-//! so what a rule declares can grow — for example the reason codes it may
-//! give, with their messages — without breaking a plugin written today.
+//! so what a rule declares can grow without breaking a plugin written
+//! today.
 //!
 //! [`EligibilityPlugin::RULES`]: crate::EligibilityPlugin::RULES
 //! [`ReferralPlugin::RULES`]: crate::ReferralPlugin::RULES
 
+use crate::describe::{ReasonInfo, ReasonText};
 use crate::{Case, Context, Decision, PluginError, PluginInfo, Referral, RuleInfo};
 
 /// One rule, declared once: what describes it, what it reads, what runs it.
@@ -46,7 +49,7 @@ use crate::{Case, Context, Decision, PluginError, PluginInfo, Referral, RuleInfo
 /// # use kinga_plugin_sdk::*;
 /// # type Settings = serde_json::Map<String, serde_json::Value>;
 /// # fn school_support(_: &Context<Settings>, _: &Case) -> Result<Decision, PluginError> {
-/// #     Err(PluginError::internal("example", "an example"))
+/// #     Err(PluginError::internal("example"))
 /// # }
 /// const SCHOOL_SUPPORT: EligibilityRule<Settings> = EligibilityRule::new(
 ///     "school-support",
@@ -54,7 +57,11 @@ use crate::{Case, Context, Decision, PluginError, PluginInfo, Referral, RuleInfo
 ///     "Identified survivors aged 9-15.",
 ///     school_support,
 /// )
-/// .reads(&["/child/date_of_birth", "/child/age_estimate_years", "/survivor_status"]);
+/// .reads(&["/child/date_of_birth", "/child/age_estimate_years", "/survivor_status"])
+/// .gives(&[&[
+///     ("age-in-range", "the child is aged {/min_age}-{/max_age}"),
+///     ("age-out-of-range", "the child is not aged {/min_age}-{/max_age}"),
+/// ]]);
 /// # assert!(SCHOOL_SUPPORT.enabled_by_default);
 /// ```
 ///
@@ -75,6 +82,13 @@ pub struct Rule<F> {
     /// JSON pointers of the case fields it reads (a pointer to an object
     /// or an array covers everything in it).
     pub case_fields: &'static [&'static str],
+    /// The reasons it can give, in groups (so that reasons several rules
+    /// share are written once): code and message.
+    pub reasons: &'static [&'static [ReasonText]],
+    /// For a referral rule, the services it can refer to.
+    pub services: &'static [&'static str],
+    /// For a ranking eligibility rule, its lowest and highest priority.
+    pub priorities: Option<(i32, i32)>,
     /// The function that decides it.
     pub run: F,
 }
@@ -93,8 +107,32 @@ impl<F> Rule<F> {
             description,
             enabled_by_default: true,
             case_fields: &[],
+            reasons: &[],
+            services: &[],
+            priorities: None,
             run,
         }
+    }
+
+    /// The same rule, giving the reasons of `groups` (code and message; a
+    /// message may quote settings as `{/pointer}`). Replaces what an
+    /// earlier call declared.
+    pub const fn gives(mut self, groups: &'static [&'static [ReasonText]]) -> Self {
+        self.reasons = groups;
+        self
+    }
+
+    /// The same referral rule, referring to `services` only.
+    pub const fn refers_to(mut self, services: &'static [&'static str]) -> Self {
+        self.services = services;
+        self
+    }
+
+    /// The same eligibility rule, ranking eligible cases with priorities
+    /// from `lowest` to `highest`.
+    pub const fn ranks(mut self, lowest: i32, highest: i32) -> Self {
+        self.priorities = Some((lowest, highest));
+        self
     }
 
     /// The same rule, reading the case fields at `case_fields` (JSON
@@ -112,11 +150,23 @@ impl<F> Rule<F> {
 
     /// The rule as `describe` reports it.
     pub fn info(&self) -> RuleInfo {
+        let mut reasons: Vec<ReasonInfo> = Vec::new();
+        for (code, message) in self.reasons.iter().flat_map(|group| group.iter()) {
+            if !reasons.iter().any(|r| r.code == *code) {
+                reasons.push(ReasonInfo {
+                    code: (*code).to_owned(),
+                    message: (*message).to_owned(),
+                });
+            }
+        }
         RuleInfo {
             id: self.id.to_owned(),
             title: self.title.to_owned(),
             description: self.description.to_owned(),
             enabled_by_default: self.enabled_by_default,
+            reasons,
+            services: self.services.iter().map(|s| (*s).to_owned()).collect(),
+            priorities: self.priorities,
         }
     }
 }
@@ -228,22 +278,28 @@ mod tests {
             [Check::either(
                 "open",
                 case.status == Some(CaseStatus::Open),
-                ("case-open", "open"),
-                ("case-closed", "closed"),
+                "case-open",
+                "case-closed",
             )],
         ))
     }
 
     fn refuses(_: &Context<Settings>, _: &Case) -> Result<Decision, PluginError> {
-        Err(PluginError::invalid_case("no", "refused", None))
+        Err(PluginError::invalid_case("no", None))
     }
 
+    const OPEN: &[ReasonText] = &[("case-open", "open"), ("case-closed", "closed")];
+
     const RULES: [EligibilityRule<Settings>; 3] = [
-        EligibilityRule::new("open", "Open", "Open cases.", open).reads(&["/status"]),
+        EligibilityRule::new("open", "Open", "Open cases.", open)
+            .reads(&["/status"])
+            .gives(&[OPEN]),
         EligibilityRule::new("refuses", "Refuses", "Refuses every case.", refuses)
             .reads(&["/child", "/status"])
             .off_by_default(),
-        EligibilityRule::new("again", "Open again", "Open cases.", open),
+        EligibilityRule::new("again", "Open again", "Open cases.", open)
+            .gives(&[OPEN, &[("case-open", "shadowed"), ("extra", "more")]])
+            .ranks(0, 10),
     ];
 
     fn ctx(rules: &[&str]) -> Context<Settings> {
@@ -293,6 +349,23 @@ mod tests {
         assert_eq!(case_fields(&RULES, &["/survivor_status"]), info.case_fields);
         assert_eq!(infos(&RULES), info.rules);
         assert!(format!("{:?}", RULES[0]).contains("\"open\""));
+        assert!(info.declares_reason("open", "case-closed"));
+        assert!(!info.declares_reason("refuses", "case-closed"));
+        let again = &info.rules[2];
+        let codes: Vec<(&str, &str)> = again
+            .reasons
+            .iter()
+            .map(|r| (r.code.as_str(), r.message.as_str()))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("case-open", "open"),
+                ("case-closed", "closed"),
+                ("extra", "more")
+            ]
+        );
+        assert_eq!(again.priorities, Some((0, 10)));
     }
 
     #[test]

@@ -35,15 +35,30 @@ impl Plugin for TestEligibility {
             version: "0.1.0".into(),
             purpose: "Exercises the eligibility contract in the host's tests.".into(),
             rules: vec![
-                RuleInfo::new("open-case", "Open case", "Eligible while the case is open."),
+                RuleInfo::new(
+                    "open-case",
+                    "Open case",
+                    "Eligible while the case is open.",
+                    &[
+                        ("case-open", "the case is open"),
+                        ("case-closed", "the case is closed"),
+                        ("status-missing", "no case status"),
+                    ],
+                ),
                 RuleInfo::new(
                     "minimum-age",
                     "Minimum age",
                     "Eligible from `min_age` years.",
+                    &[
+                        ("age-unknown", "neither a date of birth nor an estimate"),
+                        ("old-enough", "at or above the minimum age of {/min_age}"),
+                        ("too-young", "below the minimum age of {/min_age}"),
+                    ],
                 ),
             ],
             settings_schema: include_str!("settings.schema.json").into(),
             case_fields: vec!["/status".into(), "/child".into()],
+            errors: Vec::new(),
         }
     }
 }
@@ -62,43 +77,26 @@ impl EligibilityPlugin for TestEligibility {
     }
 }
 
-fn decision(
-    track: &str,
-    status: Status,
-    code: &str,
-    message: &str,
-    missing: Vec<String>,
-) -> Decision {
+fn decision(track: &str, status: Status, code: &str, missing: Vec<String>) -> Decision {
     Decision {
         track: track.into(),
         status,
         priority: None,
-        reasons: vec![Reason::new(track, code, message)],
+        reasons: vec![Reason::new(track, code)],
         missing,
     }
 }
 
 fn open_case(case: &Case) -> Decision {
     match case.status {
-        Some(CaseStatus::Open) => decision(
-            "open-case",
-            Status::Eligible,
-            "case-open",
-            "the case is open",
-            vec![],
-        ),
-        Some(CaseStatus::Closed) => decision(
-            "open-case",
-            Status::Ineligible,
-            "case-closed",
-            "the case is closed",
-            vec![],
-        ),
+        Some(CaseStatus::Open) => decision("open-case", Status::Eligible, "case-open", vec![]),
+        Some(CaseStatus::Closed) => {
+            decision("open-case", Status::Ineligible, "case-closed", vec![])
+        }
         None => decision(
             "open-case",
             Status::Undetermined,
             "status-missing",
-            "no case status",
             vec!["/status".into()],
         ),
     }
@@ -110,23 +108,12 @@ fn minimum_age(ctx: &Context<Settings>, case: &Case) -> Result<Decision, PluginE
             "minimum-age",
             Status::Undetermined,
             "age-unknown",
-            "neither a date of birth nor an estimate",
             vec![DATE_OF_BIRTH.into()],
         ),
-        Some(age) if age.years >= ctx.settings.min_age => decision(
-            "minimum-age",
-            Status::Eligible,
-            "old-enough",
-            "at or above the minimum age",
-            vec![],
-        ),
-        Some(_) => decision(
-            "minimum-age",
-            Status::Ineligible,
-            "too-young",
-            "below the minimum age",
-            vec![],
-        ),
+        Some(age) if age.years >= ctx.settings.min_age => {
+            decision("minimum-age", Status::Eligible, "old-enough", vec![])
+        }
+        Some(_) => decision("minimum-age", Status::Ineligible, "too-young", vec![]),
     })
 }
 

@@ -15,11 +15,18 @@
 //! | `bad-service` | returns a service id of the wrong form |
 //! | `disabled-rule` | returns output from a rule that is switched off |
 //! | `unknown-rule` | returns output from a rule it does not have |
-//! | `huge-string` | returns a 4 MiB message |
+//! | `big-answer` | returns 1 000 referrals with a long declared message (a cheap, large answer) |
+//! | `huge-string` | returns a 4 MiB reason code |
 //! | `many-items` | returns 12 000 reasons (over the item cap, under the byte cap) |
-//! | `formula-text` | returns a message with a formula and control characters |
+//! | `formula-text` | returns a reason code with a formula and control characters |
 //! | `log-flood` | logs 20 000 lines, then routes normally |
-//! | `refuse` | returns its own `invalid-case` error |
+//! | `refuse` | returns its declared `invalid-case` error, pointing at `/status` |
+//! | `undeclared-reason` | gives a reason code its rule did not declare, made of the case id |
+//! | `undeclared-service` | names a service its rule did not declare, made of the case id |
+//! | `foreign-provider` | names a provider the settings do not hold, called by the case id |
+//! | `far-due` | is due in the year 9999 |
+//! | `undeclared-error` | refuses with an undeclared error code, the case id |
+//! | `error-pointer-elsewhere` | refuses with its declared code and a pointer spelling the case id |
 
 mod bindings {
     wit_bindgen::generate!({ path: "../../../wit", world: "referral-plugin" });
@@ -27,11 +34,12 @@ mod bindings {
 
 use bindings::exports::kinga::plugin::plugin::Guest as PluginGuest;
 use bindings::exports::kinga::plugin::referral::{
-    ConsentStatus, Guest as ReferralGuest, Referral, Urgency,
+    ConsentStatus, Guest as ReferralGuest, Provider, Referral, Urgency,
 };
 use bindings::kinga::plugin::log::{Level, log};
 use bindings::kinga::plugin::types::{
-    Context, ErrorKind, PluginError, PluginInfo, PluginKind, Reason, RuleInfo,
+    Context, ErrorInfo, ErrorKind, PluginError, PluginInfo, PluginKind, Reason, ReasonInfo,
+    RuleInfo,
 };
 
 /// The component.
@@ -39,11 +47,22 @@ pub struct TestHostile;
 
 impl PluginGuest for TestHostile {
     fn describe() -> PluginInfo {
+        let reason = |code: &str, message: String| ReasonInfo {
+            code: code.into(),
+            message,
+        };
         let rule = |id: &str, on: bool| RuleInfo {
             id: id.into(),
             title: id.into(),
             description: String::new(),
             enabled_by_default: on,
+            reasons: vec![
+                reason("test", "a test reason".into()),
+                reason("x", "x".into()),
+                reason("big", "y".repeat(290)),
+            ],
+            services: vec!["care.psychosocial".into()],
+            priorities: None,
         };
         PluginInfo {
             id: "test-hostile".into(),
@@ -58,11 +77,16 @@ impl PluginGuest for TestHostile {
                     .into(),
             default_settings: r#"{"behaviour":"none"}"#.into(),
             case_fields: vec!["/status".into()],
+            errors: vec![ErrorInfo {
+                code: "test-refusal".into(),
+                kind: ErrorKind::InvalidCase,
+                message: "refused on purpose".into(),
+            }],
         }
     }
 }
 
-fn referral(rule: &str, service: &str, due: &str, message: String) -> Referral {
+fn referral(rule: &str, service: &str, due: &str, code: String) -> Referral {
     Referral {
         rule: rule.into(),
         service: service.into(),
@@ -72,10 +96,20 @@ fn referral(rule: &str, service: &str, due: &str, message: String) -> Referral {
         consent: ConsentStatus::NotRequired,
         reasons: vec![Reason {
             rule: rule.into(),
-            code: "test".into(),
-            message,
+            code,
         }],
     }
+}
+
+/// The case's id in lowercase kebab form, as a plugin smuggling it out
+/// would write it.
+fn case_id(case: &str) -> String {
+    let case: serde_json::Value = serde_json::from_str(case).unwrap_or_default();
+    case["case_id"]
+        .as_str()
+        .unwrap_or("none")
+        .to_lowercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
 }
 
 // Recursion without end is the point of this function.
@@ -90,8 +124,9 @@ impl ReferralGuest for TestHostile {
     fn route(ctx: Context, case: String) -> Result<Vec<Referral>, PluginError> {
         let settings: serde_json::Value = serde_json::from_str(&ctx.settings).unwrap_or_default();
         let behaviour = settings["behaviour"].as_str().unwrap_or("none");
-        let due = "2030-01-01T00:00:00+03:00";
-        let ok = || referral("main", "care.psychosocial", due, "fine".into());
+        // Due at the as-of: the earliest a referral may be due.
+        let due = ctx.as_of.as_str();
+        let ok = || referral("main", "care.psychosocial", due, "test".into());
         match behaviour {
             "loop" => {
                 let mut n: u64 = 0;
@@ -109,12 +144,8 @@ impl ReferralGuest for TestHostile {
             "recurse" => {
                 let mut sink = [0u64; 64];
                 let n = recurse(0, std::hint::black_box(&mut sink));
-                Ok(vec![referral(
-                    "main",
-                    "care.psychosocial",
-                    due,
-                    n.to_string(),
-                )])
+                std::hint::black_box(n);
+                Ok(vec![ok()])
             }
             "panic" => panic!("deliberate panic"),
             // Answers correctly, after a while (about 400 million fuel).
@@ -123,20 +154,13 @@ impl ReferralGuest for TestHostile {
                 for _ in 0..50_000_000u32 {
                     n = std::hint::black_box(n.wrapping_add(1));
                 }
-                Ok(vec![referral(
-                    "main",
-                    "care.psychosocial",
-                    due,
-                    "slow".into(),
-                )])
+                Ok(vec![ok()])
             }
-            // A large answer (about 600 KB) that takes little computation.
-            "big-answer" => {
-                let message = "y".repeat(400);
-                Ok((0..1000)
-                    .map(|_| referral("main", "care.psychosocial", due, message.clone()))
-                    .collect())
-            }
+            // A large answer (about 450 KB once the host renders the
+            // declared messages) that takes little computation.
+            "big-answer" => Ok((0..1000)
+                .map(|_| referral("main", "care.psychosocial", due, "big".into()))
+                .collect()),
             // Fails on some inputs only: a case that is closed.
             "panic-when-closed" => {
                 let case: serde_json::Value = serde_json::from_str(&case).unwrap_or_default();
@@ -149,25 +173,20 @@ impl ReferralGuest for TestHostile {
                 "main",
                 "care.psychosocial",
                 "2026-02-30T25:00:00",
-                "bad date".into(),
+                "test".into(),
             )]),
-            "bad-service" => Ok(vec![referral(
-                "main",
-                "Health Care",
-                due,
-                "bad service".into(),
-            )]),
+            "bad-service" => Ok(vec![referral("main", "Health Care", due, "test".into())]),
             "disabled-rule" => Ok(vec![referral(
                 "dormant",
                 "care.psychosocial",
                 due,
-                "dormant".into(),
+                "test".into(),
             )]),
             "unknown-rule" => Ok(vec![referral(
                 "no-such-rule",
                 "care.psychosocial",
                 due,
-                "unknown".into(),
+                "test".into(),
             )]),
             "huge-string" => Ok(vec![referral(
                 "main",
@@ -181,7 +200,6 @@ impl ReferralGuest for TestHostile {
                     .map(|_| Reason {
                         rule: "main".into(),
                         code: "x".into(),
-                        message: String::new(),
                     })
                     .collect();
                 Ok(vec![r])
@@ -199,10 +217,44 @@ impl ReferralGuest for TestHostile {
                 Ok(vec![ok()])
             }
             "refuse" => Err(PluginError {
-                kind: ErrorKind::InvalidCase,
                 code: "test-refusal".into(),
-                message: "refused on purpose".into(),
                 pointer: Some("/status".into()),
+            }),
+            // Contract 0.2's closed channels, each tried with a case value.
+            "undeclared-reason" => Ok(vec![referral(
+                "main",
+                "care.psychosocial",
+                due,
+                format!("leak-{}", case_id(&case)),
+            )]),
+            "undeclared-service" => Ok(vec![referral(
+                "main",
+                &format!("care.{}", case_id(&case)),
+                due,
+                "test".into(),
+            )]),
+            "foreign-provider" => {
+                let mut r = ok();
+                r.provider = Some(Provider {
+                    id: "p".into(),
+                    name: case_id(&case),
+                    contact: "c".into(),
+                });
+                Ok(vec![r])
+            }
+            "far-due" => Ok(vec![referral(
+                "main",
+                "care.psychosocial",
+                "9999-01-01T00:00:00+03:00",
+                "test".into(),
+            )]),
+            "undeclared-error" => Err(PluginError {
+                code: case_id(&case),
+                pointer: None,
+            }),
+            "error-pointer-elsewhere" => Err(PluginError {
+                code: "test-refusal".into(),
+                pointer: Some(format!("/{}", case_id(&case))),
             }),
             _ => Ok(vec![ok()]),
         }

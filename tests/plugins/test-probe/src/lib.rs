@@ -48,12 +48,18 @@ impl Plugin for TestProbe {
             version: "0.1.0".into(),
             purpose: "Reports what a plugin can see from inside the sandbox, for the host's tests."
                 .into(),
-            rules: vec![RuleInfo::new("probe", "Probe", "Reports what it sees.")],
+            rules: vec![RuleInfo::new(
+                "probe",
+                "Probe",
+                "Reports what it sees, in a log line.",
+                &[("probe", "probe {/probe} ran: its findings are in the log")],
+            )],
             settings_schema:
                 r#"{"type":"object","additionalProperties":false,"required":["probe","n"],
                 "properties":{"probe":{"type":"string"},"n":{"type":"integer","minimum":0}}}"#
                     .into(),
             case_fields: vec!["/status".into(), "/child/sex".into()],
+            errors: Vec::new(),
         }
     }
 }
@@ -131,11 +137,14 @@ impl EligibilityPlugin for TestProbe {
             }
             other => format!("unknown probe {other}"),
         };
+        // Answers carry declared codes only (contract 0.2): the findings
+        // cross in a log line, which the host checks like any other.
+        log::info(&message);
         Ok(vec![Decision {
             track: "probe".into(),
             status: Status::Eligible,
             priority: None,
-            reasons: vec![Reason::new("probe", "probe", message)],
+            reasons: vec![Reason::new("probe", "probe")],
             missing: vec![],
         }])
     }

@@ -32,8 +32,10 @@ impl Plugin for Candidate {
     type Settings = Ec72;
 
     fn info() -> PluginInfo {
-        let rule = |r: &rules::PathwayRule| {
-            RuleInfo::new(r.id, r.id, "As in kenya-referral-pathway 1.0.0.")
+        let rule = |r: &rules::PathwayRule| RuleInfo {
+            title: r.id.into(),
+            description: "As in kenya-referral-pathway 1.0.0.".into(),
+            ..r.info()
         };
         PluginInfo {
             id: "kenya-referral-pathway".into(),
@@ -49,7 +51,9 @@ impl Plugin for Candidate {
                 &rules::RULES,
                 rules::WHOLE_CASE_FIELDS,
             ),
+            errors: Vec::new(),
         }
+        .errors(rules::ERRORS)
     }
 }
 

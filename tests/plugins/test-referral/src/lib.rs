@@ -17,11 +17,33 @@ pub struct TestReferral;
 pub struct Settings {
     /// Hours after an incident during which health care is an emergency.
     pub window_hours: u32,
+    /// The Children's Officer every case is referred to: a provider is
+    /// always quoted from the settings.
+    pub officer: Officer,
+}
+
+/// A provider of the settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Officer {
+    /// Directory id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Contact.
+    pub contact: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { window_hours: 72 }
+        Settings {
+            window_hours: 72,
+            officer: Officer {
+                id: "test-officer".into(),
+                name: "Test Sub-County Children's Office".into(),
+                contact: "sample only".into(),
+            },
+        }
     }
 }
 
@@ -35,23 +57,42 @@ impl Plugin for TestReferral {
             version: "0.1.0".into(),
             purpose: "Exercises the referral contract in the host's tests.".into(),
             rules: vec![
-                RuleInfo::new(
-                    "notify-officer",
-                    "Notify the officer",
-                    "Every case goes to the Children's Officer.",
-                ),
-                RuleInfo::new(
-                    "recent-incident",
-                    "Recent incident",
-                    "Health care within the window.",
-                ),
+                RuleInfo {
+                    services: vec!["statutory.childrens-officer".into()],
+                    ..RuleInfo::new(
+                        "notify-officer",
+                        "Notify the officer",
+                        "Every case goes to the Children's Officer.",
+                        &[("statutory", "statutory notification")],
+                    )
+                },
+                RuleInfo {
+                    services: vec!["health.post-rape-care".into()],
+                    ..RuleInfo::new(
+                        "recent-incident",
+                        "Recent incident",
+                        "Health care within the window.",
+                        &[(
+                            "within-window",
+                            "the incident is within the {/window_hours}-hour window",
+                        )],
+                    )
+                },
             ],
             settings_schema:
-                r#"{"type":"object","additionalProperties":false,"required":["window_hours"],
-                "properties":{"window_hours":{"type":"integer","minimum":1,"maximum":720}}}"#
+                r#"{"type":"object","additionalProperties":false,"required":["window_hours","officer"],
+                "properties":{"window_hours":{"type":"integer","minimum":1,"maximum":720},
+                "officer":{"type":"object","additionalProperties":false,"required":["id","name","contact"],
+                "properties":{"id":{"type":"string"},"name":{"type":"string"},"contact":{"type":"string"}}}}}"#
                     .into(),
             case_fields: vec!["/incidents".into()],
+            errors: Vec::new(),
         }
+        .errors(&[(
+            ErrorKind::InvalidCase,
+            "incident-after-as-of",
+            "the incident is dated after the as-of",
+        )])
     }
 }
 
@@ -64,7 +105,6 @@ impl ReferralPlugin for TestReferral {
             if incident.occurred_at > ctx.as_of {
                 return Err(PluginError::invalid_case(
                     "incident-after-as-of",
-                    "the incident is dated after the as-of",
                     Some(&format!("/incidents/{index}/occurred_at")),
                 ));
             }
@@ -77,11 +117,7 @@ impl ReferralPlugin for TestReferral {
                     due: incident.occurred_at + window,
                     provider: None,
                     consent: ConsentStatus::NotRequired,
-                    reasons: vec![Reason::new(
-                        "recent-incident",
-                        "within-window",
-                        "the incident is within the window",
-                    )],
+                    reasons: vec![Reason::new("recent-incident", "within-window")],
                 });
             }
         }
@@ -92,16 +128,12 @@ impl ReferralPlugin for TestReferral {
                 urgency: Urgency::Within24h,
                 due: ctx.as_of + Duration::hours(24),
                 provider: Some(Provider {
-                    id: "test-officer".into(),
-                    name: "Test Sub-County Children's Office".into(),
-                    contact: "sample only".into(),
+                    id: ctx.settings.officer.id.clone(),
+                    name: ctx.settings.officer.name.clone(),
+                    contact: ctx.settings.officer.contact.clone(),
                 }),
                 consent: ConsentStatus::NotRequired,
-                reasons: vec![Reason::new(
-                    "notify-officer",
-                    "statutory",
-                    "statutory notification",
-                )],
+                reasons: vec![Reason::new("notify-officer", "statutory")],
             });
         }
         Ok(out)

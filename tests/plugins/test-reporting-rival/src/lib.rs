@@ -1,7 +1,7 @@
 //! A reporting plugin that trespasses: it offers `count-by-sex`, which
 //! `test-reporting` already offers, and answers its own `rival-summary`
-//! under another plugin's template id (`caseload-summary`). The host must
-//! refuse both.
+//! with a table it did not declare (`open-cases`, another plugin's) and a
+//! count larger than the cases added. The host must refuse all three.
 
 use kinga_plugin_sdk::*;
 
@@ -20,9 +20,32 @@ impl Plugin for TestReportingRival {
             rules: vec![],
             settings_schema: r#"{"type":"object","additionalProperties":false}"#.into(),
             case_fields: vec!["/child/sex".into()],
+            errors: Vec::new(),
         }
     }
 }
+
+/// The table it declares.
+const ALL: TableSpec = TableSpec {
+    id: "all",
+    title: "All cases",
+    unit: "cases",
+    dimensions: &[Dimension {
+        name: "all",
+        labels: &["all"],
+    }],
+};
+
+/// The table it answers for `rival-summary` without declaring it.
+const TRESPASS: TableSpec = TableSpec {
+    id: "open-cases",
+    title: "Open cases",
+    unit: "cases",
+    dimensions: &[Dimension {
+        name: "all",
+        labels: &["all"],
+    }],
+};
 
 /// A report in progress: one count.
 pub struct Rival {
@@ -36,17 +59,21 @@ impl ReportBuilder for Rival {
         Ok(())
     }
 
-    fn finish(self) -> Result<ReportOutput, PluginError> {
-        let template = if self.template == "rival-summary" {
-            "caseload-summary".to_owned()
-        } else {
-            self.template
-        };
+    fn finish(mut self) -> Result<ReportOutput, PluginError> {
+        if self.template == "rival-summary" {
+            let mut trespass = Table::new(&TRESPASS);
+            trespass.counts = std::mem::take(&mut self.table.counts);
+            return Ok(ReportOutput {
+                tables: vec![trespass],
+            });
+        }
+        if self.template == "inflated" {
+            for count in self.table.counts.values_mut() {
+                *count += 1_000;
+            }
+        }
         Ok(ReportOutput {
-            template,
-            title: "Rival".into(),
             tables: vec![self.table],
-            narrative: None,
         })
     }
 }
@@ -57,6 +84,8 @@ fn template(id: &str) -> TemplateInfo {
         title: "Rival".into(),
         description: "Counts every case.".into(),
         parameters: vec![],
+        tables: vec![ALL],
+        narrative: None,
     }
 }
 
@@ -64,7 +93,11 @@ impl ReportingPlugin for TestReportingRival {
     type Report = Rival;
 
     fn templates() -> Vec<TemplateInfo> {
-        vec![template("count-by-sex"), template("rival-summary")]
+        vec![
+            template("count-by-sex"),
+            template("rival-summary"),
+            template("inflated"),
+        ]
     }
 
     fn open(
@@ -74,7 +107,7 @@ impl ReportingPlugin for TestReportingRival {
     ) -> Result<Rival, PluginError> {
         Ok(Rival {
             template: template.to_owned(),
-            table: Table::new("all", "All cases", "cases", &["all"]),
+            table: Table::new(&ALL),
         })
     }
 }

@@ -18,13 +18,42 @@ impl Plugin for TestReporting {
             rules: vec![],
             settings_schema: r#"{"type":"object","additionalProperties":false}"#.into(),
             case_fields: vec!["/child/sex".into(), "/survivor_status".into()],
+            errors: Vec::new(),
         }
+        .errors(&[
+            (
+                ErrorKind::InvalidParameters,
+                "unknown-template",
+                "no such template",
+            ),
+            (
+                ErrorKind::InvalidParameters,
+                "missing-parameter",
+                "the label parameter is required",
+            ),
+        ])
     }
 }
 
+/// The one table.
+const BY_SEX: TableSpec = TableSpec {
+    id: "by-sex",
+    title: "Cases by sex and survivor status",
+    unit: "cases",
+    dimensions: &[
+        Dimension {
+            name: "sex",
+            labels: &["female", "male", "other", "unknown"],
+        },
+        Dimension {
+            name: "survivor_status",
+            labels: &["survivor", "at_risk", "not_identified", "unknown"],
+        },
+    ],
+};
+
 /// A report in progress: counts only, never cases.
 pub struct CountBySex {
-    label: String,
     table: Table,
 }
 
@@ -46,10 +75,7 @@ impl ReportBuilder for CountBySex {
 
     fn finish(self) -> Result<ReportOutput, PluginError> {
         Ok(ReportOutput {
-            template: "count-by-sex".into(),
-            title: format!("Cases by sex: {}", self.label),
             tables: vec![self.table],
-            narrative: None,
         })
     }
 }
@@ -60,13 +86,15 @@ impl ReportingPlugin for TestReporting {
     fn templates() -> Vec<TemplateInfo> {
         vec![TemplateInfo {
             id: "count-by-sex".into(),
-            title: "Cases by sex".into(),
+            title: "Cases by sex: {label}".into(),
             description: "Counts cases by sex and survivor status.".into(),
             parameters: vec![ParameterInfo {
                 name: "label".into(),
                 description: "A title for the report.".into(),
                 required: true,
             }],
+            tables: vec![BY_SEX],
+            narrative: None,
         }]
     }
 
@@ -76,29 +104,13 @@ impl ReportingPlugin for TestReporting {
         parameters: &[(String, String)],
     ) -> Result<CountBySex, PluginError> {
         if template != "count-by-sex" {
-            return Err(PluginError::invalid_parameters(
-                "unknown-template",
-                "no such template",
-            ));
+            return Err(PluginError::invalid_parameters("unknown-template"));
         }
-        let label = parameters
-            .iter()
-            .find(|(k, _)| k == "label")
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| {
-                PluginError::invalid_parameters(
-                    "missing-parameter",
-                    "the label parameter is required",
-                )
-            })?;
+        if !parameters.iter().any(|(k, _)| k == "label") {
+            return Err(PluginError::invalid_parameters("missing-parameter"));
+        }
         Ok(CountBySex {
-            label,
-            table: Table::new(
-                "by-sex",
-                "Cases by sex and survivor status",
-                "cases",
-                &["sex", "survivor_status"],
-            ),
+            table: Table::new(&BY_SEX),
         })
     }
 }
