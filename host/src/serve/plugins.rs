@@ -1,6 +1,8 @@
 //! `GET /v1/plugins` and `GET /v1/plugins/{id}`: the plugins as served
 //! now, with their rules, templates and effective settings; the `ETag` is
-//! the administration state revision, for `If-Match`.
+//! the administration state revision, for `If-Match`. Reason and error
+//! messages are shown as callers see them: rendered for the effective
+//! settings.
 
 use std::sync::Arc;
 
@@ -22,12 +24,36 @@ pub(super) fn plugin_view(plugin: &LoadedPlugin, state: &AdminState) -> Value {
         .rules
         .iter()
         .map(|rule| {
+            let reasons: Vec<Value> = rule
+                .reasons
+                .iter()
+                .map(|r| {
+                    json!({
+                        "code": r.code,
+                        "message": plugin.reason_message(&rule.id, &r.code).unwrap_or(&r.message),
+                    })
+                })
+                .collect();
             json!({
                 "id": rule.id,
                 "title": rule.title,
                 "description": rule.description,
                 "enabled": plugin.enabled_rules().contains(&rule.id),
                 "set_by": if admin.rules.contains_key(&rule.id) { "administrator" } else { "default" },
+                "reasons": reasons,
+                "services": rule.services,
+                "priorities": rule.priorities,
+            })
+        })
+        .collect();
+    let errors: Vec<Value> = d
+        .errors
+        .iter()
+        .map(|e| {
+            json!({
+                "code": e.code,
+                "kind": e.kind,
+                "message": plugin.error_message(&e.code).map_or(e.message.as_str(), |(_, m)| m),
             })
         })
         .collect();
@@ -43,6 +69,7 @@ pub(super) fn plugin_view(plugin: &LoadedPlugin, state: &AdminState) -> Value {
         "rules": rules,
         "templates": d.templates,
         "case_fields": d.case_fields,
+        "errors": errors,
         "settings": plugin.settings(),
         "settings_set_by_administrator": admin.settings.keys().collect::<Vec<_>>(),
         "breaker": plugin.breaker(),
