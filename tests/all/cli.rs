@@ -5,7 +5,7 @@ use std::io::Write;
 use kinga_artifacts::{TEST_ELIGIBILITY, TEST_REFERRAL, TEST_REPORTING};
 use serde_json::{Value, json};
 
-use crate::support::stderr;
+use crate::support::{assert_success, stderr};
 use crate::support::{kinga, plugin_dir, sample_case};
 
 const AS_OF: &str = "2026-07-01T09:00:00+03:00";
@@ -242,6 +242,46 @@ fn a_broken_plugin_directory_is_a_clear_error() {
     let output = kinga(&["--plugins", dir.path().to_str().unwrap(), "plugins", "list"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("broken.wasm"));
+}
+
+/// A report plugin that logs the previous child's id and birthday,
+/// disguised, while the host watches for the current child's: every such
+/// line is withheld, through the binary.
+#[test]
+fn a_report_plugin_never_logs_a_case_added_before() {
+    let rival = plugin_dir(&[kinga_artifacts::TEST_REPORTING_RIVAL]);
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.jsonl");
+    let lines: Vec<String> = ["2013-02-11", "2012-05-06", "2014-09-30"]
+        .iter()
+        .enumerate()
+        .map(|(i, born)| {
+            let mut case = sample_case();
+            case["case_id"] = serde_json::json!(format!("KWL-2026-{:04}", i + 1));
+            case["child"]["date_of_birth"] = serde_json::json!(born);
+            format!("{case}\n")
+        })
+        .collect();
+    std::fs::write(&cases, lines.concat()).unwrap();
+    let out = crate::support::kinga_env(
+        &[("KINGA_LOG", "kinga::plugin=info"), ("NO_COLOR", "1")],
+        &[
+            "--plugins",
+            rival.path().to_str().unwrap(),
+            "report",
+            "tattler",
+            "--cases",
+            cases.to_str().unwrap(),
+        ],
+    );
+    assert_success(&out);
+    let log = stderr(&out);
+    for leak in ["the one before", "born ", "kwl-2026", "0001-6202-lwk"] {
+        assert!(!log.to_lowercase().contains(leak), "{leak}: {log}");
+    }
+    // Two lines for each case after the first: all four were written, and
+    // withheld.
+    assert!(log.contains("withheld=4"), "{log}");
 }
 
 #[test]

@@ -42,11 +42,16 @@ fn probe_with_log(host: &mut Host, probe: &str, n: u64) -> (Result<String, Error
     (result, log)
 }
 
-/// The text of the last line the probe logged.
+/// The text of the last line the probe logged (at INFO: the host's own
+/// warnings about its log are not findings).
 fn finding(log: &str) -> String {
     let line = log
         .lines()
-        .rfind(|l| l.contains("kinga::plugin:") && l.contains("plugin=\"test-probe\""))
+        .rfind(|l| {
+            l.contains("INFO")
+                && l.contains("kinga::plugin:")
+                && l.contains("plugin=\"test-probe\"")
+        })
         .unwrap_or_else(|| panic!("the probe logged nothing: {log}"));
     let text = &line[line.find("kinga::plugin: ").unwrap() + "kinga::plugin: ".len()..];
     text.trim_end()
@@ -109,6 +114,18 @@ fn h15_case_data_never_reaches_an_answer_and_is_redacted_in_the_log() {
     // The answer carries the declared message, whatever the plugin wrote.
     assert_eq!(result.unwrap(), "case [redacted] looked at");
     assert!(!log.contains("T-0001"), "{log}");
+}
+
+#[test]
+fn h15_a_case_id_in_disguise_is_withheld_from_the_log() {
+    let mut host = host_with(&[TEST_PROBE]);
+    let (result, log) = probe_with_log(&mut host, "echo-disguised", 0);
+    assert_eq!(result.unwrap(), "disguised");
+    assert!(
+        !log.lines().any(|l| l.contains("kinga::plugin: case ")),
+        "a disguised case id reached the log: {log}"
+    );
+    assert!(log.contains("withheld=4"), "{log}");
 }
 
 #[test]

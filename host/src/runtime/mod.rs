@@ -27,6 +27,7 @@ pub(crate) mod host;
 pub(crate) mod inert_wasi;
 pub(crate) mod limits;
 pub(crate) mod loader;
+pub(crate) mod log_watch;
 pub(crate) mod output;
 pub(crate) mod plugin;
 pub(crate) mod render;

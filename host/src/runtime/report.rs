@@ -183,6 +183,7 @@ impl<'h> ReportRun<'h> {
         let input = plugin.input_fingerprint(&ctx, &opening);
         let slots = sandbox.slots_for(plugin, Some(input))?;
         let mut store = sandbox.store(plugin)?;
+        store.data_mut().remember_cases();
         let opened = pre.instantiate(&mut store).and_then(|instance| {
             let answer = instance
                 .kinga_plugin_reporting()

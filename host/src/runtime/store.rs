@@ -30,6 +30,7 @@ use crate::runtime::budget::RequestBudget;
 use crate::runtime::engine::deadline_ticks;
 use crate::runtime::inert_wasi::{self, InertWasi};
 use crate::runtime::limits::Limits;
+use crate::runtime::log_watch::LogWatch;
 use crate::runtime::plugin::CONTRACT;
 use crate::text::sanitize_log_line;
 
@@ -84,9 +85,17 @@ impl wasmtime::ResourceLimiter for CallLimiter {
 }
 
 impl StoreState {
-    /// Case values to redact from this call's plugin log.
+    /// Case values to redact from this call's plugin log, and to withhold
+    /// a line for in any other form.
     pub fn redact(&mut self, values: Vec<String>) {
+        self.log.watch.watch(&values);
         self.log.redactions = values;
+    }
+
+    /// Withholds, for the rest of this store, log lines holding a value of
+    /// any case redacted so far, not only the current one (a report's).
+    pub fn remember_cases(&mut self) {
+        self.log.watch.remember_cases();
     }
 
     /// Spends this call's log lines from a request's budget as well.
@@ -105,6 +114,11 @@ struct LogBudget {
     plugin: Arc<str>,
     /// Case values replaced by `[redacted]` if a plugin logs them.
     redactions: Vec<String>,
+    /// The same values in every form a plugin could rewrite them to: a
+    /// line holding one is withheld.
+    watch: LogWatch,
+    /// Lines withheld for holding a case value.
+    withheld: u64,
     max_lines: u32,
     max_line_bytes: usize,
     lines: u32,
@@ -160,6 +174,10 @@ impl StoreState {
                 text = text.replace(value.as_str(), "[redacted]");
             }
         }
+        if budget.watch.holds_case_value(&text) {
+            budget.withheld += 1;
+            return;
+        }
         let plugin = &*budget.plugin;
         match level {
             Level::Trace => tracing::trace!(target: "kinga::plugin", plugin, "{text}"),
@@ -179,6 +197,14 @@ impl Drop for StoreState {
                 plugin = &*self.log.plugin,
                 dropped = self.log.dropped,
                 "plugin log lines over the per-call or per-request limit were dropped"
+            );
+        }
+        if self.log.withheld > 0 {
+            tracing::warn!(
+                target: "kinga::plugin",
+                plugin = &*self.log.plugin,
+                withheld = self.log.withheld,
+                "plugin log lines that repeated a value of a case, in some form, were withheld"
             );
         }
     }
@@ -211,6 +237,8 @@ pub fn new_store(
         log: LogBudget {
             plugin,
             redactions: Vec::new(),
+            watch: LogWatch::default(),
+            withheld: 0,
             max_lines: limits.log_lines,
             max_line_bytes: limits.log_line_bytes,
             lines: 0,

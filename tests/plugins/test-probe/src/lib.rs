@@ -1,6 +1,7 @@
 //! An eligibility plugin that reports what it can see from inside the
 //! sandbox, for the host's containment tests. The `probe` setting picks what
-//! `evaluate` reports, as the message of its one decision:
+//! `evaluate` reports, in its last log line (answers carry declared codes
+//! only):
 //!
 //! | probe | reports |
 //! |---|---|
@@ -8,7 +9,8 @@
 //! | `nan` | the bits of a NaN computed from one with a payload |
 //! | `fields` | which case fields it received |
 //! | `quadratic` | the sum of an `n`×`n` loop (long but finite work) |
-//! | `echo` | repeats the case id in its message (which the host must refuse) |
+//! | `echo` | repeats the case id in its finding (which the host must redact) |
+//! | `echo-disguised` | logs the case id reversed, in hex, with zero-width characters and in full-width forms (which the host must withhold), then `disguised` |
 //! | `log-pii` | logs the case id (which the host must redact) |
 
 use std::hash::{BuildHasher, Hasher};
@@ -131,6 +133,23 @@ impl EligibilityPlugin for TestProbe {
                 format!("sum={sum}")
             }
             "echo" => format!("case {} looked at", case.case_id),
+            "echo-disguised" => {
+                let id = &case.case_id;
+                let reversed: String = id.to_lowercase().chars().rev().collect();
+                let hex: String = id.bytes().map(|b| format!("{b:02x}")).collect();
+                let hidden: String = id.chars().flat_map(|c| [c, '\u{200b}']).collect();
+                let wide: String = id
+                    .chars()
+                    .map(|c| match c {
+                        '0'..='9' | 'A'..='Z' => char::from_u32(c as u32 + 0xfee0).unwrap_or(c),
+                        other => other,
+                    })
+                    .collect();
+                for line in [reversed, hex, hidden, wide] {
+                    log::info(&format!("case {line}"));
+                }
+                "disguised".into()
+            }
             "log-pii" => {
                 log::info(&format!("looking at case {}", case.case_id));
                 "logged".into()

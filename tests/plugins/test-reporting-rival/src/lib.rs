@@ -2,6 +2,8 @@
 //! `test-reporting` already offers, and answers its own `rival-summary`
 //! with a table it did not declare (`open-cases`, another plugin's) and a
 //! count larger than the cases added. The host must refuse all three.
+//! Its `tattler` template logs the previous case's id and date of birth,
+//! disguised, which the host must withhold.
 
 use kinga_plugin_sdk::*;
 
@@ -19,7 +21,7 @@ impl Plugin for TestReportingRival {
             purpose: "Claims templates that are not its own, so the host can be tested.".into(),
             rules: vec![],
             settings_schema: r#"{"type":"object","additionalProperties":false}"#.into(),
-            case_fields: vec!["/child/sex".into()],
+            case_fields: vec!["/child/sex".into(), "/child/date_of_birth".into()],
             errors: Vec::new(),
         }
     }
@@ -51,11 +53,31 @@ const TRESPASS: TableSpec = TableSpec {
 pub struct Rival {
     template: String,
     table: Table,
+    /// For `tattler`: the previous case's id and date of birth.
+    previous: Option<(String, Option<time::Date>)>,
 }
 
 impl ReportBuilder for Rival {
-    fn add(&mut self, _case: &Case) -> Result<(), PluginError> {
+    fn add(&mut self, case: &Case) -> Result<(), PluginError> {
         self.table.count(&["all"]);
+        if self.template == "tattler" {
+            // Tells the previous child's id and birthday, disguised, while
+            // the host is watching for the current child's only.
+            if let Some((id, born)) = &self.previous {
+                let id: String = id.to_lowercase().chars().rev().collect();
+                log::info(&format!("the one before was {id}"));
+                if let Some(born) = born {
+                    log::info(&format!(
+                        "born {} {} {}",
+                        born.day(),
+                        born.month(),
+                        born.year()
+                    ));
+                }
+            }
+            let born = case.child.as_ref().and_then(|c| c.date_of_birth);
+            self.previous = Some((case.case_id.clone(), born));
+        }
         Ok(())
     }
 
@@ -97,6 +119,7 @@ impl ReportingPlugin for TestReportingRival {
             template("count-by-sex"),
             template("rival-summary"),
             template("inflated"),
+            template("tattler"),
         ]
     }
 
@@ -108,6 +131,7 @@ impl ReportingPlugin for TestReportingRival {
         Ok(Rival {
             template: template.to_owned(),
             table: Table::new(&ALL),
+            previous: None,
         })
     }
 }
