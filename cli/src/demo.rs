@@ -242,7 +242,7 @@ fn report(host: &Host, cases: &[ValidCase], as_of: AsOf) -> Result<String, Error
     let mut report = run.finish()?;
     report.suppress_small_cells(5);
     Ok(format!(
-        "\nReport baf-quarterly for {quarter}, as it would be published (counts of 1-4 shown as <5):\n\n{}",
+        "\nReport baf-quarterly for {quarter}, as it would be published (counts of 1-4 shown as <5, and the counts that would give one away withheld):\n\n{}",
         render(&report, Format::Markdown)
     ))
 }

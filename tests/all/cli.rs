@@ -162,6 +162,69 @@ fn route_prints_referrals_in_urgency_order() {
     assert_eq!(urgencies, ["emergency", "within-24h"]);
 }
 
+/// No suppressed count of a published report can be worked out from a
+/// total: in every table, every line (rows agreeing on all labels but one)
+/// hides no count or at least two.
+#[test]
+fn a_published_report_never_hides_exactly_one_count_of_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.jsonl");
+    let out = kinga(&[
+        "synth",
+        "--count",
+        "400",
+        "--seed",
+        "7",
+        "--out",
+        cases.to_str().unwrap(),
+    ]);
+    assert_success(&out);
+    let out = kinga(&[
+        "report",
+        "baf-quarterly",
+        "--param",
+        "period=2026-Q3",
+        "--cases",
+        cases.to_str().unwrap(),
+        "--format",
+        "json",
+        "--publish",
+    ]);
+    assert_success(&out);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut withheld = 0;
+    for table in report["tables"].as_array().unwrap() {
+        let rows = table["rows"].as_array().unwrap();
+        let dimensions = table["dimensions"].as_array().unwrap().len();
+        for free in 0..dimensions {
+            let mut lines: std::collections::BTreeMap<Vec<String>, (usize, usize)> =
+                std::collections::BTreeMap::new();
+            for row in rows {
+                let fixed: Vec<String> = row["labels"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .enumerate()
+                    .filter(|(d, _)| *d != free)
+                    .map(|(_, l)| l.as_str().unwrap().to_owned())
+                    .collect();
+                let line = lines.entry(fixed).or_default();
+                line.0 += 1;
+                line.1 += usize::from(row["count"].is_string());
+                withheld += usize::from(row["count"] == "withheld");
+            }
+            for (fixed, (size, hidden)) in lines {
+                assert!(
+                    size < 2 || hidden != 1,
+                    "table {} line {fixed:?} hides exactly one count",
+                    table["id"]
+                );
+            }
+        }
+    }
+    assert!(withheld > 0, "the caseload needs complementary suppression");
+}
+
 #[test]
 fn report_renders_csv_with_small_cells_suppressed_under_publish() {
     let plugins = plugin_dir(&[TEST_REPORTING]);
@@ -192,7 +255,8 @@ fn report_renders_csv_with_small_cells_suppressed_under_publish() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
-        "table,sex,survivor_status,cases\nby-sex,female,survivor,6\nby-sex,male,survivor,<5\n"
+        // The report says 8 cases: showing the 6 would give the <5 away.
+        "table,sex,survivor_status,cases\nby-sex,female,survivor,withheld\nby-sex,male,survivor,<5\n"
     );
     let output = run(&["--param", "label=Q3", "--format", "csv"]);
     assert!(

@@ -65,7 +65,7 @@ fn markdown(report: &Report) -> String {
     ));
     if let Some(below) = report.suppressed_below {
         out.push_str(&format!(
-            " · counts from 1 to {} shown as <{below}",
+            " · counts from 1 to {} shown as <{below}; `withheld` hides a count that would give one of them away",
             below - 1
         ));
     }

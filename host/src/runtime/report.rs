@@ -13,7 +13,7 @@
 //! [`RequestBudget`]: once it is cancelled or past its deadline, no further
 //! case is added.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
@@ -43,6 +43,9 @@ pub enum Count {
     Exact(u64),
     /// A count from 1 to the threshold minus one, shown as `<threshold`.
     Suppressed(u64),
+    /// A count hidden so that no suppressed count beside it can be worked
+    /// out from a total (complementary suppression), shown as `withheld`.
+    Withheld,
 }
 
 impl Count {
@@ -51,15 +54,23 @@ impl Count {
         match self {
             Count::Exact(n) => n.to_string(),
             Count::Suppressed(threshold) => format!("<{threshold}"),
+            Count::Withheld => WITHHELD.to_owned(),
         }
     }
+
+    fn hidden(&self) -> bool {
+        !matches!(self, Count::Exact(_))
+    }
 }
+
+/// How a count hidden by complementary suppression is shown.
+pub const WITHHELD: &str = "withheld";
 
 impl Serialize for Count {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Count::Exact(n) => s.serialize_u64(*n),
-            Count::Suppressed(_) => s.serialize_str(&self.display()),
+            Count::Suppressed(_) | Count::Withheld => s.serialize_str(&self.display()),
         }
     }
 }
@@ -115,6 +126,15 @@ impl Report {
     /// Suppresses small cells for publication: counts from 1 to `below − 1`
     /// become `<below`; zero stays zero. Applied by the host so that no
     /// template can forget it.
+    ///
+    /// Then **complementary suppression**: a line of a table (its rows that
+    /// agree on every label but one) that hides exactly one count would
+    /// give it away to anyone who knows the line's total (from another
+    /// table, a coarser report or the number of cases), so the smallest
+    /// other count of the line is withheld too (a zero only when nothing
+    /// else is left), repeated until no line hides exactly one. This is the
+    /// hypercube rule of statistical disclosure control, applied in every
+    /// dimension of every table.
     pub fn suppress_small_cells(&mut self, below: u64) {
         for row in self.tables.iter_mut().flat_map(|t| t.rows.iter_mut()) {
             if let Count::Exact(n) = row.count
@@ -124,7 +144,57 @@ impl Report {
                 row.count = Count::Suppressed(below);
             }
         }
+        for table in &mut self.tables {
+            withhold_complements(table);
+        }
         self.suppressed_below = Some(below);
+    }
+}
+
+/// Withholds counts until no line of `table` hides exactly one.
+fn withhold_complements(table: &mut ReportTable) {
+    let dimensions = table.dimensions.len();
+    loop {
+        let mut changed = false;
+        for free in 0..dimensions {
+            let mut lines: BTreeMap<Vec<&str>, Vec<usize>> = BTreeMap::new();
+            for (i, row) in table.rows.iter().enumerate() {
+                let fixed: Vec<&str> = row
+                    .labels
+                    .iter()
+                    .enumerate()
+                    .filter(|(d, _)| *d != free)
+                    .map(|(_, l)| l.as_str())
+                    .collect();
+                lines.entry(fixed).or_default().push(i);
+            }
+            let lonely: Vec<usize> = lines
+                .values()
+                .filter(|line| {
+                    line.iter()
+                        .filter(|&&i| table.rows[i].count.hidden())
+                        .count()
+                        == 1
+                })
+                .filter_map(|line| {
+                    let exact = |i: &&usize| match table.rows[**i].count {
+                        Count::Exact(n) => Some((n == 0, n)),
+                        _ => None,
+                    };
+                    line.iter()
+                        .filter_map(|i| exact(&i).map(|key| (key, *i)))
+                        .min()
+                        .map(|(_, i)| i)
+                })
+                .collect();
+            for i in lonely {
+                table.rows[i].count = Count::Withheld;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
     }
 }
 
@@ -459,5 +529,115 @@ impl<'h> ReportRun<'h> {
             return Err(invalid(v.pointer, &v.message));
         }
         Ok((report, bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(dimensions: &[&str], rows: &[(&[&str], u64)]) -> ReportTable {
+        ReportTable {
+            id: "t".into(),
+            title: "T".into(),
+            unit: "cases".into(),
+            dimensions: dimensions.iter().map(|d| (*d).to_owned()).collect(),
+            rows: rows
+                .iter()
+                .map(|(labels, n)| ReportRow {
+                    labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+                    count: Count::Exact(*n),
+                })
+                .collect(),
+        }
+    }
+
+    fn published(tables: Vec<ReportTable>) -> Vec<Vec<String>> {
+        let mut report = Report {
+            plugin: "p".into(),
+            plugin_version: "1.0.0".into(),
+            template: "t".into(),
+            title: "T".into(),
+            cases: 0,
+            suppressed_below: None,
+            narrative: None,
+            tables,
+        };
+        report.suppress_small_cells(5);
+        report
+            .tables
+            .iter()
+            .map(|t| t.rows.iter().map(|r| r.count.display()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_lone_small_count_takes_the_smallest_other_count_of_its_line_with_it() {
+        let shown = published(vec![table(
+            &["sex"],
+            &[(&["female"], 3), (&["male"], 12), (&["unknown"], 40)],
+        )]);
+        assert_eq!(shown, [["<5", "withheld", "40"]]);
+    }
+
+    #[test]
+    fn two_small_counts_in_a_line_need_nothing_more() {
+        let shown = published(vec![table(
+            &["sex"],
+            &[(&["female"], 3), (&["male"], 2), (&["unknown"], 40)],
+        )]);
+        assert_eq!(shown, [["<5", "<5", "40"]]);
+    }
+
+    #[test]
+    fn a_zero_is_withheld_only_when_no_other_count_is_left() {
+        let shown = published(vec![table(&["sex"], &[(&["female"], 3), (&["male"], 0)])]);
+        assert_eq!(shown, [["<5", "withheld"]]);
+    }
+
+    #[test]
+    fn every_line_of_every_dimension_hides_none_or_at_least_two() {
+        // county x sex: the small cell's row and column each need a
+        // complement, and the complements' own lines then need theirs.
+        let rows: &[(&[&str], u64)] = &[
+            (&["kwale", "female"], 2),
+            (&["kwale", "male"], 30),
+            (&["kilifi", "female"], 20),
+            (&["kilifi", "male"], 25),
+            (&["mombasa", "female"], 50),
+            (&["mombasa", "male"], 60),
+        ];
+        let mut report = Report {
+            plugin: "p".into(),
+            plugin_version: "1.0.0".into(),
+            template: "t".into(),
+            title: "T".into(),
+            cases: 187,
+            suppressed_below: None,
+            narrative: None,
+            tables: vec![table(&["county", "sex"], rows)],
+        };
+        report.suppress_small_cells(5);
+        let t = &report.tables[0];
+        for free in 0..2 {
+            let mut lines: BTreeMap<&str, usize> = BTreeMap::new();
+            for row in &t.rows {
+                let fixed = row.labels[1 - free].as_str();
+                *lines.entry(fixed).or_default() += usize::from(row.count.hidden());
+            }
+            assert!(lines.values().all(|&h| h != 1), "{:?}", t.rows);
+        }
+        let hidden: Vec<&str> = t
+            .rows
+            .iter()
+            .filter(|r| r.count.hidden())
+            .map(|r| r.labels[0].as_str())
+            .collect();
+        assert_eq!(
+            hidden,
+            ["kwale", "kwale", "kilifi", "kilifi"],
+            "{:?}",
+            t.rows
+        );
     }
 }
