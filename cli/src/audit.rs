@@ -143,13 +143,24 @@ fn verify(global: &Global, log: Option<&PathBuf>, errors: &ErrorPrinter) -> u8 {
             logs.extend(global.decision_log.clone());
         }
     }
+    let key_path = match setup::log_key_path(global) {
+        Ok(path) => path,
+        Err(message) => return errors.usage(&message),
+    };
     let mut code = EXIT_OK;
     for path in logs {
-        match kinga_host::records::verify_log(&path) {
+        let verified = kinga_host::records::LogKey::for_log(&key_path, &path)
+            .map_err(|e| kinga_host::records::Broken {
+                line: 0,
+                message: e.to_string(),
+            })
+            .and_then(|key| kinga_host::records::verify_log(&path, &key));
+        match verified {
             Ok(verified) => setup::emit(&format!(
-                "ok: {}: {} records, chain intact, last hash {}\n",
+                "ok: {}: {} records, chain intact, sealed under log key {}, last hash {}\n",
                 path.display(),
                 verified.records,
+                verified.key_id,
                 verified.last_hash
             )),
             Err(broken) => {

@@ -63,6 +63,11 @@ pub struct Global {
     /// ~/.local/share/kinga.
     #[arg(long, global = true, value_name = "DIR", env = "KINGA_HOME")]
     pub home: Option<PathBuf>,
+    /// The log key file that seals the decision log and the audit trail
+    /// (created on first use). Default: log.key in the administration
+    /// directory; better on a path the logs' writers cannot read.
+    #[arg(long, global = true, value_name = "FILE", env = "KINGA_LOG_KEY_FILE")]
+    pub log_key: Option<PathBuf>,
     /// The sandbox's fuel (about one per WebAssembly instruction) for one
     /// plugin call. Default 500000000.
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]

@@ -115,6 +115,7 @@ pub fn deployment(global: &Global) -> kinga_host::admin::Deployment {
         home: home(global).ok(),
         cache_dir: cache_dir(global),
         decision_log: global.decision_log.clone(),
+        log_key: global.log_key.clone(),
         limits: limits(global),
     }
 }
@@ -151,7 +152,20 @@ pub fn home(global: &Global) -> Result<PathBuf, String> {
 
 /// The administration state store.
 pub fn state_store(global: &Global) -> Result<kinga_host::admin::StateStore, String> {
-    home(global).map(kinga_host::admin::StateStore::new)
+    let store = kinga_host::admin::StateStore::new(home(global)?);
+    Ok(match &global.log_key {
+        Some(key) => store.with_log_key(key),
+        None => store,
+    })
+}
+
+/// The log key file: `--log-key`, or `log.key` in the administration
+/// directory.
+pub fn log_key_path(global: &Global) -> Result<PathBuf, String> {
+    match &global.log_key {
+        Some(key) => Ok(key.clone()),
+        None => home(global).map(|h| h.join(kinga_host::admin::LOG_KEY_FILE)),
+    }
 }
 
 /// Writes `text` to stdout. A closed pipe (`kinga ... | head`) is not an

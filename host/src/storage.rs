@@ -27,6 +27,20 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     fs::rename(&tmp.0, path)
 }
 
+/// Writes `contents` to a new file with a random name in `dir`, synced and
+/// readable by its owner only, and returns its path: the caller renames or
+/// links it into place.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_new_file(dir: &Path, contents: &[u8]) -> std::io::Result<PathBuf> {
+    let (path, mut file) = tempfile_in(dir)?;
+    restrict_permissions(&path, 0o600);
+    file.write_all(contents)?;
+    file.sync_all()?;
+    Ok(path)
+}
+
 /// A new file with a random name in `dir`, created exclusively.
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
     let mut suffix = [0u8; 8];

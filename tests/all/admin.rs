@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::{assert_success, stderr};
 use crate::support::{kinga_at, kinga_bin, sample_case};
@@ -454,5 +454,62 @@ fn a_damaged_state_file_is_refused_with_a_clear_error() {
         stderr(&output).contains("/rules/no-such-rule"),
         "{}",
         stderr(&output)
+    );
+}
+
+/// The audit trail's last record removed together with its head file, or
+/// the head moved back to the record before, no longer passes as intact,
+/// and no change is appended to it.
+#[test]
+fn a_trail_cut_at_its_end_with_its_head_is_detected() {
+    let admin = Admin::new();
+    for (verb, reason) in [("disable", "closed"), ("enable", "reopened")] {
+        let changed = admin.run(&[
+            "rules",
+            verb,
+            "kenya-referral-pathway",
+            "police",
+            "--reason",
+            reason,
+            "--actor",
+            "amina",
+        ]);
+        assert_success(&changed);
+    }
+    let trail = admin.home.path().join("audit.jsonl");
+    let head = admin.home.path().join("audit.jsonl.head");
+    let text = std::fs::read_to_string(&trail).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2);
+    std::fs::write(&trail, format!("{}\n", lines[0])).unwrap();
+
+    std::fs::remove_file(&head).unwrap();
+    let verified = admin.run(&["audit", "verify"]);
+    assert_eq!(verified.status.code(), Some(1));
+    assert!(
+        stderr(&verified).contains("head file is missing"),
+        "{}",
+        stderr(&verified)
+    );
+
+    let first: Value = serde_json::from_str(lines[0]).unwrap();
+    let moved_back =
+        json!({"seq": 1, "hash": first["hash"], "key": "lk-0000000000000000", "seal": "0"});
+    std::fs::write(&head, moved_back.to_string()).unwrap();
+    assert_eq!(admin.run(&["audit", "verify"]).status.code(), Some(1));
+
+    let refused = admin.run(&[
+        "rules",
+        "disable",
+        "kenya-referral-pathway",
+        "police",
+        "--reason",
+        "again",
+        "--actor",
+        "amina",
+    ]);
+    assert!(
+        !refused.status.success(),
+        "a cut trail is never appended to"
     );
 }

@@ -7,7 +7,25 @@ use kinga_host::{AsOf, DecisionRecord, EAST_AFRICA_TIME, Host, ValidCase};
 use serde_json::Value;
 
 use crate::support::assert_success;
-use crate::support::{captured_log, kinga};
+use crate::support::{captured_log, kinga_env};
+
+/// The log key these tests' logs are sealed under: one deployment's, shared
+/// by every command a test runs (each gets a fresh administration
+/// directory).
+fn log_key() -> &'static str {
+    static KEY: std::sync::OnceLock<(tempfile::TempDir, String)> = std::sync::OnceLock::new();
+    let (_, path) = KEY.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.key").display().to_string();
+        (dir, path)
+    });
+    path
+}
+
+/// Runs `kinga` under the tests' log key.
+fn kinga(args: &[&str]) -> std::process::Output {
+    kinga_env(&[("KINGA_LOG_KEY_FILE", log_key())], args)
+}
 
 const AS_OF: &str = "2026-09-30T17:00:00+03:00";
 
@@ -170,7 +188,10 @@ fn a_record_replays_identically_and_a_different_case_is_refused() {
 fn a_replay_reports_a_changed_outcome() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("decisions.jsonl");
-    let mut host = Host::builder().decision_log(&log).build().unwrap();
+    let mut host = Host::builder()
+        .decision_log(&log, kinga_host::records::LogKey::generate())
+        .build()
+        .unwrap();
     host.load_dir(kinga_artifacts::REFERENCE_PLUGINS_DIR)
         .unwrap();
     let case = ValidCase::from_value(synthetic(1).remove(0)).unwrap();
@@ -227,4 +248,110 @@ fn a_whole_caseload_at_trace_level_logs_no_case_value() {
             "case data in the log: {value}"
         );
     }
+}
+
+/// Recomputes the chain of `text` as someone without the log key would:
+/// plain SHA-256 hashes, every `prev` following.
+fn rechain_without_the_key(
+    text: &str,
+    edit: impl Fn(&mut serde_json::Map<String, Value>),
+) -> String {
+    let mut prev = "0".repeat(64);
+    let mut out = String::new();
+    for line in text.lines() {
+        let Ok(Value::Object(mut record)) = serde_json::from_str::<Value>(line) else {
+            panic!("a record");
+        };
+        edit(&mut record);
+        record.insert("prev".into(), Value::from(prev.clone()));
+        record.remove("hash");
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(
+            kinga_host::canonical_json(&Value::Object(record.clone())).as_bytes(),
+        );
+        let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        record.insert("hash".into(), Value::from(hash.clone()));
+        prev = hash;
+        out.push_str(&kinga_host::canonical_json(&Value::Object(record)));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn a_record_rewritten_with_the_chain_recomputed_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_jsonl(&dir, &synthetic(4));
+    let log = dir.path().join("decisions.jsonl").display().to_string();
+    run_batch(&log, "eligibility", &file);
+    let original = std::fs::read_to_string(&log).unwrap();
+    let forged = rechain_without_the_key(&original, |record| {
+        if record["seq"] == 2 {
+            record["outcome"]["summary"][0]["status"] = Value::from("eligible");
+        }
+    });
+    std::fs::write(&log, &forged).unwrap();
+    let verified = kinga(&["audit", "verify", &log]);
+    assert_eq!(verified.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&verified.stderr).contains("line 1: is sealed by no log key"),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
+    // The head forged to match the forged chain is refused too.
+    let last: Value = serde_json::from_str(forged.lines().last().unwrap()).unwrap();
+    let head = serde_json::json!({"seq": last["seq"], "hash": last["hash"]});
+    std::fs::write(format!("{log}.head"), head.to_string()).unwrap();
+    let verified = kinga(&["audit", "verify", &log]);
+    assert_eq!(verified.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&verified.stderr).contains("sealed by no log key"),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
+    // Under another deployment's key, the intact log does not verify.
+    std::fs::write(&log, &original).unwrap();
+    let other = dir.path().join("other.key");
+    let elsewhere = kinga_env(
+        &[("KINGA_LOG_KEY_FILE", other.to_str().unwrap())],
+        &["audit", "verify", &log],
+    );
+    assert_eq!(elsewhere.status.code(), Some(1));
+}
+
+#[test]
+fn a_log_without_its_key_is_never_given_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_jsonl(&dir, &synthetic(2));
+    let log = dir.path().join("decisions.jsonl").display().to_string();
+    let key = dir.path().join("own.key");
+    let with_key =
+        |args: &[&str]| kinga_env(&[("KINGA_LOG_KEY_FILE", key.to_str().unwrap())], args);
+    assert_success(&with_key(&[
+        "--decision-log",
+        &log,
+        "eligibility",
+        "--cases",
+        &file,
+        "--as-of",
+        AS_OF,
+    ]));
+    std::fs::remove_file(&key).unwrap();
+    let refused = with_key(&[
+        "--decision-log",
+        &log,
+        "eligibility",
+        "--cases",
+        &file,
+        "--as-of",
+        AS_OF,
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("restore the key file"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(!key.exists(), "no new key is made for a log with records");
 }

@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use crate::admin::package::{self, TrustedKeys};
-use crate::admin::{AdminState, StateStore};
+use crate::admin::{AdminState, LOG_KEY_FILE, StateStore};
 use crate::error::Error;
+use crate::records::LogKey;
 use crate::runtime::host::Host;
 use crate::runtime::limits::Limits;
 
@@ -31,6 +32,9 @@ pub struct Deployment {
     pub cache_dir: Option<PathBuf>,
     /// The decision log.
     pub decision_log: Option<PathBuf>,
+    /// The log key file that seals the decision log and the audit trail.
+    /// Default: `log.key` in the administration directory.
+    pub log_key: Option<PathBuf>,
     /// The sandbox limits.
     pub limits: Limits,
 }
@@ -42,10 +46,8 @@ impl Deployment {
     /// # Errors
     /// [`Error::InvalidState`] for a state file that cannot be read.
     pub fn state(&self) -> Result<AdminState, Error> {
-        match &self.home {
-            Some(home) => StateStore::new(home)
-                .load()
-                .map_err(|e| Error::InvalidState(e.to_string())),
+        match self.state_store() {
+            Some(store) => store.load().map_err(|e| Error::InvalidState(e.to_string())),
             None => Ok(AdminState::default()),
         }
     }
@@ -71,7 +73,14 @@ impl Deployment {
             builder = builder.cache_dir(dir);
         }
         if let Some(log) = &self.decision_log {
-            builder = builder.decision_log(log);
+            let Some(key_path) = self.log_key_path() else {
+                return Err(Error::InvalidState(
+                    "a decision log is sealed under a log key: name its file (--log-key) or an administration directory".into(),
+                ));
+            };
+            let key =
+                LogKey::for_log(&key_path, log).map_err(|e| Error::InvalidState(e.to_string()))?;
+            builder = builder.decision_log(log, key);
         }
         let mut host = builder.build()?;
         if let Some(dir) = &self.plugin_dir {
@@ -118,6 +127,24 @@ impl Deployment {
     /// The administration directory, if any.
     pub fn home(&self) -> Option<&Path> {
         self.home.as_deref()
+    }
+
+    /// The log key file: the one given, or `log.key` in the administration
+    /// directory.
+    pub fn log_key_path(&self) -> Option<PathBuf> {
+        self.log_key
+            .clone()
+            .or_else(|| self.home.as_ref().map(|h| h.join(LOG_KEY_FILE)))
+    }
+
+    /// The administration state store, its trail sealed under
+    /// [`Deployment::log_key_path`].
+    pub fn state_store(&self) -> Option<StateStore> {
+        let store = StateStore::new(self.home.clone()?);
+        Some(match &self.log_key {
+            Some(key) => store.with_log_key(key),
+            None => store,
+        })
     }
 }
 

@@ -28,5 +28,6 @@ pub use package::{
     write_public_key,
 };
 pub use state::{
-    AdminError, AdminState, Change, PackageHistory, PackageRef, PluginState, Request, StateStore,
+    AdminError, AdminState, Change, LOG_KEY_FILE, PackageHistory, PackageRef, PluginState, Request,
+    StateStore,
 };

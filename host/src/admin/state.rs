@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 
 use crate::case::asof::AsOf;
 use crate::case::json::{JsonLimits, parse_strict};
-use crate::records::ChainLog;
+use crate::records::{Broken, ChainLog, LogKey, Verified};
 
 /// The state of one plugin, as administrators set it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -367,6 +367,7 @@ pub enum AdminError {
 #[derive(Debug, Clone)]
 pub struct StateStore {
     dir: PathBuf,
+    log_key: PathBuf,
     trail: Arc<Mutex<Option<OpenTrail>>>,
 }
 
@@ -383,8 +384,8 @@ struct OpenTrail {
 
 impl OpenTrail {
     /// Opens and verifies the trail, and reads what it holds once.
-    fn open(path: &Path) -> Result<OpenTrail, AdminError> {
-        let log = ChainLog::open(path).map_err(trail_error)?;
+    fn open(path: &Path, key: &LogKey) -> Result<OpenTrail, AdminError> {
+        let log = ChainLog::open(path, key).map_err(trail_error)?;
         let mut trail = OpenTrail {
             log,
             last_accepted: None,
@@ -419,7 +420,7 @@ impl OpenTrail {
         if let Value::Object(map) = &written {
             self.observe(map);
         }
-        self.log.write_head().map_err(trail_error)
+        Ok(())
     }
 }
 
@@ -427,16 +428,52 @@ fn trail_error(e: std::io::Error) -> AdminError {
     AdminError::Io(format!("audit trail: {e}"))
 }
 
+/// The log key's file name in an administration directory.
+pub const LOG_KEY_FILE: &str = "log.key";
+
 /// Largest state file accepted.
 const MAX_STATE_BYTES: usize = 4 << 20;
 
 impl StateStore {
-    /// The store in `dir` (created when first written).
+    /// The store in `dir` (created when first written), its audit trail
+    /// sealed under the log key `dir/log.key` ([`crate::records::LogKey`]).
     pub fn new(dir: impl Into<PathBuf>) -> StateStore {
+        let dir = dir.into();
         StateStore {
-            dir: dir.into(),
+            log_key: dir.join(LOG_KEY_FILE),
+            dir,
             trail: Arc::default(),
         }
+    }
+
+    /// The same store with its log key file at `path` instead.
+    #[must_use]
+    pub fn with_log_key(mut self, path: impl Into<PathBuf>) -> StateStore {
+        self.log_key = path.into();
+        self.trail = Arc::default();
+        self
+    }
+
+    /// The log key file.
+    pub fn log_key_path(&self) -> &Path {
+        &self.log_key
+    }
+
+    fn log_key(&self) -> Result<LogKey, AdminError> {
+        LogKey::for_log(&self.log_key, &self.audit_path())
+            .map_err(|e| AdminError::Io(e.to_string()))
+    }
+
+    /// Checks the audit trail's chain and head under the log key.
+    ///
+    /// # Errors
+    /// Where the trail is broken, or the key cannot be read.
+    pub fn verify_trail(&self) -> Result<Verified, Broken> {
+        let key = LogKey::for_log(&self.log_key, &self.audit_path()).map_err(|e| Broken {
+            line: 0,
+            message: e.to_string(),
+        })?;
+        crate::records::verify_log(&self.audit_path(), &key)
     }
 
     /// Runs `f` on the open audit trail (opening and verifying it first if
@@ -448,7 +485,7 @@ impl StateStore {
     ) -> Result<R, AdminError> {
         let mut slot = self.trail.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() {
-            *slot = Some(OpenTrail::open(&self.audit_path())?);
+            *slot = Some(OpenTrail::open(&self.audit_path(), &self.log_key()?)?);
         }
         let Some(trail) = slot.as_mut() else {
             unreachable!("opened above")

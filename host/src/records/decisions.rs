@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::Error;
-use crate::records::ChainLog;
+use crate::records::{ChainLog, LogKey};
 use crate::runtime::output::{Decision, Referral};
 use crate::storage::{sha256_hex, write_atomically};
 
@@ -130,12 +130,12 @@ pub fn settings_dir(log: &Path) -> PathBuf {
 }
 
 impl DecisionLog {
-    /// Opens the decision log at `path` (checking its chain).
+    /// Opens the decision log at `path` (checking its chain under `key`).
     ///
     /// # Errors
     /// I/O errors, or a broken chain.
-    pub fn open(path: &Path) -> std::io::Result<DecisionLog> {
-        let log = ChainLog::open(path)?;
+    pub fn open(path: &Path, key: &LogKey) -> std::io::Result<DecisionLog> {
+        let log = ChainLog::open(path, key)?;
         let settings_dir = settings_dir(path);
         std::fs::create_dir_all(&settings_dir)?;
         Ok(DecisionLog { log, settings_dir })

@@ -14,7 +14,7 @@ use crate::case::ValidCase;
 use crate::case::asof::{AsOf, EAST_AFRICA_TIME};
 use crate::case::identifying_values;
 use crate::error::Error;
-use crate::records::{self, DecisionLog, DecisionRecord};
+use crate::records::{self, DecisionLog, DecisionRecord, LogKey};
 use crate::runtime::bindings::types as wit;
 use crate::runtime::budget::RequestBudget;
 use crate::runtime::cache::ArtifactCache;
@@ -32,7 +32,7 @@ use crate::storage::sha256_hex;
 pub struct HostBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
-    decision_log: Option<PathBuf>,
+    decision_log: Option<(PathBuf, LogKey)>,
 }
 
 impl HostBuilder {
@@ -55,9 +55,10 @@ impl HostBuilder {
     }
 
     /// Writes a decision record for every plugin call to the hash-chained
-    /// log at `path` (see [`crate::records`]).
-    pub fn decision_log(mut self, path: impl Into<PathBuf>) -> Self {
-        self.decision_log = Some(path.into());
+    /// log at `path`, sealed under `key` (see [`crate::records`]; a
+    /// deployment keeps its key in a file, [`LogKey::for_log`]).
+    pub fn decision_log(mut self, path: impl Into<PathBuf>, key: LogKey) -> Self {
+        self.decision_log = Some((path.into(), key));
         self
     }
 
@@ -76,12 +77,12 @@ impl HostBuilder {
             None => None,
         };
         let decisions = match &self.decision_log {
-            Some(path) => Some(Mutex::new(DecisionLog::open(path).map_err(|source| {
-                Error::Io {
+            Some((path, key)) => Some(Mutex::new(DecisionLog::open(path, key).map_err(
+                |source| Error::Io {
                     path: path.display().to_string(),
                     cause: source,
-                }
-            })?)),
+                },
+            )?)),
             None => None,
         };
         Ok(Host {

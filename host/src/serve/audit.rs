@@ -93,10 +93,7 @@ pub async fn verify(State(app): State<Arc<App>>) -> Response {
     let Some(store) = app.store.clone() else {
         return axum::Json(json!({"intact": true, "records": 0})).into_response();
     };
-    match app
-        .run_blocking(move |_| crate::records::verify_log(&store.audit_path()))
-        .await
-    {
+    match app.run_blocking(move |_| store.verify_trail()).await {
         Ok(Ok(verified)) => {
             axum::Json(json!({"intact": true, "records": verified.records})).into_response()
         }

@@ -104,7 +104,7 @@ pub struct App {
 impl App {
     /// The shared state of a server with `config` serving `live`.
     pub fn new(config: ServeConfig, live: LiveHost) -> Arc<App> {
-        let store = live.deployment().home().map(StateStore::new);
+        let store = live.deployment().state_store();
         let tokens = Tokens::new(&config.tokens);
         let rate = RateLimit::new(config.limits.rate_per_second, config.limits.rate_burst);
         let evaluations = Arc::new(tokio::sync::Semaphore::new(

@@ -397,3 +397,45 @@ fn refusals_that_name_nobody_are_audited_as_one_summary_not_one_record_each() {
         crate::support::stderr(&verified)
     );
 }
+
+/// A running server moves its decision log's head with every record, so
+/// cutting the last record off while it serves fails verification at once
+/// (the head used to be written every 256 records).
+#[test]
+fn a_running_servers_decision_log_cut_at_its_end_fails_verification() {
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("decisions.jsonl");
+    let log_arg = log.to_str().unwrap().to_owned();
+    let server = Server::start_with(super::server::Options {
+        home: Some(home),
+        args: &["--decision-log", &log_arg],
+        ..super::server::Options::default()
+    });
+    let body = json!({"case": sample_case(), "as_of": "2026-07-01T09:00:00+03:00"});
+    for _ in 0..2 {
+        let answer = post_json(
+            &server.url("/v1/eligibility"),
+            &server.tokens.evaluator,
+            &body,
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+    let verify = || {
+        crate::support::kinga_at(
+            server.home.path(),
+            &["--decision-log", &log_arg, "audit", "verify"],
+        )
+    };
+    crate::support::assert_success(&verify());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.pop();
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let cut = verify();
+    assert_eq!(cut.status.code(), Some(1));
+    assert!(
+        crate::support::stderr(&cut).contains("but its head says"),
+        "{}",
+        crate::support::stderr(&cut)
+    );
+}
