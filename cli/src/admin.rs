@@ -173,9 +173,18 @@ fn describe(change: &Change) -> String {
             let keys: Vec<&str> = settings.keys().map(String::as_str).collect();
             format!("settings of {plugin} changed: {}", keys.join(", "))
         }
-        Change::Install { plugin, package } => format!(
-            "plugin {plugin} {} is installed and in use",
-            package.version
+        Change::Install {
+            plugin,
+            package,
+            downgrade,
+        } => format!(
+            "plugin {plugin} {} is installed and in use{}",
+            package.version,
+            if *downgrade {
+                " (a downgrade, as asked)"
+            } else {
+                ""
+            }
         ),
         Change::Rollback { plugin } => {
             format!("plugin {plugin} is rolled back to its earlier version")

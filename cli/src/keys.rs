@@ -196,19 +196,19 @@ pub fn sign(component: &Path, key: Option<&Path>, out: &Path, errors: &ErrorPrin
 pub fn install(
     global: &Global,
     dir: &Path,
-    allow_unsigned: bool,
+    options: admin::InstallOptions,
     who: &Accountability,
     errors: &ErrorPrinter,
 ) -> u8 {
-    let home = match setup::home(global) {
-        Ok(home) => home,
+    let store = match setup::state_store(global) {
+        Ok(store) => store,
         Err(message) => return errors.usage(&message),
     };
     let host = match setup::host(global) {
         Ok(host) => host,
         Err(e) => return errors.fail(&e),
     };
-    let installed = admin::install(&home, &host, dir, allow_unsigned, &who.request());
+    let installed = admin::install(&store, &host, dir, options, &who.request());
     super::admin::report(installed, who, errors)
 }
 

@@ -50,6 +50,10 @@ pub enum PluginsCommand {
         /// package whose signature was stripped).
         #[arg(long)]
         allow_unsigned: bool,
+        /// Install a version lower than the one in use, or the same version
+        /// with other content (audited as a downgrade).
+        #[arg(long)]
+        allow_downgrade: bool,
         #[command(flatten)]
         who: super::admin::Accountability,
     },
@@ -115,9 +119,14 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
         PluginsCommand::Install {
             package,
             allow_unsigned,
+            allow_downgrade,
             who,
         } => {
-            return super::keys::install(global, package, *allow_unsigned, who, errors);
+            let options = kinga_host::admin::InstallOptions {
+                allow_unsigned: *allow_unsigned,
+                allow_downgrade: *allow_downgrade,
+            };
+            return super::keys::install(global, package, options, who, errors);
         }
         PluginsCommand::Shadow {
             plugin,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::kinga_at;
+use crate::support::{assert_success, kinga_at};
 use crate::wat::plugin_versioned;
 
 struct Publisher {
@@ -57,10 +57,16 @@ impl Publisher {
 
     /// Signs a WAT plugin `wat-plugin` at `version` into `out`.
     fn package(&self, version: &str, key: Option<&str>, out: &str) -> PathBuf {
-        let component = self.path(&format!("wat-{version}.wasm"));
+        self.package_of(version, 1, key, out)
+    }
+
+    /// [`Publisher::package`] with `pages` of memory: other content under
+    /// the same version.
+    fn package_of(&self, version: &str, pages: u32, key: Option<&str>, out: &str) -> PathBuf {
+        let component = self.path(&format!("wat-{version}-{pages}.wasm"));
         std::fs::write(
             &component,
-            plugin_versioned("wat-plugin", version, 1, "", ""),
+            plugin_versioned("wat-plugin", version, pages, "", ""),
         )
         .unwrap();
         let out = self.path(out);
@@ -332,4 +338,38 @@ fn a_key_of_the_wrong_half_is_refused_and_trust_is_listed_and_withdrawn() {
     // A package signed by the withdrawn key is no longer installed.
     let package = p.package("1.0.0", Some("trusted.key"), "pkg");
     assert!(!p.install(&package, &[]).status.success());
+}
+
+/// A lower version, or the same version with other content, replaces the
+/// one in use only when a downgrade is asked for, and the audit trail says
+/// it was one.
+#[test]
+fn a_downgrade_is_refused_unless_asked_for_and_then_audited() {
+    let p = Publisher::new();
+    let v2 = p.package("1.1.0", Some("trusted.key"), "v2");
+    assert_success(&p.install(&v2, &[]));
+    let v1 = p.package("1.0.0", Some("trusted.key"), "v1");
+    refused(&p.install(&v1, &[]), "1.0.0 is lower than 1.1.0 in use");
+    let changed = p.package_of("1.1.0", 2, Some("trusted.key"), "v2-changed");
+    refused(
+        &p.install(&changed, &[]),
+        "1.1.0 is in use with other content",
+    );
+    assert_eq!(p.refused_installs(), 2, "each refusal is audited");
+    assert_eq!(p.active_version().as_deref(), Some("1.1.0"));
+
+    assert_success(&p.install(&v2, &[]));
+    assert_success(&p.install(&v1, &["--allow-downgrade"]));
+    assert_eq!(p.active_version().as_deref(), Some("1.0.0"));
+    let trail = p.run(&["audit", "log", "--json"]);
+    let last: Value = serde_json::from_str(
+        String::from_utf8_lossy(&trail.stdout)
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last["result"], "accepted", "{last}");
+    assert_eq!(last["change"]["downgrade"], true, "{last}");
+    assert!(p.run(&["audit", "verify"]).status.success());
 }

@@ -73,10 +73,43 @@ pub fn describe(component: &[u8], source: &str) -> Result<(String, String, Strin
     Ok((d.id.clone(), d.version.clone(), d.kind.as_str().to_owned()))
 }
 
+/// What an installation may accept beyond a signed, newer version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InstallOptions {
+    /// DEVELOPMENT ONLY: accept a package without a signature.
+    pub allow_unsigned: bool,
+    /// Accept a version lower than the one in use, or the same version with
+    /// other content (recorded as a downgrade in the audit trail).
+    pub allow_downgrade: bool,
+}
+
+/// Why installing `version` over the `current` one (with this content) is
+/// a downgrade, if it is: a lower version, or the same one with other
+/// content. Versions that are not semantic versions compare as text.
+fn downgrade_from(current: &PackageRef, version: &str, sha256: &str) -> Option<String> {
+    let ordering = match (
+        semver::Version::parse(&current.version),
+        semver::Version::parse(version),
+    ) {
+        (Ok(current), Ok(new)) => new.cmp(&current),
+        _ => version.cmp(current.version.as_str()),
+    };
+    match ordering {
+        std::cmp::Ordering::Less => Some(format!(
+            "{version} is lower than {} in use: a downgrade must be asked for explicitly (--allow-downgrade, \"allow_downgrade\": true)",
+            current.version
+        )),
+        std::cmp::Ordering::Equal if current.component_sha256 != sha256 => Some(format!(
+            "{version} is in use with other content: publish the change as a new version, or ask for the replacement explicitly (--allow-downgrade, \"allow_downgrade\": true)"
+        )),
+        _ => None,
+    }
+}
+
 /// Verifies the package in `package_dir` (hash, signature, trusted key,
-/// what the component says of itself), copies it into `home/packages`, and
-/// makes it the version in use. A package that fails a check is refused,
-/// and the refusal is audited.
+/// what the component says of itself, a version above the one in use),
+/// copies it into the store's `packages/`, and makes it the version in use.
+/// A package that fails a check is refused, and the refusal is audited.
 ///
 /// Returns the new state and the change that was made.
 ///
@@ -84,13 +117,13 @@ pub fn describe(component: &[u8], source: &str) -> Result<(String, String, Strin
 /// [`AdminError::Invalid`] for a refused package (the message names the
 /// check), or any error of [`StateStore::apply`].
 pub fn install(
-    home: &Path,
+    store: &StateStore,
     host: &Host,
     package_dir: &Path,
-    allow_unsigned: bool,
+    options: InstallOptions,
     request: &Request,
 ) -> Result<(AdminState, Change), AdminError> {
-    let store = StateStore::new(home);
+    let home = store.dir();
     let refuse = |message: String| {
         let action = json!({"action": "install", "package": package_dir.file_name().map(|n| n.to_string_lossy().into_owned())});
         match store.refuse(request, action, &message) {
@@ -100,8 +133,8 @@ pub fn install(
             )),
         }
     };
-    let trusted = trusted_keys(home, &store)?;
-    let verified = package::verify(package_dir, &trusted, allow_unsigned)
+    let trusted = trusted_keys(home, store)?;
+    let verified = package::verify(package_dir, &trusted, options.allow_unsigned)
         .map_err(|e| refuse(e.to_string()))?;
     let (id, version, kind) =
         describe(&verified.component, "plugin.wasm").map_err(|e| refuse(e.to_string()))?;
@@ -113,6 +146,15 @@ pub fn install(
             "the manifest says {} {} ({}) but the component describes itself as {id} {version} ({kind})",
             m.id, m.version, m.kind
         )));
+    }
+    let current = in_use(store, host, &id)?;
+    let downgrade = current
+        .as_ref()
+        .and_then(|c| downgrade_from(c, &version, &m.component_sha256));
+    if let Some(why) = &downgrade
+        && !options.allow_downgrade
+    {
+        return Err(refuse(format!("plugin {id} {why}")));
     }
     let relative = format!("packages/{id}/{version}-{}", &m.component_sha256[..12]);
     let target = home.join(&relative);
@@ -136,6 +178,21 @@ pub fn install(
     let change = Change::Install {
         plugin: id,
         package,
+        downgrade: downgrade.is_some(),
     };
-    apply(&store, host, request, &change).map(|state| (state, change))
+    apply(store, host, request, &change).map(|state| (state, change))
+}
+
+/// The version of plugin `id` in use: its installed package, or the
+/// bundled plugin `host` loaded (its content hash as loaded).
+fn in_use(store: &StateStore, host: &Host, id: &str) -> Result<Option<PackageRef>, AdminError> {
+    if let Some(history) = store.load()?.packages.get(id) {
+        return Ok(Some(history.active.clone()));
+    }
+    Ok(host.plugin(id).map(|d| PackageRef {
+        version: d.version.clone(),
+        component_sha256: d.content_sha256.clone(),
+        dir: String::new(),
+        unsigned: false,
+    }))
 }

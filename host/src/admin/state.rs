@@ -160,6 +160,10 @@ pub enum Change {
         plugin: String,
         /// The package.
         package: PackageRef,
+        /// Whether it replaces a higher version, or the same version with
+        /// other content, as an administrator explicitly asked.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        downgrade: bool,
     },
     /// Go back to the version in use before the last install.
     Rollback {
@@ -244,7 +248,9 @@ impl Change {
                     entry.settings.insert(key.clone(), value.clone());
                 }
             }
-            Change::Install { plugin, package } => {
+            Change::Install {
+                plugin, package, ..
+            } => {
                 let history = match next.packages.remove(plugin) {
                     Some(mut history) => {
                         history.previous.push(history.active);

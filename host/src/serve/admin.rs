@@ -147,7 +147,12 @@ impl Route {
 /// to apply (or a package to install).
 enum Action {
     Change(Change),
-    Install(super::staging::Staged),
+    Install {
+        /// The uploaded package.
+        staged: super::staging::Staged,
+        /// Whether a lower version may replace the one in use.
+        allow_downgrade: bool,
+    },
 }
 
 /// Runs an administrative request: reads the body, builds the action,
@@ -209,14 +214,16 @@ async fn administer(
             let applied = match action {
                 Action::Change(change) => crate::admin::apply(&store, &host, &request, &change)
                     .map(|state| (state, change)),
-                Action::Install(staged) => {
-                    let installed = crate::admin::install(
-                        store.dir(),
-                        &host,
-                        staged.dir(),
-                        app.config.allow_unsigned_packages,
-                        &request,
-                    );
+                Action::Install {
+                    staged,
+                    allow_downgrade,
+                } => {
+                    let options = crate::admin::InstallOptions {
+                        allow_unsigned: app.config.allow_unsigned_packages,
+                        allow_downgrade,
+                    };
+                    let installed =
+                        crate::admin::install(&store, &host, staged.dir(), options, &request);
                     drop(staged);
                     installed
                 }
@@ -457,7 +464,8 @@ async fn reason_only(
 }
 
 /// `POST /v1/packages`: `{"manifest": {...}, "component": "<base64>",
-/// "reason": "..."}` — a package as `kinga plugins sign` writes it.
+/// "reason": "...", "allow_downgrade": false}` — a package as `kinga plugins
+/// sign` writes it.
 pub async fn install(
     State(app): State<Arc<App>>,
     Extension(principal): Extension<Arc<Principal>>,
@@ -481,7 +489,14 @@ pub async fn install(
             tracing::error!(target: "kinga::http", error = %e, "cannot stage an uploaded package");
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server could not complete the request")
         })?;
-        Ok((reason, Action::Install(staged)))
+        let allow_downgrade = match fields.remove("allow_downgrade") {
+            None => false,
+            Some(Value::Bool(allowed)) => allowed,
+            Some(_) => {
+                return Err(Problem::bad_request("invalid-request", "/allow_downgrade", "allow_downgrade must be true or false"));
+            }
+        };
+        Ok((reason, Action::Install { staged, allow_downgrade }))
     })
     .await
 }
