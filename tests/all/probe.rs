@@ -295,3 +295,33 @@ fn h32_many_slow_plugins_at_once_do_not_starve_a_well_behaved_one_and_the_breake
         "back on"
     );
 }
+
+/// A panic in a plugin built with the SDK reaches the developer with its
+/// message and location (the SDK's panic hook logs them through the
+/// contract), through the binary; the answer is a contained failure.
+#[test]
+fn a_plugin_panic_shows_its_message_and_location() {
+    let plugins = plugin_dir(&[TEST_PROBE]);
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case.json");
+    std::fs::write(&case, sample_case().to_string()).unwrap();
+    let out = kinga_env(
+        &[("NO_COLOR", "1")],
+        &[
+            "--plugins",
+            plugins.path().to_str().unwrap(),
+            "eligibility",
+            "--case",
+            case.to_str().unwrap(),
+            "--set",
+            "test-probe.probe=panic",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let log = stderr(&out);
+    assert!(log.contains("deliberate panic in the probe"), "{log}");
+    assert!(
+        log.contains("panicked at ") && log.contains("src/lib.rs:"),
+        "{log}"
+    );
+}

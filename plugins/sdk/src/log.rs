@@ -3,6 +3,11 @@
 //! Inside a component the export macros route these calls to the contract's
 //! `log` import; in native unit tests they go nowhere. Never log personal
 //! data: log codes, counts and rule ids.
+//!
+//! The same glue installs a panic hook: a panic's message and location
+//! (`panicked at src/lib.rs:12:5: ...`) are logged at error level before
+//! the component traps, so the developer sees why (the host shows error
+//! lines by default, and checks them as it checks every log line).
 
 use std::sync::OnceLock;
 
@@ -25,7 +30,28 @@ static SINK: OnceLock<fn(Level, &str)> = OnceLock::new();
 
 #[doc(hidden)]
 pub fn install(sink: fn(Level, &str)) {
-    let _ = SINK.set(sink);
+    if SINK.set(sink).is_ok() {
+        std::panic::set_hook(Box::new(|panic| log(Level::Error, &panic_line(panic))));
+    }
+}
+
+/// What a panic hook logs: the message and where it was raised.
+fn panic_line(panic: &std::panic::PanicHookInfo<'_>) -> String {
+    let payload = panic.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message");
+    match panic.location() {
+        Some(at) => format!(
+            "panicked at {}:{}:{}: {message}",
+            at.file(),
+            at.line(),
+            at.column()
+        ),
+        None => format!("panicked: {message}"),
+    }
 }
 
 /// Sends `message` to the host at `level`.

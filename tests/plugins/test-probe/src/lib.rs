@@ -12,6 +12,7 @@
 //! | `echo` | repeats the case id in its finding (which the host must redact) |
 //! | `echo-disguised` | logs the case id reversed, in hex, with zero-width characters and in full-width forms (which the host must withhold), then `disguised` |
 //! | `log-pii` | logs the case id (which the host must redact) |
+//! | `panic` | panics (the SDK's hook must log the message and location) |
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -150,6 +151,7 @@ impl EligibilityPlugin for TestProbe {
                 }
                 "disguised".into()
             }
+            "panic" => panic!("deliberate panic in the probe"),
             "log-pii" => {
                 log::info(&format!("looking at case {}", case.case_id));
                 "logged".into()
