@@ -100,6 +100,25 @@ pub enum SettingsCommand {
         /// KEY=VALUE pairs.
         #[arg(required = true, value_parser = parse_pair)]
         pairs: Vec<(String, Value)>,
+        /// Check the change and show each setting old → new, without
+        /// applying it.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        who: Accountability,
+    },
+    /// Put settings back to the plugin's defaults (removes what an
+    /// administrator set); audited like any change.
+    Reset {
+        /// The plugin.
+        plugin: String,
+        /// The keys to reset.
+        #[arg(required = true)]
+        keys: Vec<String>,
+        /// Check the change and show each setting old → new, without
+        /// applying it.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         who: Accountability,
     },
@@ -127,6 +146,78 @@ pub fn apply(global: &Global, change: Change, who: &Accountability, errors: &Err
     };
     let outcome = admin::apply(&store, &host, &who.request(), &change);
     report(outcome.map(|state| (state, change)), who, errors)
+}
+
+/// Shows each setting `change` moves, old → new, then applies it (unless
+/// `dry_run`: then it is only checked). Returns the exit code.
+fn change_settings(
+    global: &Global,
+    change: &Change,
+    dry_run: bool,
+    who: &Accountability,
+    errors: &ErrorPrinter,
+) -> u8 {
+    let store = match setup::state_store(global) {
+        Ok(store) => store,
+        Err(message) => return errors.usage(&message),
+    };
+    let host = match setup::host(global) {
+        Ok(host) => host,
+        Err(e) => return errors.fail(&e),
+    };
+    let changes = admin::setting_changes(&host, change);
+    let show_changes = || {
+        if who.json {
+            return;
+        }
+        let mut shown = String::new();
+        for moved in &changes {
+            shown.push_str(&setup::printable(&format!(
+                "  {}: {} → {}",
+                moved.key,
+                abbreviated(&moved.old),
+                abbreviated(&moved.new)
+            )));
+            shown.push('\n');
+        }
+        setup::emit(&shown);
+    };
+    if !dry_run {
+        let outcome = admin::apply(&store, &host, &who.request(), change);
+        if outcome.is_ok() {
+            show_changes();
+        }
+        return report(outcome.map(|state| (state, change.clone())), who, errors);
+    }
+    match admin::preview(&store, &host, &who.request(), change) {
+        Ok(next) => {
+            show_changes();
+            let revision = next.revision.saturating_sub(1);
+            let text = if who.json {
+                serde_json::to_string_pretty(
+                    &json!({"dry_run": true, "revision": revision, "change": change, "changes": changes}),
+                )
+                .unwrap_or_default()
+            } else {
+                format!(
+                    "dry run: the change would be accepted at revision {revision}; nothing was changed"
+                )
+            };
+            setup::emit(&(text + "\n"));
+            EXIT_OK
+        }
+        Err(e) => report(Err(e), who, errors),
+    }
+}
+
+/// A setting's value as one short line.
+fn abbreviated(value: &Value) -> String {
+    let shown = value.to_string();
+    if shown.len() > 70 {
+        format!("{}…", &shown[..shown.floor_char_boundary(70)])
+    } else {
+        shown
+    }
 }
 
 /// Prints the outcome of an administrative change and returns the exit
@@ -169,9 +260,23 @@ fn describe(change: &Change) -> String {
         Change::DisablePlugin { plugin } => format!("plugin {plugin} is now off"),
         Change::EnableRule { plugin, rule } => format!("rule {rule} of {plugin} is now on"),
         Change::DisableRule { plugin, rule } => format!("rule {rule} of {plugin} is now off"),
-        Change::SetSettings { plugin, settings } => {
+        Change::SetSettings {
+            plugin,
+            settings,
+            reset,
+        } => {
             let keys: Vec<&str> = settings.keys().map(String::as_str).collect();
-            format!("settings of {plugin} changed: {}", keys.join(", "))
+            let mut said = Vec::new();
+            if !keys.is_empty() {
+                said.push(format!("settings of {plugin} changed: {}", keys.join(", ")));
+            }
+            if !reset.is_empty() {
+                said.push(format!(
+                    "settings of {plugin} back at their defaults: {}",
+                    reset.join(", ")
+                ));
+            }
+            said.join("; ")
         }
         Change::Install {
             plugin,
@@ -286,17 +391,31 @@ pub fn rules(global: &Global, command: &RulesCommand, errors: &ErrorPrinter) -> 
 /// Runs `kinga settings ...`.
 pub fn settings(global: &Global, command: &SettingsCommand, errors: &ErrorPrinter) -> u8 {
     match command {
-        SettingsCommand::Set { plugin, pairs, who } => {
-            let settings: Map<String, Value> = pairs.iter().cloned().collect();
-            apply(
-                global,
-                Change::SetSettings {
-                    plugin: plugin.clone(),
-                    settings,
-                },
-                who,
-                errors,
-            )
+        SettingsCommand::Set {
+            plugin,
+            pairs,
+            dry_run,
+            who,
+        } => {
+            let change = Change::SetSettings {
+                plugin: plugin.clone(),
+                settings: pairs.iter().cloned().collect(),
+                reset: Vec::new(),
+            };
+            change_settings(global, &change, *dry_run, who, errors)
+        }
+        SettingsCommand::Reset {
+            plugin,
+            keys,
+            dry_run,
+            who,
+        } => {
+            let change = Change::SetSettings {
+                plugin: plugin.clone(),
+                settings: Map::new(),
+                reset: keys.clone(),
+            };
+            change_settings(global, &change, *dry_run, who, errors)
         }
         SettingsCommand::Show { plugin, json } => {
             let (host, state) = match loaded(global, errors) {
@@ -325,12 +444,7 @@ pub fn settings(global: &Global, command: &SettingsCommand, errors: &ErrorPrinte
                     } else {
                         "default"
                     };
-                    let shown = value.to_string();
-                    let shown = if shown.len() > 70 {
-                        format!("{}…", &shown[..shown.floor_char_boundary(70)])
-                    } else {
-                        shown
-                    };
+                    let shown = abbreviated(value);
                     text.push_str(&format!("  {key:<28} {shown:<72} ({origin})\n"));
                 }
                 text

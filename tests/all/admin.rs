@@ -513,3 +513,66 @@ fn a_trail_cut_at_its_end_with_its_head_is_detected() {
         "a cut trail is never appended to"
     );
 }
+
+/// `settings set` shows each setting old → new, `--dry-run` only checks and
+/// shows, and `settings reset` puts a key back at its default.
+#[test]
+fn a_setting_change_shows_old_and_new_and_can_be_previewed_and_reset() {
+    let admin = Admin::new();
+    let settings = |args: &[&str]| {
+        let mut all = vec!["settings"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--reason", "clinical review", "--actor", "amina"]);
+        admin.run(&all)
+    };
+    let trail = || {
+        std::fs::read_to_string(admin.home.path().join("audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let effective = || {
+        let shown = admin.run(&["settings", "show", "kenya-referral-pathway", "--json"]);
+        let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+        shown["settings"]["ec_window_hours"].clone()
+    };
+
+    let preview = settings(&[
+        "set",
+        "kenya-referral-pathway",
+        "ec_window_hours=96",
+        "--dry-run",
+    ]);
+    assert_success(&preview);
+    let printed = String::from_utf8_lossy(&preview.stdout).into_owned();
+    assert!(printed.contains("ec_window_hours: 120 → 96"), "{printed}");
+    assert!(printed.contains("nothing was changed"), "{printed}");
+    assert_eq!(trail(), 0, "a dry run is not audited");
+    assert_eq!(effective(), 120);
+
+    let set = settings(&["set", "kenya-referral-pathway", "ec_window_hours=96"]);
+    assert_success(&set);
+    assert!(String::from_utf8_lossy(&set.stdout).contains("ec_window_hours: 120 → 96"));
+    assert_eq!(effective(), 96);
+
+    let reset = settings(&["reset", "kenya-referral-pathway", "ec_window_hours"]);
+    assert_success(&reset);
+    assert!(String::from_utf8_lossy(&reset.stdout).contains("ec_window_hours: 96 → 120"));
+    assert_eq!(effective(), 120);
+
+    let again = settings(&["reset", "kenya-referral-pathway", "ec_window_hours"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("at its default"),
+        "{}",
+        stderr(&again)
+    );
+    let records: Vec<Value> = std::fs::read_to_string(admin.home.path().join("audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[1]["change"]["reset"], json!(["ec_window_hours"]));
+    assert_eq!(records[2]["result"], "refused");
+}

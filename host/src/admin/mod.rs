@@ -21,7 +21,9 @@ mod package;
 mod state;
 
 pub use deployment::{Deployment, LiveHost};
-pub use operations::{InstallOptions, apply, describe, install, trusted_keys};
+pub use operations::{
+    InstallOptions, SettingChange, apply, describe, install, preview, setting_changes, trusted_keys,
+};
 pub use package::{
     KeyError, KeyKind, Manifest, PackageError, TrustedKeys, VerifiedPackage, generate_key, key_id,
     read_public_key, read_signing_key, verify as verify_package, write_key_pair, write_package,

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::admin::package::{self, TrustedKeys};
 use crate::admin::{AdminError, AdminState, Change, PackageRef, Request, StateStore};
@@ -29,7 +29,70 @@ pub fn apply(
     request: &Request,
     change: &Change,
 ) -> Result<AdminState, AdminError> {
-    let validate = |next: &AdminState| {
+    store.apply(request, change, validation(host, change))
+}
+
+/// What [`apply`] would do, checked the same way, with nothing written or
+/// audited: the state it would give.
+///
+/// # Errors
+/// See [`apply`].
+pub fn preview(
+    store: &StateStore,
+    host: &Host,
+    request: &Request,
+    change: &Change,
+) -> Result<AdminState, AdminError> {
+    store.preview(request, change, validation(host, change))
+}
+
+/// One setting a change moves, as the plugin would run with it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SettingChange {
+    /// The setting's key.
+    pub key: String,
+    /// Its effective value now (the default unless an administrator set it).
+    pub old: Value,
+    /// Its effective value after the change (a reset key: the default).
+    pub new: Value,
+}
+
+/// The settings `change` moves, old → new, by their effective values; empty
+/// for a change of another kind or a plugin `host` has not loaded.
+pub fn setting_changes(host: &Host, change: &Change) -> Vec<SettingChange> {
+    let Change::SetSettings {
+        plugin,
+        settings,
+        reset,
+    } = change
+    else {
+        return Vec::new();
+    };
+    let Some(loaded) = host.plugins().find(|p| &p.description().id == plugin) else {
+        return Vec::new();
+    };
+    let current = loaded.settings();
+    let defaults = &loaded.description().default_settings;
+    let value_of = |from: &Value, key: &str| from.get(key).cloned().unwrap_or(Value::Null);
+    let set = settings.iter().map(|(key, value)| SettingChange {
+        key: key.clone(),
+        old: value_of(&current, key),
+        new: value.clone(),
+    });
+    let reset = reset.iter().map(|key| SettingChange {
+        key: key.clone(),
+        old: value_of(&current, key),
+        new: value_of(defaults, key),
+    });
+    set.chain(reset).collect()
+}
+
+/// The check [`apply`] and [`preview`] make of the state a change gives.
+fn validation<'a>(
+    host: &'a Host,
+    change: &'a Change,
+) -> impl FnOnce(&AdminState) -> Result<(), String> + 'a {
+    move |next: &AdminState| {
         let about_a_loaded_plugin = !matches!(
             change,
             Change::Install { .. }
@@ -41,8 +104,7 @@ pub fn apply(
             return Err(format!("no plugin {} is loaded", change.plugin()));
         }
         host.check_state(next).map_err(|e| e.to_string())
-    };
-    store.apply(request, change, validate)
+    }
 }
 
 /// The publisher keys in `home/trusted-keys` that an administrator trusted

@@ -153,6 +153,10 @@ pub enum Change {
         plugin: String,
         /// The keys and values to set.
         settings: Map<String, Value>,
+        /// The keys whose administrator value is removed, so that they
+        /// are back at the plugin's default.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reset: Vec<String>,
     },
     /// Install a verified package and make it the version in use.
     Install {
@@ -221,6 +225,25 @@ impl Change {
             Change::UntrustKey { key_id } if !state.trusted_keys.contains(key_id) => {
                 Err(format!("publisher key {key_id} is not trusted"))
             }
+            Change::SetSettings {
+                plugin,
+                settings,
+                reset,
+            } => {
+                if settings.is_empty() && reset.is_empty() {
+                    return Err("name at least one setting to set or reset".into());
+                }
+                let overrides = &state.plugin(plugin).settings;
+                if let Some(key) = reset.iter().find(|k| settings.contains_key(*k)) {
+                    return Err(format!("setting {key} is both set and reset"));
+                }
+                match reset.iter().find(|k| !overrides.contains_key(*k)) {
+                    Some(key) => Err(format!(
+                        "setting {key} of {plugin} has no administrator value to reset: it is at its default"
+                    )),
+                    None => Ok(()),
+                }
+            }
             _ => Ok(()),
         }
     }
@@ -242,8 +265,13 @@ impl Change {
                     .rules
                     .insert(rule.clone(), false);
             }
-            Change::SetSettings { settings, .. } => {
+            Change::SetSettings {
+                settings, reset, ..
+            } => {
                 let entry = plugin_entry(&mut next, self.plugin());
+                for key in reset {
+                    entry.settings.remove(key);
+                }
                 for (key, value) in settings {
                     entry.settings.insert(key.clone(), value.clone());
                 }
@@ -304,9 +332,12 @@ impl Change {
             Change::EnableRule { rule, .. } | Change::DisableRule { rule, .. } => {
                 json!({ "rule": rule, "enabled": plugin.rules.get(rule) })
             }
-            Change::SetSettings { settings, .. } => {
+            Change::SetSettings {
+                settings, reset, ..
+            } => {
                 let touched: Map<String, Value> = settings
                     .keys()
+                    .chain(reset)
                     .map(|k| {
                         (
                             k.clone(),
@@ -574,6 +605,34 @@ impl StateStore {
         change: &Change,
         validate: impl FnOnce(&AdminState) -> Result<(), String>,
     ) -> Result<AdminState, AdminError> {
+        self.apply_or_preview(request, change, validate, false)
+    }
+
+    /// The state `change` would give, checked as [`StateStore::apply`]
+    /// checks it, with nothing written and nothing audited (a preview is
+    /// not a change).
+    ///
+    /// # Errors
+    /// See [`StateStore::apply`]; the refusal is not audited.
+    pub fn preview(
+        &self,
+        request: &Request,
+        change: &Change,
+        validate: impl FnOnce(&AdminState) -> Result<(), String>,
+    ) -> Result<AdminState, AdminError> {
+        self.apply_or_preview(request, change, validate, true)
+    }
+
+    fn apply_or_preview(
+        &self,
+        request: &Request,
+        change: &Change,
+        validate: impl FnOnce(&AdminState) -> Result<(), String>,
+        preview: bool,
+    ) -> Result<AdminState, AdminError> {
+        if preview {
+            return check(request, change, &self.load()?, validate);
+        }
         let _lock = self.lock()?;
         let current = self.load()?;
         // The state is written as this text, so its size is checked first:
@@ -746,6 +805,7 @@ mod tests {
         let change = Change::SetSettings {
             plugin: "p".into(),
             settings,
+            reset: Vec::new(),
         };
         let err = store
             .apply(&request(None), &change, |_| Ok(()))

@@ -147,6 +147,8 @@ impl Route {
 /// to apply (or a package to install).
 enum Action {
     Change(Change),
+    /// A change to check and show, old → new, without applying it.
+    Preview(Change),
     Install {
         /// The uploaded package.
         staged: super::staging::Staged,
@@ -211,7 +213,22 @@ async fn administer(
                 reason,
                 expected_revision: expected,
             };
+            let changes = match &action {
+                Action::Change(change) | Action::Preview(change) => {
+                    crate::admin::setting_changes(&host, change)
+                }
+                Action::Install { .. } => Vec::new(),
+            };
             let applied = match action {
+                Action::Preview(change) => {
+                    let checked = crate::admin::preview(&store, &host, &request, &change)
+                        .map_err(|e| admin_problem(&e, &host, &change_target(&describe)))?;
+                    let revision = checked.revision.saturating_sub(1);
+                    return Ok((
+                        json!({"dry_run": true, "revision": revision, "change": change, "changes": changes}),
+                        revision,
+                    ));
+                }
                 Action::Change(change) => crate::admin::apply(&store, &host, &request, &change)
                     .map(|state| (state, change)),
                 Action::Install {
@@ -242,6 +259,7 @@ async fn administer(
                 json!({
                     "revision": state.revision,
                     "change": change,
+                    "changes": changes,
                     "plugin": plugin,
                     "serving_revision": revision,
                     "reload": reload.err().map(|e| e.to_string()),
@@ -364,9 +382,11 @@ pub async fn patch_rule(
     .await
 }
 
-/// `PATCH /v1/plugins/{id}/settings`: `{"settings": {...}, "reason": "..."}`,
-/// laid over the current settings and checked against the plugin's
-/// settings schema.
+/// `PATCH /v1/plugins/{id}/settings`: `{"settings": {...}, "reset": [...],
+/// "reason": "...", "dry_run": false}`: settings laid over the current ones,
+/// and keys reset to their defaults, checked against the plugin's settings
+/// schema. The answer lists each setting old → new; with `dry_run` nothing
+/// is applied or audited.
 pub async fn patch_settings(
     State(app): State<Arc<App>>,
     Extension(principal): Extension<Arc<Principal>>,
@@ -387,27 +407,28 @@ pub async fn patch_settings(
         route,
         move |_, host, reason, mut fields| {
             host.plugin(&id).ok_or_else(unknown_plugin)?;
-            let Some(Value::Object(settings)) = fields.remove("settings") else {
-                return Err(Problem::bad_request(
-                    "invalid-request",
-                    "/settings",
-                    "settings must be an object of keys to set",
-                ));
+            // The request schema has checked the shapes: an object of
+            // settings, a list of distinct keys to reset, one of them given.
+            let settings = match fields.remove("settings") {
+                Some(Value::Object(settings)) => settings,
+                _ => Map::new(),
             };
-            if settings.is_empty() {
-                return Err(Problem::bad_request(
-                    "invalid-request",
-                    "/settings",
-                    "settings must name at least one key",
-                ));
+            let reset = match fields.remove("reset") {
+                Some(Value::Array(keys)) => keys
+                    .into_iter()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let change = Change::SetSettings {
+                plugin: id,
+                settings,
+                reset,
+            };
+            if fields.remove("dry_run") == Some(Value::Bool(true)) {
+                return Ok((reason, Action::Preview(change)));
             }
-            Ok((
-                reason,
-                Action::Change(Change::SetSettings {
-                    plugin: id,
-                    settings,
-                }),
-            ))
+            Ok((reason, Action::Change(change)))
         },
     )
     .await

@@ -329,3 +329,65 @@ fn a06_packages_are_verified_before_install_and_bad_ones_leave_evaluation_untouc
         "uploads are cleaned up"
     );
 }
+
+/// A settings change answers each setting old → new; a dry run shows the
+/// same without applying or auditing it; a reset puts a key back at its
+/// default, and resetting one at its default is refused.
+#[test]
+fn settings_show_old_and_new_preview_and_reset_to_their_defaults() {
+    let server = Server::start();
+    let admin = &server.tokens.admin;
+    let url = server.url(&format!("{PATHWAY}/settings"));
+    let trail_length = || {
+        get(&server.url("/v1/audit"), Some(&server.tokens.auditor)).json()["records"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    let before = trail_length();
+    let preview = patch(
+        &url,
+        admin,
+        Some("*"),
+        &json!({"settings": {"ec_window_hours": 96}, "reason": "shorter", "dry_run": true}),
+    );
+    assert_eq!(preview.status, 200, "{}", preview.text);
+    let preview = preview.json();
+    assert_eq!(preview["dry_run"], true);
+    assert_eq!(
+        preview["changes"],
+        json!([{"key": "ec_window_hours", "old": 120, "new": 96}])
+    );
+    assert_eq!(trail_length(), before, "a preview is not audited");
+
+    let set = patch(
+        &url,
+        admin,
+        Some("*"),
+        &json!({"settings": {"ec_window_hours": 96}, "reason": "shorter"}),
+    )
+    .json();
+    assert_eq!(set["changes"][0]["new"], 96, "{set}");
+    assert_eq!(set["plugin"]["settings"]["ec_window_hours"], 96);
+
+    let reset = patch(
+        &url,
+        admin,
+        Some("*"),
+        &json!({"reset": ["ec_window_hours"], "reason": "back to the clinical default"}),
+    );
+    assert_eq!(reset.status, 200, "{}", reset.text);
+    let reset = reset.json();
+    assert_eq!(
+        reset["changes"],
+        json!([{"key": "ec_window_hours", "old": 96, "new": 120}])
+    );
+    assert_eq!(reset["plugin"]["settings"]["ec_window_hours"], 120);
+    patch(
+        &url,
+        admin,
+        Some("*"),
+        &json!({"reset": ["ec_window_hours"], "reason": "again"}),
+    )
+    .problem(400, "change-refused");
+    assert_eq!(trail_length(), before + 3);
+}
