@@ -63,12 +63,18 @@ impl Publisher {
     /// [`Publisher::package`] with `pages` of memory: other content under
     /// the same version.
     fn package_of(&self, version: &str, pages: u32, key: Option<&str>, out: &str) -> PathBuf {
-        let component = self.path(&format!("wat-{version}-{pages}.wasm"));
-        std::fs::write(
-            &component,
-            plugin_versioned("wat-plugin", version, pages, "", ""),
+        self.package_built(
+            &plugin_versioned("wat-plugin", version, pages, "", ""),
+            key,
+            out,
         )
-        .unwrap();
+    }
+
+    /// Signs `component` into `out`.
+    fn package_built(&self, component: &[u8], key: Option<&str>, out: &str) -> PathBuf {
+        let path = self.path(&format!("{out}.wasm"));
+        std::fs::write(&path, component).unwrap();
+        let component = path;
         let out = self.path(out);
         let key = key.map(|k| self.path(k).display().to_string());
         let mut args = vec![
@@ -372,4 +378,29 @@ fn a_downgrade_is_refused_unless_asked_for_and_then_audited() {
     assert_eq!(last["result"], "accepted", "{last}");
     assert_eq!(last["change"]["downgrade"], true, "{last}");
     assert!(p.run(&["audit", "verify"]).status.success());
+}
+
+/// A candidate that traps on the cases it is given is refused before it can
+/// be used, naming the synthetic cases it failed on, and the refusal is
+/// audited; the version in use stays.
+#[test]
+fn a_candidate_that_traps_on_the_smoke_caseload_is_refused() {
+    let p = Publisher::new();
+    let v1 = p.package("1.0.0", Some("trusted.key"), "v1");
+    assert_success(&p.install(&v1, &[]));
+    let trapping = p.package_built(
+        &plugin_versioned("wat-plugin", "1.1.0", 1, "", "unreachable"),
+        Some("trusted.key"),
+        "trapping",
+    );
+    let out = p.install(&trapping, &[]);
+    refused(
+        &out,
+        "failed on 200 of the 200 synthetic cases of the smoke caseload",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("SYN-7001-"), "{stderr}");
+    assert!(stderr.contains("(contained)"), "{stderr}");
+    assert_eq!(p.active_version().as_deref(), Some("1.0.0"));
+    assert_eq!(p.refused_installs(), 1);
 }

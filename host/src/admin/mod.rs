@@ -5,8 +5,9 @@
 //! - the state and its store (`state.json` under a lock, with revisions and
 //!   a hash-chained audit trail): [`StateStore`], [`AdminState`], [`Change`];
 //! - the operations that need a host as well as the state (a change checked
-//!   against the loaded plugins, a package installed): [`apply`],
-//!   [`install`], [`describe`], [`trusted_keys`];
+//!   against the loaded plugins, a package installed after its smoke run):
+//!   [`apply`], [`preview`], [`install`], [`smoke`], [`describe`],
+//!   [`trusted_keys`];
 //! - signed plugin packages and keys: [`write_package`], [`verify_package`],
 //!   [`TrustedKeys`];
 //! - a host built from plugins, packages and state, and hot reload:
@@ -18,6 +19,7 @@
 mod deployment;
 mod operations;
 mod package;
+pub mod smoke;
 mod state;
 
 pub use deployment::{Deployment, LiveHost};

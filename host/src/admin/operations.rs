@@ -12,6 +12,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::admin::package::{self, TrustedKeys};
+use crate::admin::smoke;
 use crate::admin::{AdminError, AdminState, Change, PackageRef, Request, StateStore};
 use crate::error::Error;
 use crate::runtime::host::Host;
@@ -170,7 +171,9 @@ fn downgrade_from(current: &PackageRef, version: &str, sha256: &str) -> Option<S
 
 /// Verifies the package in `package_dir` (hash, signature, trusted key,
 /// what the component says of itself, a version above the one in use),
-/// copies it into the store's `packages/`, and makes it the version in use.
+/// runs it on the smoke caseload ([`smoke`](super::smoke)) with the settings
+/// in use, copies it into the store's `packages/`, and makes it the version
+/// in use.
 /// A package that fails a check is refused, and the refusal is audited.
 ///
 /// Returns the new state and the change that was made.
@@ -217,6 +220,31 @@ pub fn install(
         && !options.allow_downgrade
     {
         return Err(refuse(format!("plugin {id} {why}")));
+    }
+    let state = store.load()?;
+    let failed = smoke::smoke(&verified.component, &state, host.limits()).map_err(|e| {
+        refuse(format!(
+            "the candidate cannot run with the settings in use: {e}"
+        ))
+    })?;
+    if !failed.is_empty() {
+        let shown: Vec<String> = failed
+            .iter()
+            .take(10)
+            .map(|f| format!("{} ({})", f.input, f.error))
+            .collect();
+        return Err(refuse(format!(
+            "the candidate failed on {} of the {} synthetic cases of the smoke caseload (seed {}): {}{}",
+            failed.len(),
+            smoke::SMOKE_CASES,
+            smoke::SMOKE_SEED,
+            shown.join(", "),
+            if failed.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        )));
     }
     let relative = format!("packages/{id}/{version}-{}", &m.component_sha256[..12]);
     let target = home.join(&relative);

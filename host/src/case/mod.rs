@@ -11,6 +11,7 @@ pub(crate) mod asof;
 pub(crate) mod json;
 pub(crate) mod jsonl;
 pub(crate) mod schema;
+pub(crate) mod synth;
 
 use serde_json::{Map, Value};
 use time::Date;

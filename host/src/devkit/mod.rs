@@ -5,12 +5,11 @@
 mod explain;
 mod fixture;
 mod shadow;
-mod synth;
 
+pub use crate::case::synth::{Synth, default_reference};
 pub use crate::text::pascal_case;
 pub use explain::{
     Fired, RuleExplanation, eligibility as explain_eligibility, referrals as explain_referrals,
 };
 pub use fixture::{Fixture, FixtureError, Mismatch, Outcome as FixtureOutcome, expectation};
 pub use shadow::{Counts, Difference, SAMPLE as SHADOW_SAMPLE, ShadowReport, shadow};
-pub use synth::{Synth, default_reference};
