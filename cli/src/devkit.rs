@@ -131,6 +131,21 @@ pub fn check(global: &Global, args: &CheckArgs, errors: &ErrorPrinter) -> u8 {
         .expect("the plugin just loaded");
     let d = plugin.description();
     let limit = Limits::default().component_bytes;
+    let smoked = kinga_host::read_regular_file(&path, limit)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| {
+            kinga_host::admin::smoke::smoke(&bytes, &Default::default(), host.limits())
+                .map_err(|e| e.to_string())
+        });
+    let failures = match smoked {
+        Ok(failures) => failures,
+        Err(message) => return errors.usage(&format!("{}: smoke run: {message}", path.display())),
+    };
+    let code = if failures.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    };
     if args.json {
         let report = json!({
             "file": path.display().to_string(),
@@ -140,9 +155,14 @@ pub fn check(global: &Global, args: &CheckArgs, errors: &ErrorPrinter) -> u8 {
             "world": format!("{}-plugin", d.kind.as_str()),
             "imports": plugin.imports(),
             "description": d,
+            "smoke": {
+                "cases": kinga_host::admin::smoke::SMOKE_CASES,
+                "seed": kinga_host::admin::smoke::SMOKE_SEED,
+                "failures": failures,
+            },
         });
         setup::emit(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"));
-        return EXIT_OK;
+        return code;
     }
     let mut text = format!(
         "{}\n  size       {} KiB (the limit is {} MiB)\n",
@@ -193,12 +213,33 @@ pub fn check(global: &Global, args: &CheckArgs, errors: &ErrorPrinter) -> u8 {
         d.case_fields.len(),
         d.case_fields.join(", ")
     ));
-    text.push_str(&format!(
-        "ok: the host would install it. Next: kinga plugins sign {} --key KEY --out DIR\n",
-        path.display()
-    ));
+    let cases = kinga_host::admin::smoke::SMOKE_CASES;
+    let seed = kinga_host::admin::smoke::SMOKE_SEED;
+    if failures.is_empty() {
+        text.push_str(&format!(
+            "  smoke      {cases} synthetic cases (seed {seed}) with the default settings: no failure\n"
+        ));
+        text.push_str(&format!(
+            "ok: the host would install it. Next: kinga plugins sign {} --key KEY --out DIR\n",
+            path.display()
+        ));
+    } else {
+        text.push_str(&format!(
+            "  smoke      {cases} synthetic cases (seed {seed}) with the default settings: failed on {}\n",
+            failures.len()
+        ));
+        for failure in failures.iter().take(10) {
+            text.push_str(&format!(
+                "             {} ({})\n",
+                failure.input, failure.error
+            ));
+        }
+        text.push_str(
+            "refused: the host would not install it until it passes the smoke caseload\n",
+        );
+    }
     setup::emit(&text);
-    EXIT_OK
+    code
 }
 
 /// Runs `kinga test`.

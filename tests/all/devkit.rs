@@ -34,6 +34,7 @@ fn check_says_what_install_would_say() {
         "rule police (on by default)",
         "the schema compiles",
         "/incidents",
+        "smoke      200 synthetic cases (seed 7001) with the default settings: no failure",
         "ok: the host would install it",
     ] {
         assert!(printed.contains(expected), "{expected} missing:\n{printed}");
@@ -42,6 +43,26 @@ fn check_says_what_install_would_say() {
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["world"], "referral-plugin");
     assert_eq!(report["description"]["id"], "kenya-referral-pathway");
+    assert_eq!(report["smoke"]["failures"], serde_json::json!([]));
+
+    // A plugin that loads but traps on every case: check runs it on the
+    // smoke caseload, as install would, and says where it failed.
+    let dir = tempfile::tempdir().unwrap();
+    let trapping = dir.path().join("trapping.wasm");
+    std::fs::write(
+        &trapping,
+        crate::wat::plugin_versioned("wat-plugin", "1.0.0", 1, "", "unreachable"),
+    )
+    .unwrap();
+    let out = kinga(&["check", trapping.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let printed = text(&out);
+    assert!(printed.contains("failed on 200"), "{printed}");
+    assert!(printed.contains("SYN-7001-000001 (contained)"), "{printed}");
+    assert!(
+        !printed.contains("ok: the host would install it"),
+        "{printed}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let forbidden = dir.path().join("fs.wasm");

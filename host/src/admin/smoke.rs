@@ -26,7 +26,7 @@ pub const SMOKE_CASES: usize = 200;
 pub const SMOKE_SEED: u64 = 7_001;
 
 /// One place the candidate failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SmokeFailure {
     /// The synthetic case (`SYN-...`), or the report template.
     pub input: String,
