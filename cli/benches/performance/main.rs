@@ -129,6 +129,7 @@ fn main() {
     let host = Arc::new(host(cache));
     if wanted(1) {
         isolated(&host, &sizes, &mut table);
+        recorded(cache, &host, &sizes, &mut table);
     }
     if wanted(2) {
         throughput(&host, &sizes, &mut table);
@@ -218,6 +219,52 @@ fn isolated(host: &Host, sizes: &Sizes, table: &mut Table) {
             "x",
         ));
     }
+}
+
+/// What a decision log costs per call: a record sealed under the log key
+/// and the head moved, against the same calls unrecorded, in one run.
+fn recorded(cache: &Path, plain: &Host, sizes: &Sizes, table: &mut Table) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut logged = Host::builder()
+        .cache_dir(cache)
+        .decision_log(
+            dir.path().join("decisions.jsonl"),
+            kinga_host::records::LogKey::generate(),
+        )
+        .build()
+        .expect("the host builds");
+    logged
+        .load_dir(kinga_artifacts::REFERENCE_PLUGINS_DIR)
+        .expect("the reference plugins load");
+    let valid: Vec<ValidCase> = cases(sizes.isolated, 2)
+        .iter()
+        .map(|t| ValidCase::parse(t.as_bytes()).expect("synthetic cases are valid"))
+        .collect();
+    let options = EvalOptions::new(as_of()).plugins(["building-a-future-eligibility"]);
+    for case in valid.iter().take(50) {
+        let _ = logged.evaluate_with(case, &options);
+        let _ = plain.evaluate_with(case, &options);
+    }
+    let run = |host: &Host| {
+        Samples::each(&valid, |case| {
+            std::hint::black_box(host.evaluate_with(case, &options).expect("evaluates"));
+        })
+    };
+    let without = run(plain);
+    let with = run(&logged);
+    table.push(Row::info(
+        "1 isolated",
+        "eligibility with a decision log (sealed record, head moved per call)",
+        with.summary(),
+    ));
+    table.push(Row::info(
+        "1 isolated",
+        "eligibility: with a decision log / without (median)",
+        format!(
+            "{:.2} x",
+            with.median().as_secs_f64() / without.median().as_secs_f64()
+        ),
+    ));
 }
 
 /// Where an eligibility call's time goes, host side: preparing the case
