@@ -124,7 +124,8 @@ pub enum SettingsCommand {
     },
 }
 
-fn parse_pair(text: &str) -> Result<(String, Value), String> {
+/// Parses `KEY=VALUE` (VALUE is JSON, else a string).
+pub(crate) fn parse_pair(text: &str) -> Result<(String, Value), String> {
     let (key, value) = text
         .split_once('=')
         .filter(|(k, _)| !k.is_empty())

@@ -212,12 +212,20 @@ pub fn install(
     super::admin::report(installed, who, errors)
 }
 
+/// What a shadow run compares the version in use with.
+pub enum Candidate<'a> {
+    /// A package.
+    Package(&'a Path),
+    /// The version in use with these settings laid over its own.
+    Settings(serde_json::Map<String, serde_json::Value>),
+}
+
 /// What `kinga plugins shadow` was asked.
 pub struct ShadowArgs<'a> {
     /// The plugin.
     pub plugin: &'a str,
-    /// The candidate package.
-    pub candidate: &'a Path,
+    /// The candidate.
+    pub candidate: Candidate<'a>,
     /// The cases.
     pub cases: &'a Path,
     /// The as-of.
@@ -236,7 +244,7 @@ pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> 
         ..global.clone()
     };
     let (as_of, active) =
-        match setup::as_of(args.as_of).and_then(|at| Ok((at, setup::host(&quiet)?))) {
+        match setup::as_of(args.as_of).and_then(|at| Ok((at, shadow_host(&quiet)?))) {
             Ok(loaded) => loaded,
             Err(e) => return errors.fail(&e),
         };
@@ -244,17 +252,38 @@ pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> 
         Ok(store) => store,
         Err(message) => return errors.usage(&message),
     };
+    let package = match &args.candidate {
+        Candidate::Package(dir) => *dir,
+        Candidate::Settings(overrides) => {
+            let candidate = shadow_host(&quiet).and_then(|mut host| {
+                let mut settings = host
+                    .plugins()
+                    .find(|p| p.description().id == args.plugin)
+                    .map(|p| p.settings())
+                    .and_then(|s| s.as_object().cloned())
+                    .ok_or_else(|| Error::UnknownPlugin(args.plugin.to_owned()))?;
+                settings.extend(overrides.clone());
+                host.set_settings(args.plugin, &settings)?;
+                Ok(host)
+            });
+            return match candidate {
+                Ok(candidate) => compare(&active, &candidate, args, as_of, errors),
+                Err(e) => errors.fail(&e),
+            };
+        }
+    };
     let trusted = match setup::home(global)
         .and_then(|home| admin::trusted_keys(&home, &store).map_err(|e| e.to_string()))
     {
         Ok(trusted) => trusted,
         Err(message) => return errors.usage(&message),
     };
-    let verified = match admin::verify_package(args.candidate, &trusted, args.allow_unsigned) {
+    let verified = match admin::verify_package(package, &trusted, args.allow_unsigned) {
         Ok(verified) => verified,
         Err(e) => return errors.usage(&format!("candidate refused: {e}")),
     };
-    let candidate = Host::builder().build().and_then(|mut host| {
+    let limits = shadow_limits(setup::limits(global));
+    let candidate = Host::builder().limits(limits).build().and_then(|mut host| {
         let id = host.load_bytes(&verified.component, "candidate")?;
         if id != args.plugin {
             return Err(Error::PluginLoad {
@@ -268,10 +297,33 @@ pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> 
         host.apply_state(&state)?;
         Ok(host)
     });
-    let candidate = match candidate {
-        Ok(host) => host,
-        Err(e) => return errors.fail(&e),
-    };
+    match candidate {
+        Ok(candidate) => compare(&active, &candidate, args, as_of, errors),
+        Err(e) => errors.fail(&e),
+    }
+}
+
+/// Shadow runs call every case on both sides: the breaker that protects a
+/// service would stop counting a side's failures after a few.
+fn shadow_limits(limits: kinga_host::Limits) -> kinga_host::Limits {
+    limits.with_breaker_threshold(u32::MAX)
+}
+
+/// The deployment's host, with [`shadow_limits`].
+fn shadow_host(global: &Global) -> Result<Host, Error> {
+    let mut deployment = setup::deployment(global);
+    deployment.limits = shadow_limits(deployment.limits);
+    deployment.build()
+}
+
+/// Runs the shadow comparison of `active` and `candidate` and prints it.
+fn compare(
+    active: &Host,
+    candidate: &Host,
+    args: &ShadowArgs<'_>,
+    as_of: kinga_host::AsOf,
+    errors: &ErrorPrinter,
+) -> u8 {
     let file = match std::fs::File::open(args.cases) {
         Ok(file) => file,
         Err(source) => {
@@ -284,7 +336,7 @@ pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> 
     let cases = kinga_host::CaseLines::new(std::io::BufReader::new(file))
         .filter_map(Result::ok)
         .filter_map(|line| line.case.ok());
-    let report = match kinga_host::devkit::shadow(&active, &candidate, args.plugin, cases, as_of) {
+    let report = match kinga_host::devkit::shadow(active, candidate, args.plugin, cases, as_of) {
         Ok(report) => report,
         Err(e) => return errors.fail(&e),
     };
@@ -300,20 +352,54 @@ pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> 
     );
     let text = if args.json {
         serde_json::to_string_pretty(&serde_json::json!({
-            "plugin": args.plugin, "active_version": versions.0, "candidate_version": versions.1, "report": report,
+            "plugin": args.plugin, "active_version": versions.0, "candidate_version": versions.1,
+            "candidate_settings": match &args.candidate {
+                Candidate::Settings(overrides) => serde_json::Value::Object(overrides.clone()),
+                Candidate::Package(_) => serde_json::Value::Null,
+            },
+            "report": report,
         }))
         .unwrap_or_default()
             + "\n"
     } else {
+        let candidate = match &args.candidate {
+            Candidate::Package(_) => versions.1.clone(),
+            Candidate::Settings(overrides) => format!(
+                "{} with {}",
+                versions.1,
+                overrides
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         let mut text = format!(
-            "shadow run of {} {} (in use) against {} (candidate), as of {as_of}\n{} cases, {} would change, {} failed in either\n",
-            args.plugin,
-            versions.0,
-            versions.1,
-            report.cases,
-            report.changed_cases,
-            report.failed_cases
+            "shadow run of {} {} (in use) against {candidate} (candidate), as of {as_of}\n{} cases, {} would change, {} failed in either\n",
+            args.plugin, versions.0, report.cases, report.changed_cases, report.failed_cases
         );
+        for (side, failures) in [
+            ("the version in use", &report.active_failures),
+            ("the candidate", &report.candidate_failures),
+        ] {
+            if failures.count > 0 {
+                let cases: Vec<String> = failures
+                    .sample
+                    .iter()
+                    .map(|f| format!("{} ({})", f.case_id, f.error))
+                    .collect();
+                text.push_str(&format!(
+                    "  {side} failed on {}: {}{}\n",
+                    failures.count,
+                    cases.join(", "),
+                    if failures.count > cases.len() as u64 {
+                        ", ..."
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
         for (key, counts) in &report.by_key {
             text.push_str(&format!(
                 "  {key:<58} +{:<5} -{:<5} ~{}\n",

@@ -57,14 +57,19 @@ pub enum PluginsCommand {
         #[command(flatten)]
         who: super::admin::Accountability,
     },
-    /// Run the version in use and a candidate package over the same cases
-    /// and show what would change. Nothing is recorded as a decision.
+    /// Run the version in use and a candidate (a package, or the same
+    /// version with other settings) over the same cases and show what would
+    /// change, and where each side failed. Nothing is recorded as a decision.
     Shadow {
         /// The plugin.
         plugin: String,
         /// The candidate package directory.
-        #[arg(long)]
-        candidate: std::path::PathBuf,
+        #[arg(long, required_unless_present = "set", conflicts_with = "set")]
+        candidate: Option<std::path::PathBuf>,
+        /// A settings change to shadow instead, as KEY=VALUE (repeatable;
+        /// VALUE is JSON, else a string), laid over the settings in use.
+        #[arg(long, value_name = "KEY=VALUE", value_parser = super::admin::parse_pair)]
+        set: Vec<(String, serde_json::Value)>,
         /// The cases, one JSON object per line.
         #[arg(long, value_name = "FILE.jsonl")]
         cases: std::path::PathBuf,
@@ -131,6 +136,7 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
         PluginsCommand::Shadow {
             plugin,
             candidate,
+            set,
             cases,
             as_of,
             allow_unsigned,
@@ -140,7 +146,10 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
                 global,
                 &super::keys::ShadowArgs {
                     plugin,
-                    candidate,
+                    candidate: match candidate {
+                        Some(dir) => super::keys::Candidate::Package(dir),
+                        None => super::keys::Candidate::Settings(set.iter().cloned().collect()),
+                    },
                     cases,
                     as_of: as_of.as_deref(),
                     allow_unsigned: *allow_unsigned,

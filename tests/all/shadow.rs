@@ -134,3 +134,74 @@ fn a_candidate_with_a_72_hour_ec_window_reports_exactly_the_referrals_that_chang
         "a shadow run records no decision"
     );
 }
+
+/// A settings change can be shadowed without a package, and a shadow run
+/// says which side failed on which cases: the hostile plugin's candidate
+/// settings make it panic on closed cases, the version in use never fails.
+#[test]
+fn a_settings_change_is_shadowed_and_each_sides_failures_are_named() {
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let plugins = crate::support::plugin_dir(&[kinga_artifacts::TEST_HOSTILE]);
+    let run = |args: &[&str]| {
+        let mut all = vec!["--plugins", plugins.path().to_str().unwrap()];
+        all.extend_from_slice(args);
+        kinga_at(home.path(), &all)
+    };
+    let cases = work.path().join("cases.jsonl");
+    let synth = run(&["synth", "--count", "60", "--seed", "5", "--as-of", AS_OF]);
+    std::fs::write(&cases, &synth.stdout).unwrap();
+    let closed = String::from_utf8_lossy(&synth.stdout)
+        .lines()
+        .filter(|l| l.contains("\"status\":\"closed\""))
+        .count() as u64;
+    assert!(closed > 0, "the caseload has closed cases");
+    let shadow = run(&[
+        "plugins",
+        "shadow",
+        "test-hostile",
+        "--set",
+        "behaviour=panic-when-closed",
+        "--cases",
+        cases.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--json",
+    ]);
+    crate::support::assert_success(&shadow);
+    let printed: Value = serde_json::from_slice(&shadow.stdout).unwrap();
+    let report = &printed["report"];
+    assert_eq!(
+        printed["candidate_settings"]["behaviour"],
+        "panic-when-closed"
+    );
+    assert_eq!(report["active_failures"]["count"], 0, "{report}");
+    assert_eq!(report["candidate_failures"]["count"], closed, "{report}");
+    let first = &report["candidate_failures"]["sample"][0];
+    assert!(
+        first["case_id"].as_str().unwrap().starts_with("SYN-5-"),
+        "{first}"
+    );
+    assert_eq!(first["error"], "contained");
+
+    let text = run(&[
+        "plugins",
+        "shadow",
+        "test-hostile",
+        "--set",
+        "behaviour=panic-when-closed",
+        "--cases",
+        cases.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+    ]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.contains("with behaviour=\"panic-when-closed\" (candidate)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("the candidate failed on {closed}: SYN-5-")),
+        "{text}"
+    );
+}

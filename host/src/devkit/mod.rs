@@ -12,4 +12,6 @@ pub use explain::{
     Fired, RuleExplanation, eligibility as explain_eligibility, referrals as explain_referrals,
 };
 pub use fixture::{Fixture, FixtureError, Mismatch, Outcome as FixtureOutcome, expectation};
-pub use shadow::{Counts, Difference, SAMPLE as SHADOW_SAMPLE, ShadowReport, shadow};
+pub use shadow::{
+    Counts, Difference, FailedCase, Failures, SAMPLE as SHADOW_SAMPLE, ShadowReport, shadow,
+};

@@ -41,6 +41,36 @@ pub struct Difference {
     pub candidate: Value,
 }
 
+/// A case one side failed on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedCase {
+    /// The case.
+    pub case_id: String,
+    /// The error's class (`contained`, `invalid-output`, ...).
+    pub error: String,
+}
+
+/// The failures of one side of a shadow run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Failures {
+    /// How many cases it failed on.
+    pub count: u64,
+    /// The first of them.
+    pub sample: Vec<FailedCase>,
+}
+
+impl Failures {
+    fn note(&mut self, case: &ValidCase, error: &Error) {
+        self.count += 1;
+        if self.sample.len() < SAMPLE {
+            self.sample.push(FailedCase {
+                case_id: case.case_id().to_owned(),
+                error: error.kind().to_owned(),
+            });
+        }
+    }
+}
+
 /// What a shadow run found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ShadowReport {
@@ -50,6 +80,10 @@ pub struct ShadowReport {
     pub changed_cases: u64,
     /// Cases either version failed on (counted, not compared).
     pub failed_cases: u64,
+    /// The cases the version in use failed on.
+    pub active_failures: Failures,
+    /// The cases the candidate failed on.
+    pub candidate_failures: Failures,
     /// Changes per track or service.
     pub by_key: BTreeMap<String, Counts>,
     /// The first changes, case by case.
@@ -118,10 +152,15 @@ pub fn shadow(
     let mut report = ShadowReport::default();
     for case in cases {
         report.cases += 1;
-        let (Ok(before), Ok(after)) = (
-            outcomes(active, plugin, &case, as_of),
-            outcomes(candidate, plugin, &case, as_of),
-        ) else {
+        let before = outcomes(active, plugin, &case, as_of);
+        let after = outcomes(candidate, plugin, &case, as_of);
+        if let Err(e) = &before {
+            report.active_failures.note(&case, e);
+        }
+        if let Err(e) = &after {
+            report.candidate_failures.note(&case, e);
+        }
+        let (Ok(before), Ok(after)) = (before, after) else {
             report.failed_cases += 1;
             continue;
         };
