@@ -249,3 +249,36 @@ fn an_expectation_for_a_rule_the_plugin_does_not_have_fails_instead_of_passing_f
         "{printed}"
     );
 }
+
+/// A plugin whose answer depends on a field it does not declare (so is
+/// never given) passes its fixture's expectation on the declared fields,
+/// and `kinga test` still fails it, naming the check and the fields it
+/// could have read.
+#[test]
+fn kinga_test_reports_a_read_of_an_undeclared_case_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut case = crate::support::sample_case();
+    case["child"]["county"] = serde_json::json!("kwale");
+    let fixture = serde_json::json!({
+        "about": "the probe answers by a field it does not declare",
+        "as_of": "2026-07-01T09:00:00+03:00",
+        "settings": {"probe": "undeclared"},
+        "case": case,
+        "expect": {"probe": {"status": "eligible"}}
+    });
+    std::fs::write(dir.path().join("undeclared.json"), fixture.to_string()).unwrap();
+    let out = kinga(&[
+        "test",
+        kinga_artifacts::TEST_PROBE,
+        "--fixtures",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let printed = text(&out);
+    assert!(printed.contains("/case_fields"), "{printed}");
+    assert!(
+        printed.contains("reads a field it does not declare"),
+        "{printed}"
+    );
+    assert!(printed.contains("/child/county"), "{printed}");
+}

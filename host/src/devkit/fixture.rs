@@ -241,14 +241,23 @@ impl Fixture {
                 let case = ValidCase::from_value(self.spec.case.clone().unwrap_or_default())
                     .map_err(Error::InvalidCase)?;
                 let options = EvalOptions::new(as_of).plugins([plugin.to_owned()]);
-                let outputs = match kind {
+                let answer = |options: &EvalOptions| match kind {
                     PluginKind::Eligibility => host
-                        .evaluate_with(&case, &options)
+                        .evaluate_with(&case, options)
                         .map(|e| serde_json::to_value(e.outputs).unwrap_or_default()),
                     _ => host
-                        .route_with(&case, &options)
+                        .route_with(&case, options)
                         .map(|e| serde_json::to_value(e.outputs).unwrap_or_default()),
                 };
+                let outputs = answer(&options);
+                // The same case whole: an answer that changes reads a field
+                // the plugin did not declare (and so never gets).
+                if let (Ok(declared), Ok(whole)) =
+                    (&outputs, answer(&options.clone().whole_case(true)))
+                    && *declared != whole
+                {
+                    mismatches.push(undeclared_read(&case, &description.case_fields));
+                }
                 match outputs {
                     Ok(outputs) => expectation(&outputs, &expect),
                     Err(e) => {
@@ -448,6 +457,45 @@ fn subset(expected: &Value, actual: &Value, at: &str, out: &mut Vec<Mismatch>) {
             expected: e.clone(),
             actual: a.clone(),
         }),
+    }
+}
+
+/// The mismatch that reports an answer depending on undeclared fields,
+/// naming the fields of `case` outside `declared`.
+fn undeclared_read(case: &ValidCase, declared: &[String]) -> Mismatch {
+    let mut outside = Vec::new();
+    leaf_pointers(case.value(), String::new(), &mut outside);
+    outside.retain(|p| {
+        !declared
+            .iter()
+            .any(|d| p == d || p.starts_with(&format!("{d}/")))
+    });
+    outside.truncate(12);
+    Mismatch {
+        pointer: "/case_fields".into(),
+        expected: Value::String(
+            "the same answer whether the plugin gets its declared fields or the whole case".into(),
+        ),
+        actual: Value::String(format!(
+            "a different answer with the whole case: the plugin reads a field it does not declare in case_fields, among {}",
+            outside.join(", ")
+        )),
+    }
+}
+
+/// The JSON pointers of the members of `value` (arrays as one field).
+fn leaf_pointers(value: &Value, at: String, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, member) in map {
+                leaf_pointers(
+                    member,
+                    format!("{at}/{}", crate::case::json::escape_token(key)),
+                    out,
+                );
+            }
+        }
+        _ => out.push(at),
     }
 }
 

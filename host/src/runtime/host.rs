@@ -110,6 +110,9 @@ pub struct EvalOptions {
     /// The budget of the request this evaluation belongs to, if any (see
     /// [`EvalOptions::budget`]).
     pub budget: Option<Arc<RequestBudget>>,
+    /// Whether plugins get the whole case instead of their declared fields
+    /// (the developer kit's check for undeclared reads only).
+    pub(crate) whole_case: bool,
 }
 
 impl EvalOptions {
@@ -121,7 +124,18 @@ impl EvalOptions {
             trace: false,
             isolate_failures: false,
             budget: None,
+            whole_case: false,
         }
+    }
+
+    /// Developer kit only: each plugin gets the whole case, not only the
+    /// fields it declared, so that a fixture can show whether its answer
+    /// depends on a field it reads without declaring it. Never for real
+    /// cases: data minimisation is the point of the declaration.
+    #[cfg(feature = "devkit")]
+    pub fn whole_case(mut self, whole: bool) -> Self {
+        self.whole_case = whole;
+        self
     }
 
     /// Only the plugins with these ids.
@@ -535,7 +549,13 @@ impl Host {
             }
             let started = Instant::now();
             let ctx = plugin.context(&as_of);
-            let result = self.call_one::<C>(plugin, &ctx, &plugin.enabled, case, budget);
+            let result = self.call_one::<C>(
+                plugin,
+                &ctx,
+                &plugin.enabled,
+                (case, options.whole_case),
+                budget,
+            );
             if let Some(case_sha256) = &case_sha256 {
                 let answer = result.as_ref().map(|(o, _)| o.as_slice());
                 self.write_record(C::KIND, plugin, &ctx, case_sha256, records::outcome(answer))?;
@@ -579,17 +599,22 @@ impl Host {
     }
 
     /// One call of one plugin with the given context: the case reduced to
-    /// its declared fields, a fresh store, the answer checked and its bytes
-    /// charged in fuel ([`ANSWER_FUEL_PER_BYTE`]).
+    /// its declared fields (whole, when the flag beside it says so), a fresh
+    /// store, the answer checked and its bytes charged in fuel
+    /// ([`ANSWER_FUEL_PER_BYTE`]).
     fn call_one<C: Capability>(
         &self,
         plugin: &LoadedPlugin,
         ctx: &wit::Context,
         enabled: &BTreeSet<String>,
-        case: &ValidCase,
+        (case, whole_case): (&ValidCase, bool),
         budget: Option<&Arc<RequestBudget>>,
     ) -> Result<(Vec<C::Output>, CallCost), Error> {
-        let projected = case.projected(&plugin.description.case_fields);
+        let projected = if whole_case {
+            case.value().clone()
+        } else {
+            case.projected(&plugin.description.case_fields)
+        };
         let identifying = identifying_values(&projected);
         let json = crate::case::canonical_json(&projected);
         let limits = self.limits();
@@ -744,7 +769,7 @@ impl Host {
         case: &ValidCase,
     ) -> Value {
         let enabled: BTreeSet<String> = ctx.enabled_rules.iter().cloned().collect();
-        let result = self.call_one::<C>(plugin, ctx, &enabled, case, None);
+        let result = self.call_one::<C>(plugin, ctx, &enabled, (case, false), None);
         records::outcome(result.as_ref().map(|(o, _)| o.as_slice()))
     }
 

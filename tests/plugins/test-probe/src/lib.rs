@@ -13,6 +13,7 @@
 //! | `echo-disguised` | logs the case id reversed, in hex, with zero-width characters and in full-width forms (which the host must withhold), then `disguised` |
 //! | `log-pii` | logs the case id (which the host must redact) |
 //! | `panic` | panics (the SDK's hook must log the message and location) |
+//! | `undeclared` | answers by `/child/county`, which it does not declare (`kinga test` must say so) |
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -152,6 +153,27 @@ impl EligibilityPlugin for TestProbe {
                 "disguised".into()
             }
             "panic" => panic!("deliberate panic in the probe"),
+            "undeclared" => {
+                // Reads a field it does not declare: never given it, so the
+                // answer changes only when the whole case is (`kinga test`).
+                let status = if case
+                    .child
+                    .as_ref()
+                    .and_then(|c| c.county.as_ref())
+                    .is_some()
+                {
+                    Status::Ineligible
+                } else {
+                    Status::Eligible
+                };
+                return Ok(vec![Decision {
+                    track: "probe".into(),
+                    status,
+                    priority: None,
+                    reasons: vec![Reason::new("probe", "probe")],
+                    missing: vec![],
+                }]);
+            }
             "log-pii" => {
                 log::info(&format!("looking at case {}", case.case_id));
                 "logged".into()
