@@ -207,6 +207,10 @@ impl Remembered {
 pub(crate) struct LogWatch {
     /// The forms of the current case's identifying values.
     current: Vec<String>,
+    /// The current case's values whose forms are not made yet: most calls
+    /// log nothing, so they are made at the first line (or at once during
+    /// a report, which remembers every case).
+    pending: Vec<String>,
     /// During a report, every case added so far.
     remembered: Option<Box<Remembered>>,
     /// The end of the previous line's skeleton.
@@ -222,7 +226,25 @@ impl LogWatch {
 
     /// Watches for `values` (a case's identifying values) from now on.
     pub fn watch(&mut self, values: &[String]) {
-        self.current = values.iter().flat_map(|v| watched_forms(v)).collect();
+        self.current.clear();
+        self.pending = values.to_vec();
+        self.carry.clear();
+        if self.remembered.is_some() {
+            self.make_forms();
+        }
+    }
+
+    /// Makes the forms of the pending values (and remembers them during a
+    /// report).
+    fn make_forms(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        self.current = self
+            .pending
+            .drain(..)
+            .flat_map(|v| watched_forms(&v))
+            .collect();
         self.current.sort();
         self.current.dedup();
         if let Some(remembered) = &mut self.remembered {
@@ -230,12 +252,12 @@ impl LogWatch {
                 remembered.add(form);
             }
         }
-        self.carry.clear();
     }
 
     /// Whether `line` holds a watched value in any form; the line's end is
     /// kept to check the next line with.
     pub fn holds_case_value(&mut self, line: &str) -> bool {
+        self.make_forms();
         if self.current.is_empty() && self.remembered.is_none() {
             return false;
         }
