@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 use kinga_host::Host;
-use kinga_host::admin::{self, AdminError, AdminState, Change, Request};
+use kinga_host::admin::{self, AdminError, AdminState, Change, Request, StateStore};
 use serde_json::{Map, Value, json};
 
 use super::setup::{self, ErrorPrinter};
@@ -134,16 +134,20 @@ pub(crate) fn parse_pair(text: &str) -> Result<(String, Value), String> {
     Ok((key.to_owned(), value))
 }
 
+/// The state store and the host a change is checked against, or the exit
+/// code of the error that stopped loading them (already printed).
+pub fn store_and_host(global: &Global, errors: &ErrorPrinter) -> Result<(StateStore, Host), u8> {
+    let store = setup::state_store(global).map_err(|message| errors.usage(&message))?;
+    let host = setup::host(global).map_err(|e| errors.fail(&e))?;
+    Ok((store, host))
+}
+
 /// Applies `change` through the state store, checked against the loaded
 /// plugins, and reports it. Returns the exit code.
 pub fn apply(global: &Global, change: Change, who: &Accountability, errors: &ErrorPrinter) -> u8 {
-    let store = match setup::state_store(global) {
-        Ok(store) => store,
-        Err(message) => return errors.usage(&message),
-    };
-    let host = match setup::host(global) {
-        Ok(host) => host,
-        Err(e) => return errors.fail(&e),
+    let (store, host) = match store_and_host(global, errors) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     let outcome = admin::apply(&store, &host, &who.request(), &change);
     report(outcome.map(|state| (state, change)), who, errors)
@@ -158,13 +162,9 @@ fn change_settings(
     who: &Accountability,
     errors: &ErrorPrinter,
 ) -> u8 {
-    let store = match setup::state_store(global) {
-        Ok(store) => store,
-        Err(message) => return errors.usage(&message),
-    };
-    let host = match setup::host(global) {
-        Ok(host) => host,
-        Err(e) => return errors.fail(&e),
+    let (store, host) = match store_and_host(global, errors) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     let changes = admin::setting_changes(&host, change);
     let show_changes = || {

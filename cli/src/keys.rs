@@ -200,13 +200,9 @@ pub fn install(
     who: &Accountability,
     errors: &ErrorPrinter,
 ) -> u8 {
-    let store = match setup::state_store(global) {
-        Ok(store) => store,
-        Err(message) => return errors.usage(&message),
-    };
-    let host = match setup::host(global) {
-        Ok(host) => host,
-        Err(e) => return errors.fail(&e),
+    let (store, host) = match super::admin::store_and_host(global, errors) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     let installed = admin::install(&store, &host, dir, options, &who.request());
     super::admin::report(installed, who, errors)
@@ -282,7 +278,7 @@ pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> 
         Ok(verified) => verified,
         Err(e) => return errors.usage(&format!("candidate refused: {e}")),
     };
-    let limits = shadow_limits(setup::limits(global));
+    let limits = setup::limits(global).without_breaker();
     let candidate = Host::builder().limits(limits).build().and_then(|mut host| {
         let id = host.load_bytes(&verified.component, "candidate")?;
         if id != args.plugin {
@@ -303,16 +299,12 @@ pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> 
     }
 }
 
-/// Shadow runs call every case on both sides: the breaker that protects a
-/// service would stop counting a side's failures after a few.
-fn shadow_limits(limits: kinga_host::Limits) -> kinga_host::Limits {
-    limits.with_breaker_threshold(u32::MAX)
-}
-
-/// The deployment's host, with [`shadow_limits`].
+/// The deployment's host without a breaker: a shadow run calls every case
+/// on both sides, where a breaker would stop counting a side's failures
+/// after a few.
 fn shadow_host(global: &Global) -> Result<Host, Error> {
     let mut deployment = setup::deployment(global);
-    deployment.limits = shadow_limits(deployment.limits);
+    deployment.limits = deployment.limits.without_breaker();
     deployment.build()
 }
 

@@ -212,7 +212,8 @@ pub fn install(
             m.id, m.version, m.kind
         )));
     }
-    let current = in_use(store, host, &id)?;
+    let state = store.load()?;
+    let current = in_use(&state, host, &id);
     let downgrade = current
         .as_ref()
         .and_then(|c| downgrade_from(c, &version, &m.component_sha256));
@@ -221,7 +222,6 @@ pub fn install(
     {
         return Err(refuse(format!("plugin {id} {why}")));
     }
-    let state = store.load()?;
     let failed = smoke::smoke(&verified.component, &state, host.limits()).map_err(|e| {
         refuse(format!(
             "the candidate cannot run with the settings in use: {e}"
@@ -275,14 +275,14 @@ pub fn install(
 
 /// The version of plugin `id` in use: its installed package, or the
 /// bundled plugin `host` loaded (its content hash as loaded).
-fn in_use(store: &StateStore, host: &Host, id: &str) -> Result<Option<PackageRef>, AdminError> {
-    if let Some(history) = store.load()?.packages.get(id) {
-        return Ok(Some(history.active.clone()));
+fn in_use(state: &AdminState, host: &Host, id: &str) -> Option<PackageRef> {
+    if let Some(history) = state.packages.get(id) {
+        return Some(history.active.clone());
     }
-    Ok(host.plugin(id).map(|d| PackageRef {
+    host.plugin(id).map(|d| PackageRef {
         version: d.version.clone(),
         component_sha256: d.content_sha256.clone(),
         dir: String::new(),
         unsigned: false,
-    }))
+    })
 }

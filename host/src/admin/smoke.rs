@@ -48,7 +48,7 @@ pub fn smoke(
 ) -> Result<Vec<SmokeFailure>, Error> {
     // Every case is run: the breaker that protects a service would stop
     // counting after a few failures.
-    let limits = limits.clone().with_breaker_threshold(u32::MAX);
+    let limits = limits.clone().without_breaker();
     let mut host = Host::builder().limits(limits).build()?;
     let id = host.load_bytes(component, "candidate")?;
     let mut own = AdminState::default();

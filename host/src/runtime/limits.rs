@@ -119,6 +119,13 @@ impl Limits {
         self
     }
 
+    /// With no breaker: every call is made however many inputs failed
+    /// before. For runs that must see every case (a candidate's smoke run,
+    /// a shadow run), never for a service.
+    pub fn without_breaker(self) -> Self {
+        self.with_breaker_threshold(u32::MAX)
+    }
+
     /// Sets how long an open breaker waits before a trial call.
     pub fn with_breaker_cooldown(mut self, cooldown: Duration) -> Self {
         self.breaker_cooldown = cooldown;
