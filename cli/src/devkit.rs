@@ -105,6 +105,18 @@ fn host_with(global: &Global, component: &Path) -> Result<(Host, String), Error>
     Ok((host, id))
 }
 
+/// Reports a component the host refuses: its one problem, or every problem
+/// found, one a line.
+fn refused(path: &Path, problems: &[String], errors: &ErrorPrinter) -> u8 {
+    match problems {
+        [one] => errors.usage(&format!("{}: refused: {one}", path.display())),
+        many => errors.usage_list(
+            &format!("{}: refused, {} problems:", path.display(), many.len()),
+            many,
+        ),
+    }
+}
+
 /// Runs `kinga check`.
 pub fn check(global: &Global, args: &CheckArgs, errors: &ErrorPrinter) -> u8 {
     let path = match component(&args.plugin, errors) {
@@ -116,14 +128,15 @@ pub fn check(global: &Global, args: &CheckArgs, errors: &ErrorPrinter) -> u8 {
         .unwrap_or_default();
     let (host, id) = match host_with(global, &path) {
         Ok(loaded) => loaded,
-        Err(e) => {
-            return match e {
-                Error::PluginLoad { message, .. } => {
-                    errors.usage(&format!("{}: refused: {message}", path.display()))
-                }
-                other => errors.fail(&other),
-            };
+        Err(Error::PluginLoad { problems, .. }) if args.json => {
+            let report = json!({"file": path.display().to_string(), "refused": problems});
+            setup::emit(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"));
+            return EXIT_BAD_INPUT;
         }
+        Err(Error::PluginLoad { problems, .. }) => {
+            return refused(&path, &problems, errors);
+        }
+        Err(other) => return errors.fail(&other),
     };
     let plugin = host
         .plugins()
@@ -152,6 +165,7 @@ pub fn check(global: &Global, args: &CheckArgs, errors: &ErrorPrinter) -> u8 {
             "bytes": size,
             "limit_bytes": limit,
             "contract": d.contract,
+            "checks_settings": plugin.checks_settings(),
             "world": format!("{}-plugin", d.kind.as_str()),
             "imports": plugin.imports(),
             "description": d,
@@ -207,7 +221,17 @@ pub fn check(global: &Global, args: &CheckArgs, errors: &ErrorPrinter) -> u8 {
             template.id, template.title
         ));
     }
-    text.push_str("  settings   the schema compiles and the defaults fit it\n");
+    if plugin.checks_settings() {
+        text.push_str(&format!(
+            "  settings   the schema compiles; the defaults fit it and pass the plugin's own check ({} refusals declared)\n",
+            d.settings_refusals.len()
+        ));
+    } else {
+        text.push_str(&format!(
+            "  settings   the schema compiles and the defaults fit it; built against {}, the plugin has no settings check of its own\n",
+            d.contract
+        ));
+    }
     text.push_str(&format!(
         "  case       reads {} fields, all in the case schema: {}\n",
         d.case_fields.len(),
@@ -259,8 +283,8 @@ pub fn test(global: &Global, args: &TestArgs, errors: &ErrorPrinter) -> u8 {
     // fixture starts again from the plugin's defaults.
     let (mut host, id) = match host_with(global, &path) {
         Ok(loaded) => loaded,
-        Err(Error::PluginLoad { message, .. }) => {
-            return errors.usage(&format!("{}: refused: {message}", path.display()));
+        Err(Error::PluginLoad { problems, .. }) => {
+            return refused(&path, &problems, errors);
         }
         Err(e) => return errors.fail(&e),
     };

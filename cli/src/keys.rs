@@ -282,10 +282,10 @@ pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> 
     let candidate = Host::builder().limits(limits).build().and_then(|mut host| {
         let id = host.load_bytes(&verified.component, "candidate")?;
         if id != args.plugin {
-            return Err(Error::PluginLoad {
-                source_name: "candidate".into(),
-                message: format!("it holds plugin {id}, not {}", args.plugin),
-            });
+            return Err(Error::plugin_load(
+                "candidate",
+                format!("it holds plugin {id}, not {}", args.plugin),
+            ));
         }
         let state = store
             .load()

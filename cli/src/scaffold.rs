@@ -49,6 +49,7 @@ const WIT: &[(&str, &str)] = &[
     ("eligibility.wit", include_str!("../../wit/eligibility.wit")),
     ("referral.wit", include_str!("../../wit/referral.wit")),
     ("reporting.wit", include_str!("../../wit/reporting.wit")),
+    ("settings.wit", include_str!("../../wit/settings.wit")),
 ];
 
 impl NewKind {
@@ -202,6 +203,23 @@ pub fn run(_global: &Global, args: &NewArgs, errors: &ErrorPrinter) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A new crate gets the whole contract: a `.wit` file added to `wit/`
+    /// and not copied would leave every new plugin unbuildable.
+    #[test]
+    fn every_file_of_the_contract_is_copied() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../wit");
+        let mut contract: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".wit"))
+            .collect();
+        contract.sort();
+        let mut copied: Vec<String> = WIT.iter().map(|(name, _)| (*name).to_owned()).collect();
+        copied.sort();
+        assert_eq!(copied, contract);
+    }
 
     #[test]
     fn names_are_kebab_case_ids() {

@@ -55,6 +55,23 @@ impl ErrorPrinter {
         }
         EXIT_BAD_INPUT
     }
+
+    /// Reports bad input that has several problems: `headline`, then each
+    /// problem on a line of its own (in JSON, as `problems`); exit code 2.
+    pub fn usage_list(&self, headline: &str, problems: &[String]) -> u8 {
+        if self.json {
+            eprintln!(
+                "{}",
+                serde_json::json!({"type": "usage", "message": headline, "problems": problems})
+            );
+        } else {
+            eprintln!("kinga: {}", printable(headline));
+            for problem in problems {
+                eprintln!("  - {}", printable(problem));
+            }
+        }
+        EXIT_BAD_INPUT
+    }
 }
 
 /// The exit code of an error: 2 for bad input, 1 for a failed evaluation.

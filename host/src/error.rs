@@ -26,12 +26,16 @@ pub enum Error {
     /// A plugin file could not be loaded: not a component, too large, an
     /// import the host does not provide, a different contract version, or an
     /// invalid description.
-    #[error("cannot load plugin {source_name}: {message}")]
+    #[error("cannot load plugin {source_name}: {}", problems.join("; "))]
     PluginLoad {
         /// The file (or id) of the plugin.
         source_name: String,
-        /// Why.
-        message: String,
+        /// Why: every problem the loader found, each in words naming where
+        /// it is (never empty). Problems that stop loading early (a file
+        /// that does not compile, a `describe` that traps) come alone; the
+        /// import and export checks are reported together, and so is every
+        /// problem of a description.
+        problems: Vec<String>,
     },
 
     /// Settings for a plugin do not fit its settings schema.
@@ -277,6 +281,14 @@ pub struct ErrorReport {
 }
 
 impl Error {
+    /// A plugin that cannot be loaded for one reason.
+    pub fn plugin_load(source_name: impl Into<String>, problem: impl Into<String>) -> Error {
+        Error::PluginLoad {
+            source_name: source_name.into(),
+            problems: vec![problem.into()],
+        }
+    }
+
     /// The stable kebab-case class of this error.
     pub fn kind(&self) -> &'static str {
         match self {

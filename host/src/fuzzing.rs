@@ -68,13 +68,14 @@ fn fuzz_plugin() -> PluginDescription {
         version: "0.0.0".into(),
         kind: PluginKind::Eligibility,
         purpose: "Fuzzing.".into(),
-        contract: crate::runtime::plugin::CONTRACT,
+        contract: crate::runtime::plugin::CONTRACT.to_owned(),
         content_sha256: String::new(),
         rules: ["a", "b", "education-support"].map(rule).to_vec(),
         settings_schema: serde_json::json!({}),
         default_settings: serde_json::json!({}),
         case_fields: vec!["/child".into(), "/status".into()],
         errors: Vec::new(),
+        settings_refusals: Vec::new(),
         templates: Vec::new(),
     }
 }

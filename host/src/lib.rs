@@ -87,10 +87,11 @@ pub use runtime::limits::Limits;
 pub use runtime::output::{ConsentStatus, Decision, Provider, Reason, Referral, Status, Urgency};
 pub use runtime::plugin::{
     CONTRACT, LoadedPlugin, ParameterDescription, PluginDescription, PluginKind, RuleDescription,
-    TemplateDescription,
+    SUPPORTED_CONTRACTS, TemplateDescription,
 };
 pub use runtime::render::{Format, render};
 pub use runtime::report::{Count, Report, ReportRow, ReportRun, ReportTable};
+pub use runtime::settings_check::RefusalDescription;
 pub use storage::read_regular_file;
 pub use text::{is_unsafe_char, neutralise};
 

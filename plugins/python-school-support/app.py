@@ -1,13 +1,14 @@
 """school-support, in Python: a Kinga eligibility plugin.
 
 The twin of the example rule `kinga new eligibility` writes in Rust, to show
-that the contract (`wit/`, kinga:plugin@0.2.0) is language-neutral: both
+that the contract (`wit/`, kinga:plugin@0.2.1) is language-neutral: both
 pass the same fixtures (`fixtures/`) through the same host.
 
 One track, `school-support`: identified survivors aged `min_age` to
 `max_age` (settings) are eligible; without any age the answer is
-`undetermined`, naming the field to collect. `build.sh` makes the component
-with componentize-py.
+`undetermined`, naming the field to collect. Its settings check refuses a
+`min_age` above `max_age`. `build.sh` makes the component with
+componentize-py.
 """
 
 import datetime
@@ -16,6 +17,7 @@ import json
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.exports import eligibility
+from wit_world.exports import settings as settings_check
 from wit_world.imports import types
 
 RULE = "school-support"
@@ -73,6 +75,25 @@ class Plugin(exports.Plugin):
                 )
             ],
         )
+
+
+# Every refusal the settings check can give, with the message the host shows
+# an administrator for it.
+REFUSALS = [
+    ("ages-inverted", "the youngest age {/min_age} is above the oldest age {/max_age}"),
+]
+
+
+class Settings(exports.Settings):
+    def refusals(self):
+        return [settings_check.RefusalInfo(code, message) for code, message in REFUSALS]
+
+    def check(self, settings: str):
+        # The host passes settings its schema accepts, defaults filled in.
+        values = json.loads(settings)
+        if values["min_age"] > values["max_age"]:
+            return [settings_check.Refusal("ages-inverted", "/min_age")]
+        return []
 
 
 def completed_years(born: datetime.date, on: datetime.date) -> int:

@@ -8,10 +8,10 @@ fn load(bytes: &[u8]) -> String {
     match host.load_bytes(bytes, "fixture.wasm") {
         Err(Error::PluginLoad {
             source_name,
-            message,
+            problems,
         }) => {
             assert_eq!(source_name, "fixture.wasm");
-            message
+            problems.join("; ")
         }
         other => panic!("expected a load error, got {other:?}"),
     }
@@ -71,18 +71,46 @@ const EXPORT_EVALUATE: &str = r#"
 
 #[test]
 fn another_version_of_the_contract_is_refused_naming_both() {
-    for other in ["0.1.0", "0.3.0"] {
+    // Older, newer within 0.2 (it may export what this host cannot check)
+    // and newer still.
+    for other in ["0.1.0", "0.2.2", "0.3.0"] {
         let wat = format!(
             "(component {EXPORT_EVALUATE} (export \"kinga:plugin/eligibility@{other}\" (instance $inst)))"
         );
         let message = load(&component(&wat));
         assert!(
-            message.contains(&format!("kinga:plugin/eligibility@{other}")),
+            message.contains(&format!("built against kinga:plugin@{other}")),
             "{message}"
         );
-        assert!(message.contains("kinga:plugin@0.2.0"), "{message}");
+        assert!(message.contains("0.2.0 and 0.2.1"), "{message}");
         assert!(message.contains("rebuild the plugin"), "{message}");
     }
+}
+
+#[test]
+fn contract_exports_of_two_versions_are_refused() {
+    let wat = format!(
+        "(component {EXPORT_EVALUATE} (export \"kinga:plugin/eligibility@0.2.1\" (instance $inst)) \
+         (export \"kinga:plugin/plugin@0.2.0\" (instance $inst)))"
+    );
+    let message = load(&component(&wat));
+    assert!(
+        message.contains("different versions (0.2.0, 0.2.1)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_0_2_1_plugin_without_its_settings_check_is_refused() {
+    let wat = format!(
+        "(component {EXPORT_EVALUATE} (export \"kinga:plugin/eligibility@0.2.1\" (instance $inst)) \
+         (export \"kinga:plugin/plugin@0.2.1\" (instance $inst)))"
+    );
+    let message = load(&component(&wat));
+    assert!(
+        message.contains("does not match the kinga:plugin@0.2.1 contract"),
+        "{message}"
+    );
 }
 
 #[test]

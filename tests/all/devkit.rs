@@ -29,8 +29,9 @@ fn check_says_what_install_would_say() {
     );
     let printed = text(&out);
     for expected in [
-        "contract   kinga:plugin@0.2.0, world referral-plugin",
-        "the contract: kinga:plugin/log@0.2.0",
+        "contract   kinga:plugin@0.2.1, world referral-plugin",
+        "the contract: kinga:plugin/log@0.2.1",
+        "pass the plugin's own check (8 refusals declared)",
         "rule police (on by default)",
         "the schema compiles",
         "/incidents",
@@ -74,10 +75,81 @@ fn check_says_what_install_would_say() {
     let out = kinga(&["check", forbidden.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // The imports and the exports are checked apart, and both are named.
+    assert!(stderr.contains("refused, 2 problems:"), "{stderr}");
     assert!(
-        stderr.contains("refused") && stderr.contains("wasi:filesystem/types"),
+        stderr.contains("\n  - imports wasi:filesystem/types"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("\n  - exports no Kinga capability"),
+        "{stderr}"
+    );
+}
+
+/// `kinga check` lists every problem of a description at once: first every
+/// problem of its form, then, once the form is right, every problem of its
+/// meaning.
+#[test]
+fn check_lists_every_problem_of_a_description_at_once() {
+    use crate::wat::{CheckAnswer, Contract, SettingsCheck, plugin_described};
+
+    let dir = tempfile::tempdir().unwrap();
+    let accept = |declared| {
+        Contract::V021(SettingsCheck {
+            declared,
+            answer: CheckAnswer::Accept,
+            defaults: "{}",
+        })
+    };
+    let ill_formed = dir.path().join("ill-formed.wasm");
+    std::fs::write(
+        &ill_formed,
+        plugin_described("Not_An_Id", "one", "Two\nlines", accept(&[])),
+    )
+    .unwrap();
+    let out = kinga(&["check", ill_formed.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refused, 3 problems:"), "{stderr}");
+    for pointer in ["/id", "/version", "/name"] {
+        assert!(
+            stderr.contains(&format!("  - its description is invalid at {pointer}")),
+            "{pointer}: {stderr}"
+        );
+    }
+
+    let inconsistent = dir.path().join("inconsistent.wasm");
+    std::fs::write(
+        &inconsistent,
+        plugin_described(
+            "wat-plugin",
+            "1.0.0",
+            "A WAT fixture",
+            accept(&[
+                ("too-big", "the value {/absent} is too big"),
+                ("too-big", "the value is too big"),
+            ]),
+        ),
+    )
+    .unwrap();
+    let out = kinga(&["check", inconsistent.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let problems = said["refused"].as_array().unwrap();
+    assert_eq!(problems.len(), 2, "{said}");
+    for expected in [
+        "settings refusal \"too-big\" twice",
+        "quotes the setting /absent",
+    ] {
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.as_str().unwrap().contains(expected)),
+            "{expected}: {said}"
+        );
+    }
 }
 
 #[test]

@@ -22,6 +22,7 @@ mod records;
 mod reference;
 mod reload;
 mod serve;
+mod settings_check;
 mod shadow;
 mod snapshots;
 mod support;

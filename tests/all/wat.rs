@@ -2,6 +2,10 @@
 //! turned into `eligibility-plugin` components with `wit-component` (the
 //! same tool that makes every Rust guest a component). Each is a complete,
 //! loadable plugin whose one misbehaviour is the point of its test.
+//!
+//! Fixtures are built against the current contract (0.2.1), with a settings
+//! check that accepts everything unless a [`SettingsCheck`] says otherwise,
+//! or against the frozen 0.2.0 contract (`tests/contract/wit-0.2.0`).
 
 use std::time::{Duration, Instant};
 
@@ -76,7 +80,124 @@ pub(crate) fn plugin_named(id: &str, name: &str) -> Vec<u8> {
     build(id, "1.0.0", name, 1, "", "")
 }
 
+/// What a fixture's settings check does with settings other than its
+/// defaults (told apart by their length); with the defaults it accepts,
+/// unless `TrapAlways` says it traps on them too.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CheckAnswer {
+    /// Accepts them.
+    Accept,
+    /// Refuses them with these `(code, pointer)` refusals.
+    Refuse(&'static [(&'static str, &'static str)]),
+    /// Traps (`unreachable`).
+    Trap,
+    /// Loops until the deadline.
+    Loop,
+    /// Traps on every settings, the defaults included.
+    TrapAlways,
+}
+
+/// The settings check of a 0.2.1 fixture: what it declares and answers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SettingsCheck {
+    /// `(code, message)`, as `refusals` returns them.
+    pub declared: &'static [(&'static str, &'static str)],
+    /// What `check` answers.
+    pub answer: CheckAnswer,
+    /// The plugin's default settings (a JSON object text); `check` takes
+    /// settings of another length for a change.
+    pub defaults: &'static str,
+}
+
+/// The contract a fixture is built against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Contract {
+    /// 0.2.0: no settings check.
+    V020,
+    /// 0.2.1, with this settings check.
+    V021(SettingsCheck),
+}
+
+/// The check of an ordinary fixture: declares nothing, accepts everything.
+const ACCEPTING: SettingsCheck = SettingsCheck {
+    declared: &[],
+    answer: CheckAnswer::Accept,
+    defaults: "{}",
+};
+
+/// A fixture built against `contract` that describes itself with this id,
+/// version and name, whatever they hold.
+pub(crate) fn plugin_described(id: &str, version: &str, name: &str, contract: Contract) -> Vec<u8> {
+    build_for(contract, id, version, name, 1, "", "")
+}
+
+/// A well-behaved fixture built against `contract`.
+pub(crate) fn plugin_for(id: &str, contract: Contract) -> Vec<u8> {
+    build_for(contract, id, "1.0.0", "A WAT fixture", 1, "", "")
+}
+
 fn build(id: &str, version: &str, name: &str, pages: u32, fields: &str, body: &str) -> Vec<u8> {
+    build_for(
+        Contract::V021(ACCEPTING),
+        id,
+        version,
+        name,
+        pages,
+        fields,
+        body,
+    )
+}
+
+/// The settings interface's functions for `check`, with their data in
+/// `image`.
+fn settings_exports(image: &mut Image, check: SettingsCheck) -> String {
+    let list = |image: &mut Image, pairs: &[(&str, &str)]| {
+        let records: Vec<u32> = pairs
+            .iter()
+            .flat_map(|(a, b)| {
+                let (a_ptr, a_len) = image.string(a);
+                let (b_ptr, b_len) = image.string(b);
+                [a_ptr, a_len, b_ptr, b_len]
+            })
+            .collect();
+        let items = if records.is_empty() {
+            0
+        } else {
+            image.record(&records, records.len() * 4)
+        };
+        image.record(&[items, u32::try_from(pairs.len()).unwrap()], 8)
+    };
+    let declared = list(image, check.declared);
+    let unchanged = check.defaults.len();
+    let (when_changed, always) = match check.answer {
+        CheckAnswer::Accept => (String::new(), ""),
+        CheckAnswer::Refuse(refusals) => {
+            let answer = list(image, refusals);
+            (format!("(return (i32.const {answer}))"), "")
+        }
+        CheckAnswer::Trap => ("unreachable".to_owned(), ""),
+        CheckAnswer::Loop => ("(loop $spin (br $spin))".to_owned(), ""),
+        CheckAnswer::TrapAlways => (String::new(), "unreachable"),
+    };
+    format!(
+        r#"(func (export "kinga:plugin/settings@0.2.1#refusals") (result i32) (i32.const {declared}))
+            (func (export "kinga:plugin/settings@0.2.1#check") (param i32 i32) (result i32)
+              {always}
+              (if (i32.ne (local.get 1) (i32.const {unchanged})) (then {when_changed} nop))
+              (i32.const 8192))"#
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_for(
+    contract: Contract,
+    id: &str,
+    version: &str,
+    name: &str,
+    pages: u32,
+    fields: &str,
+    body: &str,
+) -> Vec<u8> {
     let mut image = Image { bytes: Vec::new() };
     let (id_ptr, id_len) = image.string(id);
     let (name_ptr, name_len) = image.string(name);
@@ -84,7 +205,11 @@ fn build(id: &str, version: &str, name: &str, pages: u32, fields: &str, body: &s
     let (purpose_ptr, purpose_len) =
         image.string("Tests how the host contains a misbehaving plugin.");
     let (schema_ptr, schema_len) = image.string(r#"{"type":"object"}"#);
-    let (defaults_ptr, defaults_len) = image.string("{}");
+    let defaults = match contract {
+        Contract::V020 => "{}",
+        Contract::V021(check) => check.defaults,
+    };
+    let (defaults_ptr, defaults_len) = image.string(defaults);
     let (rule_ptr, rule_len) = image.string("r");
     let (message_ptr, message_len) = image.string("A fixture reason.");
     // reason-info: code, message.
@@ -132,6 +257,10 @@ fn build(id: &str, version: &str, name: &str, pages: u32, fields: &str, body: &s
     );
     // result::err(plugin-error { "state-survived", pointer: none }).
     let error = image.record(&[1, code_ptr, code_len, 0, 0, 0], 24);
+    let (at, settings) = match contract {
+        Contract::V020 => ("0.2.0", String::new()),
+        Contract::V021(check) => ("0.2.1", settings_exports(&mut image, check)),
+    };
     assert!(image.addr() < 8192, "fixture data overlaps the result area");
     let core = format!(
         r#"(module
@@ -149,25 +278,29 @@ fn build(id: &str, version: &str, name: &str, pages: u32, fields: &str, body: &s
                             (i32.const -1))
                         (then unreachable))))
               (local.get $p))
-            (func (export "kinga:plugin/plugin@0.2.0#describe") (result i32) (i32.const {info}))
-            (func (export "kinga:plugin/eligibility@0.2.0#evaluate")
+            (func (export "kinga:plugin/plugin@{at}#describe") (result i32) (i32.const {info}))
+            (func (export "kinga:plugin/eligibility@{at}#evaluate")
                   (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
               {body}
               (i32.const 8192))
+            {settings}
             (global $error i32 (i32.const {error}))
             {fields}
             {data})"#,
         data = image.wat(),
     );
-    componentize(&wat::parse_str(core).expect("fixture WAT parses"))
+    let wit = match contract {
+        Contract::V020 => concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/contract/wit-0.2.0"),
+        Contract::V021(_) => concat!(env!("CARGO_MANIFEST_DIR"), "/../wit"),
+    };
+    componentize(&wat::parse_str(core).expect("fixture WAT parses"), wit)
 }
 
-/// Embeds the `eligibility-plugin` world and encodes a component.
-fn componentize(core: &[u8]) -> Vec<u8> {
+/// Embeds the `eligibility-plugin` world of the contract in `wit` and
+/// encodes a component.
+fn componentize(core: &[u8], wit: &str) -> Vec<u8> {
     let mut resolve = wit_parser::Resolve::default();
-    let (package, _) = resolve
-        .push_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit"))
-        .expect("the WIT parses");
+    let (package, _) = resolve.push_dir(wit).expect("the WIT parses");
     let world = resolve
         .select_world(&[package], Some("eligibility-plugin"))
         .expect("the world exists");
@@ -242,7 +375,8 @@ fn h02_a_loop_while_instantiating_meets_a_deadline_armed_before_it() {
     let (host, loaded) = load(&looping, quick_limits());
     let elapsed = started.elapsed();
     match loaded {
-        Err(Error::PluginLoad { message, .. }) => {
+        Err(Error::PluginLoad { problems, .. }) => {
+            let message = problems.join("; ");
             assert!(message.contains("instantiation failed"), "{message}");
             assert!(message.contains("deadline"), "{message}");
         }
@@ -256,7 +390,8 @@ fn h02_a_loop_while_instantiating_meets_a_deadline_armed_before_it() {
 fn h07_a_huge_declared_memory_is_refused_before_it_is_instantiated() {
     let (host, loaded) = load(&plugin("wat-plugin", 60_000, "", ""), Limits::default());
     match loaded {
-        Err(Error::PluginLoad { message, .. }) => {
+        Err(Error::PluginLoad { problems, .. }) => {
+            let message = problems.join("; ");
             assert!(message.contains("cannot be loaded"), "{message}");
             assert!(message.contains("exceeds the limit"), "{message}");
         }
@@ -272,7 +407,8 @@ fn h08_a_table_bomb_is_refused_before_it_is_instantiated() {
         Limits::default(),
     );
     match loaded {
-        Err(Error::PluginLoad { message, .. }) => {
+        Err(Error::PluginLoad { problems, .. }) => {
+            let message = problems.join("; ");
             assert!(message.contains("exceeds the limit"), "{message}")
         }
         other => panic!("{other:?}"),
@@ -494,7 +630,8 @@ fn a_plugin_name_with_escapes_or_bidirectional_controls_is_refused_at_load() {
     ] {
         let (_, loaded) = load(&plugin_named("wat-plugin", name), Limits::default());
         match loaded {
-            Err(Error::PluginLoad { message, .. }) => {
+            Err(Error::PluginLoad { problems, .. }) => {
+                let message = problems.join("; ");
                 assert!(message.contains("/name"), "{message}");
                 assert!(!message.chars().any(char::is_control), "{message:?}");
             }

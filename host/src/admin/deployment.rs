@@ -105,15 +105,17 @@ impl Deployment {
                 &trusted,
                 history.active.unsigned,
             )
-            .map_err(|e| Error::PluginLoad {
-                source_name: format!("{id} {}", history.active.version),
-                message: format!("the installed package no longer verifies: {e}"),
+            .map_err(|e| {
+                Error::plugin_load(
+                    format!("{id} {}", history.active.version),
+                    format!("the installed package no longer verifies: {e}"),
+                )
             })?;
             if verified.manifest.component_sha256 != history.active.component_sha256 {
-                return Err(Error::PluginLoad {
-                    source_name: id.clone(),
-                    message: "the installed package is not the one that was installed".into(),
-                });
+                return Err(Error::plugin_load(
+                    id.clone(),
+                    "the installed package is not the one that was installed",
+                ));
             }
             host.remove_plugin(id);
             host.load_bytes(

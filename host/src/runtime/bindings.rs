@@ -1,24 +1,32 @@
-//! Host-side bindings of the `kinga:plugin@0.2.0` worlds, generated from
+//! Host-side bindings of the `kinga:plugin@0.2.1` contract, generated from
 //! `wit/` by wasmtime's `bindgen!`.
 //!
-//! The three worlds share the `types` and `log` interfaces; the referral and
+//! The host binds worlds of its own (`kinga:host`, `host/wit/host-worlds`), not the
+//! contract's: each holds what every plugin of a kind exports since 0.2.0
+//! (`plugin` and the capability), and `settings-checker` holds the
+//! `settings` interface that 0.2.1 added. A plugin built against 0.2.0 has
+//! no `settings` export and still loads; one built against 0.2.1 must have
+//! it (see [`crate::runtime::settings_check`]). wasmtime finds a `@0.2.0`
+//! export under a `@0.2.1` name, as the two are semver-compatible.
+//!
+//! The worlds share the `types` and `log` interfaces; the referral and
 //! reporting bindings reuse the eligibility bindings' modules for them so a
 //! `PluginError` or a `Context` is one Rust type whatever the world.
 
-/// The `eligibility-plugin` world (and the shared `types` and `log`).
+/// What every eligibility plugin exports (and the shared `types` and `log`).
 pub mod eligibility {
     wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "eligibility-plugin",
+        path: ["../wit", "wit/host-worlds"],
+        world: "kinga:host/eligibility-core",
         imports: { default: trappable },
     });
 }
 
-/// The `referral-plugin` world.
+/// What every referral plugin exports.
 pub mod referral {
     wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "referral-plugin",
+        path: ["../wit", "wit/host-worlds"],
+        world: "kinga:host/referral-core",
         imports: { default: trappable },
         with: {
             "kinga:plugin/types": super::eligibility::kinga::plugin::types,
@@ -28,19 +36,28 @@ pub mod referral {
     });
 }
 
-/// The `reporting-plugin` world.
+/// What every reporting plugin exports.
 pub mod reporting {
     wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "reporting-plugin",
+        path: ["../wit", "wit/host-worlds"],
+        world: "kinga:host/reporting-core",
         imports: { default: trappable },
         with: {
             "kinga:plugin/types": super::eligibility::kinga::plugin::types,
             "kinga:plugin/log": super::eligibility::kinga::plugin::log,
             "kinga:plugin/plugin": super::eligibility::exports::kinga::plugin::plugin,
         },
+    });
+}
+
+/// The `settings` export of a plugin built against 0.2.1 or later.
+pub mod settings {
+    wasmtime::component::bindgen!({
+        path: ["../wit", "wit/host-worlds"],
+        world: "kinga:host/settings-checker",
     });
 }
 
 pub use eligibility::kinga::plugin::log;
 pub use eligibility::kinga::plugin::types;
+pub use settings::exports::kinga::plugin::settings as wit_settings;

@@ -172,9 +172,10 @@ fn collect_providers(value: &Value, out: &mut BTreeSet<(String, String, String)>
 /// templates whose tables, dimensions and labels are each declared once and
 /// whose titles quote only their own parameters.
 ///
-/// # Errors
-/// The first inconsistency, in words naming where it is.
-pub(crate) fn check(description: &PluginDescription) -> Result<(), String> {
+/// Returns every inconsistency, each in words naming where it is (none: the
+/// declaration is consistent), so that a developer sees them all at once.
+pub(crate) fn check(description: &PluginDescription) -> Vec<String> {
+    let mut problems = Vec::new();
     let defaults = &description.default_settings;
     for rule in &description.rules {
         let at = format!("rule {}", rule.id);
@@ -182,25 +183,32 @@ pub(crate) fn check(description: &PluginDescription) -> Result<(), String> {
             rule.reasons.iter().map(|r| r.code.as_str()),
             &at,
             "reason code",
-        )?;
+            &mut problems,
+        );
         for reason in &rule.reasons {
-            wording::check(&reason.message, wording::settings_only(defaults))
-                .map_err(|e| format!("the message of {at}'s reason {} {e}", reason.code))?;
+            if let Err(e) = wording::check(&reason.message, wording::settings_only(defaults)) {
+                problems.push(format!("the message of {at}'s reason {} {e}", reason.code));
+            }
         }
         if !rule.services.is_empty() && description.kind != PluginKind::Referral {
-            return Err(format!(
+            problems.push(format!(
                 "{at} declares services, which only referral rules name"
             ));
         }
-        unique(rule.services.iter().map(String::as_str), &at, "service")?;
+        unique(
+            rule.services.iter().map(String::as_str),
+            &at,
+            "service",
+            &mut problems,
+        );
         if let Some(range) = rule.priorities {
             if description.kind != PluginKind::Eligibility {
-                return Err(format!(
+                problems.push(format!(
                     "{at} declares priorities, which only eligibility rules give"
                 ));
             }
             if range.lowest > range.highest {
-                return Err(format!("{at}'s lowest priority is above its highest"));
+                problems.push(format!("{at}'s lowest priority is above its highest"));
             }
         }
     }
@@ -208,18 +216,20 @@ pub(crate) fn check(description: &PluginDescription) -> Result<(), String> {
         description.errors.iter().map(|e| e.code.as_str()),
         "the plugin",
         "error code",
-    )?;
+        &mut problems,
+    );
     for error in &description.errors {
-        wording::check(&error.message, wording::settings_only(defaults))
-            .map_err(|e| format!("the message of error {} {e}", error.code))?;
+        if let Err(e) = wording::check(&error.message, wording::settings_only(defaults)) {
+            problems.push(format!("the message of error {} {e}", error.code));
+        }
     }
     for template in &description.templates {
-        check_template(template)?;
+        check_template(template, &mut problems);
     }
-    Ok(())
+    problems
 }
 
-fn check_template(template: &TemplateDescription) -> Result<(), String> {
+fn check_template(template: &TemplateDescription, problems: &mut Vec<String>) {
     let at = format!("template {}", template.id);
     let parameters: BTreeSet<&str> = template
         .parameters
@@ -227,7 +237,7 @@ fn check_template(template: &TemplateDescription) -> Result<(), String> {
         .map(|p| p.name.as_str())
         .collect();
     if parameters.len() != template.parameters.len() {
-        return Err(format!("{at} declares a parameter twice"));
+        problems.push(format!("{at} declares a parameter twice"));
     }
     let own_parameters = |slot: Slot<'_>| match slot {
         Slot::Parameter(name) if parameters.contains(name) => Ok(()),
@@ -238,40 +248,57 @@ fn check_template(template: &TemplateDescription) -> Result<(), String> {
             Err("quotes a setting; a template's words quote its parameters only".into())
         }
     };
-    wording::check(&template.title, own_parameters)
-        .map_err(|e| format!("the title of {at} {e}"))?;
-    if let Some(narrative) = &template.narrative {
-        wording::check(narrative, own_parameters)
-            .map_err(|e| format!("the narrative of {at} {e}"))?;
+    if let Err(e) = wording::check(&template.title, own_parameters) {
+        problems.push(format!("the title of {at} {e}"));
     }
-    unique(template.tables.iter().map(|t| t.id.as_str()), &at, "table")?;
+    if let Some(narrative) = &template.narrative
+        && let Err(e) = wording::check(narrative, own_parameters)
+    {
+        problems.push(format!("the narrative of {at} {e}"));
+    }
+    unique(
+        template.tables.iter().map(|t| t.id.as_str()),
+        &at,
+        "table",
+        problems,
+    );
     for table in &template.tables {
         let at = format!("{at}'s table {}", table.id);
         unique(
             table.dimensions.iter().map(|d| d.name.as_str()),
             &at,
             "dimension",
-        )?;
+            problems,
+        );
         for dimension in &table.dimensions {
             let at = format!("{at}'s dimension {}", dimension.name);
-            unique(dimension.labels.iter().map(String::as_str), &at, "label")?;
+            unique(
+                dimension.labels.iter().map(String::as_str),
+                &at,
+                "label",
+                problems,
+            );
         }
     }
-    Ok(())
 }
 
-/// Refuses the first of `items` that appears twice.
-fn unique<'a>(items: impl Iterator<Item = &'a str>, at: &str, what: &str) -> Result<(), String> {
+/// Names each of `items` that appears more than once (once each).
+fn unique<'a>(
+    items: impl Iterator<Item = &'a str>,
+    at: &str,
+    what: &str,
+    problems: &mut Vec<String>,
+) {
     let mut seen = BTreeSet::new();
+    let mut repeated = BTreeSet::new();
     for item in items {
-        if !seen.insert(item) {
-            return Err(format!(
+        if !seen.insert(item) && repeated.insert(item) {
+            problems.push(format!(
                 "{at} declares the {what} {} twice",
                 crate::text::sanitize_log_line(item, 64)
             ));
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -290,7 +317,7 @@ pub(crate) mod tests {
             version: "1.0.0".into(),
             kind,
             purpose: "Tests declarations.".into(),
-            contract: crate::runtime::plugin::CONTRACT,
+            contract: crate::runtime::plugin::CONTRACT.to_owned(),
             content_sha256: "0".repeat(64),
             rules: vec![RuleDescription {
                 id: "main".into(),
@@ -322,6 +349,7 @@ pub(crate) mod tests {
                 kind: PluginErrorKind::InvalidCase,
                 message: "no age is recorded".into(),
             }],
+            settings_refusals: vec![],
             templates: vec![],
         }
     }
@@ -388,55 +416,56 @@ pub(crate) mod tests {
         }
     }
 
+    /// The first inconsistency `check` finds.
+    fn first(description: &PluginDescription) -> String {
+        check(description).into_iter().next().unwrap_or_default()
+    }
+
+    #[test]
+    fn every_inconsistency_is_named_at_once() {
+        let mut both = description(PluginKind::Eligibility);
+        let again = both.rules[0].reasons[0].clone();
+        both.rules[0].reasons.push(again);
+        both.rules[0].services = vec!["care.psychosocial".into()];
+        let again = both.errors[0].clone();
+        both.errors.push(again.clone());
+        both.errors.push(again);
+        let problems = check(&both);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("reason code over-age twice"));
+        assert!(problems[1].contains("only referral rules"));
+        assert!(problems[2].contains("error code no-age twice"));
+    }
+
     #[test]
     fn an_inconsistent_declaration_is_refused_at_load_naming_where() {
         let ok = description(PluginKind::Eligibility);
-        check(&ok).unwrap();
+        assert_eq!(check(&ok), Vec::<String>::new());
         let mut twice = ok.clone();
         let again = twice.rules[0].reasons[0].clone();
         twice.rules[0].reasons.push(again);
-        assert!(
-            check(&twice)
-                .unwrap_err()
-                .contains("reason code over-age twice")
-        );
+        assert!(first(&twice).contains("reason code over-age twice"));
         let mut unknown_setting = ok.clone();
         unknown_setting.rules[0].reasons[0].message = "older than {/min_age}".into();
-        assert!(
-            check(&unknown_setting)
-                .unwrap_err()
-                .contains("reason over-age")
-        );
+        assert!(first(&unknown_setting).contains("reason over-age"));
         let mut services = ok.clone();
         services.rules[0].services = vec!["care.psychosocial".into()];
-        assert!(
-            check(&services)
-                .unwrap_err()
-                .contains("only referral rules")
-        );
+        assert!(first(&services).contains("only referral rules"));
         let mut upside_down = ok.clone();
         upside_down.rules[0].priorities = Some(PriorityRange {
             lowest: 9,
             highest: 1,
         });
-        assert!(check(&upside_down).unwrap_err().contains("lowest priority"));
+        assert!(first(&upside_down).contains("lowest priority"));
         let mut ranks = description(PluginKind::Referral);
         ranks.rules[0].priorities = Some(PriorityRange {
             lowest: 1,
             highest: 2,
         });
-        assert!(
-            check(&ranks)
-                .unwrap_err()
-                .contains("only eligibility rules")
-        );
+        assert!(first(&ranks).contains("only eligibility rules"));
         let mut errors = ok.clone();
         let again = errors.errors[0].clone();
         errors.errors.push(again);
-        assert!(
-            check(&errors)
-                .unwrap_err()
-                .contains("error code no-age twice")
-        );
+        assert!(first(&errors).contains("error code no-age twice"));
     }
 }

@@ -470,9 +470,20 @@ impl Host {
     /// # Errors
     /// See [`Host::check_state`].
     pub fn apply_state(&mut self, state: &crate::admin::AdminState) -> Result<(), Error> {
-        self.check_state(state)?;
-        for plugin in &mut self.plugins {
-            plugin.apply_state(&state.plugin(&plugin.description.id))?;
+        // Every plugin is checked (its settings check run once) before any
+        // changes, so that an error leaves the host as it was.
+        let prepared = self
+            .plugins
+            .iter()
+            .map(|plugin| {
+                let own = state.plugin(&plugin.description.id);
+                plugin
+                    .checked_settings(&own)
+                    .map(|effective| (own, effective))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        for (plugin, (own, effective)) in self.plugins.iter_mut().zip(prepared) {
+            plugin.install_state(&own, effective);
         }
         Ok(())
     }
@@ -686,7 +697,7 @@ impl Host {
             plugin: plugin.description.id.clone(),
             plugin_version: plugin.description.version.clone(),
             content_sha256: plugin.description.content_sha256.clone(),
-            contract: crate::runtime::plugin::CONTRACT.to_owned(),
+            contract: plugin.description.contract.clone(),
             enabled_rules: ctx.enabled_rules.clone(),
             settings_sha256,
             as_of: ctx.as_of.clone(),
@@ -885,10 +896,7 @@ pub const MAX_AGE_YEARS: i32 = 25;
 pub(crate) fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, Error> {
     crate::storage::read_regular_file(path, max).map_err(|e| {
         if e.kind() == std::io::ErrorKind::InvalidInput {
-            Error::PluginLoad {
-                source_name: path.display().to_string(),
-                message: e.to_string(),
-            }
+            Error::plugin_load(path.display().to_string(), e.to_string())
         } else {
             Error::Io {
                 path: path.display().to_string(),

@@ -11,9 +11,9 @@ use wasmtime::{Engine, Precompiled, Store};
 use crate::case::schema;
 use crate::error::Error;
 use crate::error::PluginErrorKind;
-use crate::runtime::bindings::eligibility::EligibilityPluginPre;
-use crate::runtime::bindings::referral::ReferralPluginPre;
-use crate::runtime::bindings::reporting::ReportingPluginPre;
+use crate::runtime::bindings::eligibility::EligibilityCorePre;
+use crate::runtime::bindings::referral::ReferralCorePre;
+use crate::runtime::bindings::reporting::ReportingCorePre;
 use crate::runtime::bindings::reporting::exports::kinga::plugin::reporting as wit_reporting;
 use crate::runtime::bindings::types as wit;
 use crate::runtime::cache::{ArtifactCache, Lookup};
@@ -22,18 +22,20 @@ use crate::runtime::limits::Limits;
 use crate::runtime::plugin::{
     CONTRACT, DimensionDescription, ErrorDescription, LoadedPlugin, ParameterDescription,
     PluginDescription, PluginKind, PriorityRange, ReasonDescription, RuleDescription,
-    TableDescription, TemplateDescription, WorldPre, effective_rules,
+    SUPPORTED_CONTRACTS, TableDescription, TemplateDescription, WorldPre, effective_rules,
 };
 use crate::runtime::sandbox::{classify, engine_error, is_trap, one_line};
+use crate::runtime::settings_check::{self, RefusalDescription, SettingsCheck};
 use crate::runtime::store::{StoreState, new_store};
 use crate::storage::sha256_hex;
 
 /// The imports a plugin may have: the contract's own and the inert WASI
-/// subset (see [`crate::runtime::sandbox`]). WASI versions are matched by prefix:
-/// any `0.2.x` is accepted, as wasmtime links them semver-compatibly.
+/// subset (see [`crate::runtime::sandbox`]). Versions are matched by prefix:
+/// any `0.2.x` is accepted, as wasmtime links them semver-compatibly (the
+/// contract versions a plugin may export are checked in `contract_of`).
 const ALLOWED_IMPORTS: &[&str] = &[
-    "kinga:plugin/log@0.2.0",
-    "kinga:plugin/types@0.2.0",
+    "kinga:plugin/log@0.2.",
+    "kinga:plugin/types@0.2.",
     "wasi:cli/environment@0.2.",
     "wasi:cli/exit@0.2.",
     "wasi:cli/stdin@0.2.",
@@ -54,6 +56,20 @@ const ALLOWED_IMPORTS: &[&str] = &[
     "wasi:random/insecure-seed@0.2.",
 ];
 
+/// The most problems one refusal lists.
+const MAX_LOAD_PROBLEMS: usize = 20;
+
+/// What a plugin said about itself, with what the loader found.
+struct Described {
+    info: wit::PluginInfo,
+    templates: Vec<TemplateDescription>,
+    refusals: Vec<RefusalDescription>,
+    kind: PluginKind,
+    /// `kinga:plugin@0.2.1`, say.
+    contract: String,
+    sha256: String,
+}
+
 /// Everything loading needs from the host.
 pub(crate) struct Loader<'a> {
     pub engine: &'a Engine,
@@ -65,10 +81,7 @@ pub(crate) struct Loader<'a> {
 impl Loader<'_> {
     /// Loads a plugin from the bytes of its component.
     pub fn load(&self, bytes: &[u8], source: &str) -> Result<LoadedPlugin, Error> {
-        let refuse = |message: String| Error::PluginLoad {
-            source_name: source.to_owned(),
-            message,
-        };
+        let refuse = |message: String| Error::plugin_load(source, message);
         if bytes.len() > self.limits.component_bytes {
             return Err(refuse(format!(
                 "the file is {} bytes, more than the limit of {}",
@@ -93,22 +106,45 @@ impl Loader<'_> {
         }
         let sha256 = sha256_hex(bytes);
         let component = self.compile(bytes, &sha256).map_err(&refuse)?;
-        self.check_imports(&component).map_err(&refuse)?;
-        let kind = self.kind_of(&component).map_err(&refuse)?;
+        // The imports and the exports are independent: both are reported.
+        let (kind, version) = match (self.check_imports(&component), self.kind_of(&component)) {
+            (Ok(()), Ok(found)) => found,
+            (imports, exports) => {
+                return Err(Error::PluginLoad {
+                    source_name: source.to_owned(),
+                    problems: imports.err().into_iter().chain(exports.err()).collect(),
+                });
+            }
+        };
+        let contract = format!("kinga:plugin@{version}");
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| refuse(format!("cannot be linked: {}", one_line(&e))))?;
+        let settings_check = if version == "0.2.0" {
+            None
+        } else {
+            Some(
+                SettingsCheck::new(instance_pre.clone(), self.engine, self.limits).map_err(
+                    |e| {
+                        refuse(format!(
+                            "does not match the {contract} contract: {}",
+                            one_line(&e)
+                        ))
+                    },
+                )?,
+            )
+        };
         let pre = match kind {
             PluginKind::Eligibility => {
-                EligibilityPluginPre::new(instance_pre).map(WorldPre::Eligibility)
+                EligibilityCorePre::new(instance_pre).map(WorldPre::Eligibility)
             }
-            PluginKind::Referral => ReferralPluginPre::new(instance_pre).map(WorldPre::Referral),
-            PluginKind::Reporting => ReportingPluginPre::new(instance_pre).map(WorldPre::Reporting),
+            PluginKind::Referral => ReferralCorePre::new(instance_pre).map(WorldPre::Referral),
+            PluginKind::Reporting => ReportingCorePre::new(instance_pre).map(WorldPre::Reporting),
         }
         .map_err(|e| {
             refuse(format!(
-                "does not match the {CONTRACT} contract: {}",
+                "does not match the {contract} contract: {}",
                 one_line(&e)
             ))
         })?;
@@ -119,7 +155,21 @@ impl Loader<'_> {
             .map(|(name, _)| name.to_owned())
             .collect();
         let (info, templates) = self.describe(&pre, source)?;
-        let mut plugin = self.validate(info, templates, kind, sha256, pre, source)?;
+        let refusals = match &settings_check {
+            Some(check) => check
+                .refusals(source)
+                .map_err(|e| refuse(format!("settings refusals failed: {e}")))?,
+            None => Vec::new(),
+        };
+        let described = Described {
+            info,
+            templates,
+            refusals,
+            kind,
+            contract,
+            sha256,
+        };
+        let mut plugin = self.validate(described, pre, settings_check, source)?;
         plugin.imports = imports;
         Ok(plugin)
     }
@@ -152,11 +202,17 @@ impl Loader<'_> {
             .map_err(|e| format!("cannot be loaded: {}", one_line(&e)))
     }
 
-    fn kind_of(&self, component: &Component) -> Result<PluginKind, String> {
-        let exports: Vec<String> = component
+    /// The capability a component exports and the contract version it was
+    /// built against: exactly one capability, every contract export of one
+    /// version, and a version this host loads.
+    fn kind_of(&self, component: &Component) -> Result<(PluginKind, &'static str), String> {
+        let exports: Vec<(String, String)> = component
             .component_type()
             .exports(self.engine)
-            .map(|(name, _)| name.to_owned())
+            .filter_map(|(name, _)| {
+                let (interface, version) = name.strip_prefix("kinga:plugin/")?.split_once('@')?;
+                Some((interface.to_owned(), version.to_owned()))
+            })
             .collect();
         let kinds: Vec<PluginKind> = [
             PluginKind::Eligibility,
@@ -164,32 +220,46 @@ impl Loader<'_> {
             PluginKind::Reporting,
         ]
         .into_iter()
-        .filter(|k| exports.iter().any(|e| e == k.export()))
+        .filter(|k| {
+            exports
+                .iter()
+                .any(|(interface, _)| interface == k.interface())
+        })
         .collect();
-        match kinds.as_slice() {
-            [kind] => Ok(*kind),
+        let kind = match kinds.as_slice() {
+            [kind] => *kind,
             [] => {
-                let other: Vec<&String> = exports
-                    .iter()
-                    .filter(|e| e.starts_with("kinga:plugin/"))
-                    .collect();
-                if other.is_empty() {
-                    Err(format!(
-                        "exports no Kinga capability (expected one of the {CONTRACT} worlds)"
-                    ))
-                } else {
-                    Err(format!(
-                        "exports {}, but this host speaks {CONTRACT}; rebuild the plugin against \
-                         {CONTRACT} (kinga-plugin-sdk 0.2, see wit/README.md)",
-                        other
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                }
+                return Err(format!(
+                    "exports no Kinga capability (expected one of the worlds of {CONTRACT})"
+                ));
             }
-            _ => Err("exports more than one capability; a plugin provides exactly one".into()),
+            _ => {
+                return Err(
+                    "exports more than one capability; a plugin provides exactly one".into(),
+                );
+            }
+        };
+        let versions: BTreeSet<&str> = exports.iter().map(|(_, v)| v.as_str()).collect();
+        let supported = SUPPORTED_CONTRACTS.join(" and ");
+        match versions.iter().collect::<Vec<_>>().as_slice() {
+            [version] => match SUPPORTED_CONTRACTS.iter().find(|s| *s == *version) {
+                Some(found) => Ok((kind, found)),
+                None => Err(format!(
+                    "was built against kinga:plugin@{}, but this host loads plugins built against \
+                     {supported}; rebuild the plugin against {CONTRACT} (kinga-plugin-sdk 0.2, \
+                     see wit/README.md)",
+                    crate::text::sanitize_log_line(version, 40)
+                )),
+            },
+            _ => Err(format!(
+                "exports contract interfaces of different versions ({}); a plugin is built \
+                 against one version",
+                versions
+                    .iter()
+                    .map(|v| crate::text::sanitize_log_line(v, 40))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         }
     }
 
@@ -222,11 +292,12 @@ impl Loader<'_> {
         let id: Arc<str> = Arc::from(source);
         let mut store =
             new_store(self.engine, self.limits, Arc::clone(&id)).map_err(engine_error)?;
-        let failed =
-            |step: &str, store: &Store<StoreState>, e: wasmtime::Error| Error::PluginLoad {
-                source_name: source.to_owned(),
-                message: format!("{step} failed: {}", describe_failure(store, &e)),
-            };
+        let failed = |step: &str, store: &Store<StoreState>, e: wasmtime::Error| {
+            Error::plugin_load(
+                source,
+                format!("{step} failed: {}", describe_failure(store, &e)),
+            )
+        };
         match pre {
             WorldPre::Eligibility(pre) => {
                 let plugin = pre
@@ -270,80 +341,111 @@ impl Loader<'_> {
 
     fn validate(
         &self,
-        info: wit::PluginInfo,
-        templates: Vec<TemplateDescription>,
-        kind: PluginKind,
-        sha256: String,
+        described: Described,
         pre: WorldPre,
+        settings_check: Option<SettingsCheck>,
         source: &str,
     ) -> Result<LoadedPlugin, Error> {
-        let refuse = |message: String| Error::PluginLoad {
-            source_name: source.to_owned(),
-            message,
-        };
+        let Described {
+            info,
+            templates,
+            refusals,
+            kind,
+            contract,
+            sha256,
+        } = described;
+        let mut problems = Vec::new();
         let declared_kind = match info.kind {
             wit::PluginKind::Eligibility => PluginKind::Eligibility,
             wit::PluginKind::Referral => PluginKind::Referral,
             wit::PluginKind::Reporting => PluginKind::Reporting,
         };
         if declared_kind != kind {
-            return Err(refuse(format!(
+            problems.push(format!(
                 "describes itself as a {} plugin but exports the {} world",
                 declared_kind.as_str(),
                 kind.as_str()
-            )));
+            ));
         }
-        let settings_schema: Value = serde_json::from_str(&info.settings_schema)
-            .map_err(|_| refuse("its settings schema is not JSON".into()))?;
-        let default_settings: Value = serde_json::from_str(&info.default_settings)
-            .map_err(|_| refuse("its default settings are not JSON".into()))?;
+        let mut json = |text: &str, problem: &str| {
+            serde_json::from_str::<Value>(text).unwrap_or_else(|_| {
+                problems.push(problem.to_owned());
+                Value::Null
+            })
+        };
+        let settings_schema = json(&info.settings_schema, "its settings schema is not JSON");
+        let default_settings = json(&info.default_settings, "its default settings are not JSON");
         let description = PluginDescription {
             id: info.id,
             name: info.name,
             version: info.version,
             kind,
             purpose: info.purpose,
-            contract: CONTRACT,
+            contract,
             content_sha256: sha256,
             rules: info.rules.into_iter().map(rule_description).collect(),
             settings_schema,
             default_settings,
             case_fields: info.case_fields,
             errors: info.errors.into_iter().map(error_description).collect(),
+            settings_refusals: refusals,
             templates,
         };
-        let as_json = serde_json::to_value(&description)
-            .map_err(|_| refuse("its description cannot be represented".into()))?;
-        let mut checked = as_json.clone();
+        let mut checked = serde_json::to_value(&description).unwrap_or(Value::Null);
         if let Some(map) = checked.as_object_mut() {
             map.remove("contract");
             map.remove("content_sha256");
         }
-        if let Some(v) = schema::violations(schema::plugin_info(), &checked, 1)
-            .into_iter()
-            .next()
-        {
-            return Err(refuse(format!("its description is invalid at {}", v)));
-        }
+        let form = schema::violations(schema::plugin_info(), &checked, MAX_LOAD_PROBLEMS);
+        let well_formed = form.is_empty() && problems.is_empty();
+        problems.extend(
+            form.into_iter()
+                .map(|v| format!("its description is invalid at {v}")),
+        );
+        // What a description means is checked once its form is right: the
+        // checks of meaning quote its ids, which the form check keeps to
+        // plain labels.
         let mut rule_ids = BTreeSet::new();
-        for rule in &description.rules {
-            if !rule_ids.insert(rule.id.clone()) {
-                return Err(refuse(format!("two rules have the id {}", rule.id)));
+        let mut settings_validator = None;
+        if well_formed {
+            for rule in &description.rules {
+                if !rule_ids.insert(rule.id.clone()) {
+                    problems.push(format!("two rules have the id {}", rule.id));
+                }
+            }
+            problems.extend(
+                description
+                    .case_fields
+                    .iter()
+                    .filter(|p| !crate::case::is_case_field(p))
+                    .map(|field| {
+                        format!(
+                            "declares the case field {}, which the canonical case does not have",
+                            schema::quote(field)
+                        )
+                    }),
+            );
+            problems.extend(declared::check(&description).into_iter().chain(
+                settings_check::check_declarations(
+                    &description.settings_refusals,
+                    &description.default_settings,
+                ),
+            ));
+            match schema::compile_settings_schema(&description.settings_schema) {
+                Ok(validator) => settings_validator = Some(validator),
+                Err(e) => problems.push(format!("its settings schema does not compile: {e}")),
             }
         }
-        if let Some(field) = description
-            .case_fields
-            .iter()
-            .find(|p| !crate::case::is_case_field(p))
-        {
-            return Err(refuse(format!(
-                "declares the case field {}, which the canonical case does not have",
-                schema::quote(field)
-            )));
-        }
-        declared::check(&description).map_err(|e| refuse(format!("its description {e}")))?;
-        let settings_validator = schema::compile_settings_schema(&description.settings_schema)
-            .map_err(|e| refuse(format!("its settings schema does not compile: {e}")))?;
+        let refused = |mut problems: Vec<String>| {
+            problems.truncate(MAX_LOAD_PROBLEMS);
+            Error::PluginLoad {
+                source_name: source.to_owned(),
+                problems,
+            }
+        };
+        let Some(settings_validator) = settings_validator.filter(|_| problems.is_empty()) else {
+            return Err(refused(problems));
+        };
         let mut plugin = LoadedPlugin {
             id: Arc::from(description.id.as_str()),
             enabled: effective_rules(&description.rules, &BTreeMap::new()),
@@ -352,6 +454,7 @@ impl Loader<'_> {
             pre,
             rule_ids,
             settings_validator,
+            settings_check,
             settings_json: String::new(),
             declared: Declared::default(),
             slots: crate::runtime::gate::Slots::new(self.limits.concurrent_calls_per_plugin),
@@ -362,7 +465,7 @@ impl Loader<'_> {
         };
         plugin
             .set_settings(&Map::new())
-            .map_err(|e| refuse(format!("its default settings are invalid: {e}")))?;
+            .map_err(|e| refused(vec![format!("its default settings are invalid: {e}")]))?;
         Ok(plugin)
     }
 }

@@ -13,6 +13,7 @@
 //! | `bindings` | the plugin worlds' `bindgen!`: one minimal world per plugin kind |
 //! | `loader`, `plugin` | loading a component, and what a loaded plugin is |
 //! | `declared`, `wording` | what a plugin declared it can say, and the words rendered from it |
+//! | `settings_check` | the plugin's own check of its settings (contract 0.2.1) |
 //! | `output`, `report`, `render` | checking answers, streaming reports, rendering them |
 //! | `cache`, `engine`, `gate`, `limits` | compiled artifacts, epochs, slots and breaker, limits |
 
@@ -33,5 +34,6 @@ pub(crate) mod plugin;
 pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod sandbox;
+pub(crate) mod settings_check;
 pub(crate) mod store;
 pub(crate) mod wording;

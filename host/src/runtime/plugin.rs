@@ -9,16 +9,21 @@ use serde_json::{Map, Value};
 
 use crate::case::schema::{self, Violation};
 use crate::error::{Error, PluginErrorKind};
-use crate::runtime::bindings::eligibility::EligibilityPluginPre;
-use crate::runtime::bindings::referral::ReferralPluginPre;
-use crate::runtime::bindings::reporting::ReportingPluginPre;
+use crate::runtime::bindings::eligibility::EligibilityCorePre;
+use crate::runtime::bindings::referral::ReferralCorePre;
+use crate::runtime::bindings::reporting::ReportingCorePre;
 use crate::runtime::bindings::types as wit;
 use crate::runtime::declared::Declared;
 use crate::runtime::gate::BreakerStatus;
+use crate::runtime::settings_check::{RefusalDescription, SettingsCheck};
 use crate::runtime::store::StoreState;
 
-/// The contract version this host speaks.
-pub const CONTRACT: &str = "kinga:plugin@0.2.0";
+/// The contract version this host speaks (and the newest it loads).
+pub const CONTRACT: &str = "kinga:plugin@0.2.1";
+
+/// The contract versions this host loads, oldest first: a plugin built
+/// against 0.2.0 has no settings check (see `wit/README.md`).
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.2.0", "0.2.1"];
 
 /// The capability a plugin provides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -33,12 +38,12 @@ pub enum PluginKind {
 }
 
 impl PluginKind {
-    /// The name of the export that provides this capability.
-    pub(crate) fn export(self) -> &'static str {
+    /// The contract interface that provides this capability.
+    pub(crate) fn interface(self) -> &'static str {
         match self {
-            PluginKind::Eligibility => "kinga:plugin/eligibility@0.2.0",
-            PluginKind::Referral => "kinga:plugin/referral@0.2.0",
-            PluginKind::Reporting => "kinga:plugin/reporting@0.2.0",
+            PluginKind::Eligibility => "eligibility",
+            PluginKind::Referral => "referral",
+            PluginKind::Reporting => "reporting",
         }
     }
 
@@ -176,8 +181,8 @@ pub struct PluginDescription {
     pub kind: PluginKind,
     /// Why it processes children's data.
     pub purpose: String,
-    /// The contract version it implements.
-    pub contract: &'static str,
+    /// The contract version it was built against (`kinga:plugin@0.2.1`).
+    pub contract: String,
     /// SHA-256 of the component, hex.
     pub content_sha256: String,
     /// Its rules.
@@ -190,6 +195,10 @@ pub struct PluginDescription {
     pub case_fields: Vec<String>,
     /// Every error it can report.
     pub errors: Vec<ErrorDescription>,
+    /// Every refusal its settings check can give (none for a plugin built
+    /// against 0.2.0, which has no settings check).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub settings_refusals: Vec<RefusalDescription>,
     /// Its report templates (reporting plugins only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub templates: Vec<TemplateDescription>,
@@ -197,9 +206,9 @@ pub struct PluginDescription {
 
 /// The pre-instantiated world of a plugin.
 pub(crate) enum WorldPre {
-    Eligibility(EligibilityPluginPre<StoreState>),
-    Referral(ReferralPluginPre<StoreState>),
-    Reporting(ReportingPluginPre<StoreState>),
+    Eligibility(EligibilityCorePre<StoreState>),
+    Referral(ReferralCorePre<StoreState>),
+    Reporting(ReportingCorePre<StoreState>),
 }
 
 /// A plugin ready to be called: compiled once, pre-instantiated once, and
@@ -210,6 +219,8 @@ pub struct LoadedPlugin {
     pub(crate) pre: WorldPre,
     pub(crate) rule_ids: BTreeSet<String>,
     pub(crate) settings_validator: jsonschema::Validator,
+    /// The plugin's own settings check (contract 0.2.1 and later).
+    pub(crate) settings_check: Option<SettingsCheck>,
     /// Administrator overrides of rule defaults.
     pub(crate) rule_overrides: BTreeMap<String, bool>,
     /// The effective enabled rules.
@@ -271,19 +282,34 @@ impl LoadedPlugin {
         &self.imports
     }
 
+    /// Whether the plugin checks its own settings (contract 0.2.1 and
+    /// later) beyond what their schema says.
+    pub fn checks_settings(&self) -> bool {
+        self.settings_check.is_some()
+    }
+
     /// Checks an administrator's state for this plugin: rules it has,
-    /// settings its schema accepts.
+    /// settings its schema and its own settings check accept.
     ///
     /// # Errors
-    /// [`Error::InvalidSettings`] naming the rule or the field.
+    /// [`Error::InvalidSettings`] naming the rule or the field; a contained
+    /// trap or an invalid answer of the settings check.
     pub fn check_state(&self, state: &crate::admin::PluginState) -> Result<(), Error> {
+        self.checked_settings(state).map(drop)
+    }
+
+    /// The effective settings `state` gives, once checked.
+    pub(crate) fn checked_settings(
+        &self,
+        state: &crate::admin::PluginState,
+    ) -> Result<Value, Error> {
         if let Some(rule) = state.rules.keys().find(|r| !self.rule_ids.contains(*r)) {
             return Err(self.no_such_rule(
                 rule,
                 format!("/rules/{}", crate::case::json::escape_token(rule)),
             ));
         }
-        self.effective_settings(&state.settings).map(drop)
+        self.effective_settings(&state.settings)
     }
 
     /// The error for a rule the plugin does not have, at `pointer`.
@@ -302,7 +328,8 @@ impl LoadedPlugin {
     }
 
     /// The defaults with `overrides` laid over them (top-level keys),
-    /// checked against the plugin's settings schema.
+    /// checked against the plugin's settings schema and then by the plugin
+    /// itself.
     fn effective_settings(&self, overrides: &Map<String, Value>) -> Result<Value, Error> {
         let mut effective = self
             .description
@@ -314,7 +341,16 @@ impl LoadedPlugin {
             effective.insert(key.clone(), value.clone());
         }
         let effective = Value::Object(effective);
-        let violations = schema::violations(&self.settings_validator, &effective, 20);
+        let mut violations = schema::violations(&self.settings_validator, &effective, 20);
+        if violations.is_empty()
+            && let Some(check) = &self.settings_check
+        {
+            violations = check.run(
+                &self.description.id,
+                &self.description.settings_refusals,
+                &effective,
+            )?;
+        }
         if violations.is_empty() {
             Ok(effective)
         } else {
@@ -325,15 +361,14 @@ impl LoadedPlugin {
         }
     }
 
-    /// Applies an administrator's state: switch, rules, settings. All or
-    /// nothing: on an error nothing changes.
-    pub(crate) fn apply_state(&mut self, state: &crate::admin::PluginState) -> Result<(), Error> {
-        self.check_state(state)?;
+    /// Puts an administrator's state in force (switch, rules, settings),
+    /// with `effective` the settings [`LoadedPlugin::checked_settings`]
+    /// found for it.
+    pub(crate) fn install_state(&mut self, state: &crate::admin::PluginState, effective: Value) {
         self.rule_overrides = state.rules.clone();
         self.enabled = effective_rules(&self.description.rules, &self.rule_overrides);
-        self.set_settings(&state.settings)?;
+        self.install_settings(effective);
         self.switched_on = state.enabled;
-        Ok(())
     }
 
     /// The effective settings (defaults overlaid by overrides).
@@ -355,9 +390,14 @@ impl LoadedPlugin {
     /// defaults (top-level keys) and the result must fit the schema.
     pub(crate) fn set_settings(&mut self, overrides: &Map<String, Value>) -> Result<(), Error> {
         let effective = self.effective_settings(overrides)?;
+        self.install_settings(effective);
+        Ok(())
+    }
+
+    /// Puts checked settings in force.
+    fn install_settings(&mut self, effective: Value) {
         self.settings_json = crate::case::canonical_json(&effective);
         self.declared = Declared::new(&self.description, effective);
-        Ok(())
     }
 
     /// The input of a call as its breaker tells inputs apart: the context

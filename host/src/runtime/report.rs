@@ -24,7 +24,7 @@ use crate::case::ValidCase;
 use crate::case::asof::AsOf;
 use crate::case::schema;
 use crate::error::Error;
-use crate::runtime::bindings::reporting::ReportingPlugin;
+use crate::runtime::bindings::reporting::ReportingCore;
 use crate::runtime::bindings::reporting::exports::kinga::plugin::reporting as wit_reporting;
 use crate::runtime::budget::RequestBudget;
 use crate::runtime::capability::wrong_kind;
@@ -204,7 +204,7 @@ pub struct ReportRun<'h> {
     sandbox: &'h Sandbox,
     plugin: &'h LoadedPlugin,
     store: Store<StoreState>,
-    instance: ReportingPlugin,
+    instance: ReportingCore,
     handle: Option<ResourceAny>,
     cases: u64,
     /// What the report has been given so far, as the breaker tells inputs

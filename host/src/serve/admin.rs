@@ -44,6 +44,8 @@ const READ_ONLY: &[&str] = &[
     "settings_schema",
     "default_settings",
     "settings_set_by_administrator",
+    "checks_settings",
+    "settings_refusals",
     "title",
     "description",
     "set_by",

@@ -70,6 +70,8 @@ pub(super) fn plugin_view(plugin: &LoadedPlugin, state: &AdminState) -> Value {
         "templates": d.templates,
         "case_fields": d.case_fields,
         "errors": errors,
+        "checks_settings": plugin.checks_settings(),
+        "settings_refusals": d.settings_refusals,
         "settings": plugin.settings(),
         "settings_set_by_administrator": admin.settings.keys().collect::<Vec<_>>(),
         "breaker": plugin.breaker(),

@@ -40,6 +40,13 @@ impl Plugin for BuildingAFutureEligibility {
         .reads(rules::AGE_FIELDS)
         .with_rules(&rules::RULES)
     }
+
+    const SETTINGS_REFUSALS: &'static [kinga_plugin_sdk::settings::RefusalText] =
+        settings::REFUSALS;
+
+    fn check_settings(settings: &Settings) -> Vec<kinga_plugin_sdk::settings::SettingsRefusal> {
+        settings::check(settings)
+    }
 }
 
 /// The tracks take the child's age, computed once per case, so `evaluate`

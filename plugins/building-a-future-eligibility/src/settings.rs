@@ -1,5 +1,6 @@
 //! The plugin's settings and their documented defaults.
 
+use kinga_plugin_sdk::settings::{RefusalText, SettingsRefusal};
 use serde::{Deserialize, Serialize};
 
 /// Settings an administrator may change (see `settings.schema.json`).
@@ -36,5 +37,103 @@ impl Default for Settings {
             child_rights_club_min_age: 9,
             child_rights_club_max_age: 17,
         }
+    }
+}
+
+/// Every refusal [`check`] can give.
+pub const REFUSALS: &[RefusalText] = &[
+    (
+        "no-counties",
+        "the programme serves no county: every child would be ineligible",
+    ),
+    (
+        "education-ages-inverted",
+        "the youngest age for education support ({/education_min_age}) is above the oldest ({/education_max_age})",
+    ),
+    (
+        "vocational-ages-inverted",
+        "the youngest age for vocational training ({/vocational_min_age}) is above the oldest ({/vocational_max_age})",
+    ),
+    (
+        "child-rights-club-ages-inverted",
+        "the youngest age for a Child Rights Club ({/child_rights_club_min_age}) is above the oldest ({/child_rights_club_max_age})",
+    ),
+];
+
+/// What the tracks cannot safely run with: no county served (every child
+/// would be ineligible, silently), or an age range whose minimum lies above
+/// its maximum.
+pub fn check(settings: &Settings) -> Vec<SettingsRefusal> {
+    let mut refusals = Vec::new();
+    if settings.counties.is_empty() {
+        refusals.push(SettingsRefusal::new("no-counties", "/counties"));
+    }
+    let ranges = [
+        (
+            "education-ages-inverted",
+            "/education_min_age",
+            settings.education_min_age,
+            settings.education_max_age,
+        ),
+        (
+            "vocational-ages-inverted",
+            "/vocational_min_age",
+            settings.vocational_min_age,
+            settings.vocational_max_age,
+        ),
+        (
+            "child-rights-club-ages-inverted",
+            "/child_rights_club_min_age",
+            settings.child_rights_club_min_age,
+            settings.child_rights_club_max_age,
+        ),
+    ];
+    for (code, pointer, min, max) in ranges {
+        if min > max {
+            refusals.push(SettingsRefusal::new(code, pointer));
+        }
+    }
+    refusals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_accepted() {
+        assert!(check(&Settings::default()).is_empty());
+    }
+
+    #[test]
+    fn inverted_ranges_and_no_county_are_refused_with_declared_codes() {
+        let bad = Settings {
+            counties: Vec::new(),
+            education_min_age: 16,
+            vocational_max_age: 15,
+            child_rights_club_min_age: 18,
+            ..Settings::default()
+        };
+        let got: Vec<(String, String)> = check(&bad)
+            .into_iter()
+            .map(|r| (r.code, r.pointer))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("no-counties", "/counties"),
+                ("education-ages-inverted", "/education_min_age"),
+                ("vocational-ages-inverted", "/vocational_min_age"),
+                (
+                    "child-rights-club-ages-inverted",
+                    "/child_rights_club_min_age"
+                ),
+            ]
+            .map(|(c, p)| (c.to_owned(), p.to_owned()))
+        );
+        assert!(
+            got.iter()
+                .all(|(code, _)| REFUSALS.iter().any(|(c, _)| c == code))
+        );
     }
 }

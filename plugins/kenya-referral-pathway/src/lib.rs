@@ -48,6 +48,13 @@ impl Plugin for KenyaReferralPathway {
         .errors(rules::ERRORS)
         .with_rules(&rules::RULES)
     }
+
+    const SETTINGS_REFUSALS: &'static [kinga_plugin_sdk::settings::RefusalText] =
+        settings::REFUSALS;
+
+    fn check_settings(settings: &Settings) -> Vec<kinga_plugin_sdk::settings::SettingsRefusal> {
+        settings::check(settings)
+    }
 }
 
 /// The rules share facts gathered once per case, so `route` is the

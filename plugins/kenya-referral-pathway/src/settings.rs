@@ -1,7 +1,10 @@
 //! The plugin's settings, their documented defaults, and the provider
 //! directory.
 
+use std::collections::BTreeSet;
+
 use kinga_plugin_sdk::serde_json;
+use kinga_plugin_sdk::settings::{RefusalText, SettingsRefusal};
 use serde::{Deserialize, Serialize};
 
 /// Settings an administrator may change (see `settings.schema.json`).
@@ -64,8 +67,164 @@ impl Default for Settings {
     }
 }
 
+/// The longest post-rape care window the medicine allows: HIV PEP must
+/// start within 72 hours of exposure.
+pub const PEP_CLINICAL_MAXIMUM_HOURS: u32 = 72;
+
+/// The longest emergency contraception window the medicine allows: 120
+/// hours (ICEC); Kenya's guideline text says 72.
+pub const EC_CLINICAL_MAXIMUM_HOURS: u32 = 120;
+
+/// Every refusal [`check`] can give.
+pub const REFUSALS: &[RefusalText] = &[
+    (
+        "pep-window-beyond-clinical-maximum",
+        "a post-rape care window of {/pep_window_hours} hours is beyond the 72 hours within which HIV PEP must start",
+    ),
+    (
+        "ec-window-beyond-clinical-maximum",
+        "an emergency contraception window of {/ec_window_hours} hours is beyond the 120 hours within which it works",
+    ),
+    (
+        "education-ages-inverted",
+        "the youngest age for education re-entry ({/education_min_age}) is above the oldest ({/education_max_age})",
+    ),
+    (
+        "vocational-ages-inverted",
+        "the youngest age for vocational training ({/vocational_min_age}) is above the oldest ({/vocational_max_age})",
+    ),
+    (
+        "provider-directory-empty",
+        "the provider directory is empty: no referral could name a provider",
+    ),
+    (
+        "provider-id-repeated",
+        "this provider id is already used by an earlier entry of the directory",
+    ),
+    (
+        "provider-service-unknown",
+        "no rule of this plugin refers to this service, so the entry would never be chosen for it",
+    ),
+];
+
+/// What the rules cannot safely run with: a clinical window beyond the
+/// clinical maximum, an inverted age range, an empty directory, a repeated
+/// provider id, a provider offering a service no rule refers to.
+pub fn check(settings: &Settings) -> Vec<SettingsRefusal> {
+    let mut refusals = Vec::new();
+    let mut refuse =
+        |code: &str, pointer: String| refusals.push(SettingsRefusal::new(code, &pointer));
+    if settings.pep_window_hours > PEP_CLINICAL_MAXIMUM_HOURS {
+        refuse(
+            "pep-window-beyond-clinical-maximum",
+            "/pep_window_hours".into(),
+        );
+    }
+    if settings.ec_window_hours > EC_CLINICAL_MAXIMUM_HOURS {
+        refuse(
+            "ec-window-beyond-clinical-maximum",
+            "/ec_window_hours".into(),
+        );
+    }
+    if settings.education_min_age > settings.education_max_age {
+        refuse("education-ages-inverted", "/education_min_age".into());
+    }
+    if settings.vocational_min_age > settings.vocational_max_age {
+        refuse("vocational-ages-inverted", "/vocational_min_age".into());
+    }
+    if settings.providers.is_empty() {
+        refuse("provider-directory-empty", "/providers".into());
+    }
+    let known: BTreeSet<&str> = crate::rules::RULES
+        .iter()
+        .flat_map(|r| r.services.iter().copied())
+        .collect();
+    let mut ids = BTreeSet::new();
+    for (index, provider) in settings.providers.iter().enumerate() {
+        if !ids.insert(provider.id.as_str()) {
+            refuse("provider-id-repeated", format!("/providers/{index}/id"));
+        }
+        for (at, service) in provider.services.iter().enumerate() {
+            if !known.contains(service.as_str()) {
+                refuse(
+                    "provider-service-unknown",
+                    format!("/providers/{index}/services/{at}"),
+                );
+            }
+        }
+    }
+    refusals
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn refused(settings: &Settings) -> Vec<(String, String)> {
+        check(settings)
+            .into_iter()
+            .map(|r| (r.code, r.pointer))
+            .collect()
+    }
+
+    #[test]
+    fn the_defaults_are_accepted_and_every_code_given_is_declared() {
+        assert!(check(&Settings::default()).is_empty());
+        let mut bad = Settings {
+            pep_window_hours: 96,
+            ec_window_hours: 500,
+            education_min_age: 16,
+            vocational_max_age: 12,
+            ..Settings::default()
+        };
+        bad.providers[1].id = bad.providers[0].id.clone();
+        bad.providers[2].services[0] = "health.post-rap-care".into();
+        let got = refused(&bad);
+        assert_eq!(
+            got,
+            [
+                ("pep-window-beyond-clinical-maximum", "/pep_window_hours"),
+                ("ec-window-beyond-clinical-maximum", "/ec_window_hours"),
+                ("education-ages-inverted", "/education_min_age"),
+                ("vocational-ages-inverted", "/vocational_min_age"),
+                ("provider-id-repeated", "/providers/1/id"),
+                ("provider-service-unknown", "/providers/2/services/0"),
+            ]
+            .map(|(c, p)| (c.to_owned(), p.to_owned()))
+        );
+        assert!(
+            got.iter()
+                .all(|(code, _)| REFUSALS.iter().any(|(c, _)| c == code))
+        );
+    }
+
+    #[test]
+    fn the_clinical_maxima_themselves_are_accepted() {
+        let defaults = Settings::default();
+        let at_the_edge = Settings {
+            pep_window_hours: PEP_CLINICAL_MAXIMUM_HOURS,
+            ec_window_hours: EC_CLINICAL_MAXIMUM_HOURS,
+            education_max_age: defaults.education_min_age,
+            ..defaults
+        };
+        assert!(check(&at_the_edge).is_empty());
+    }
+
+    #[test]
+    fn an_empty_directory_is_refused() {
+        let empty = Settings {
+            providers: Vec::new(),
+            ..Settings::default()
+        };
+        assert_eq!(
+            refused(&empty),
+            [(
+                "provider-directory-empty".to_owned(),
+                "/providers".to_owned()
+            )]
+        );
+    }
+
     #[test]
     fn the_sample_directory_parses_and_says_it_is_a_sample() {
         let providers = super::Settings::default().providers;

@@ -12,7 +12,7 @@
 //! with the declared rules), or `info()` itself for a reporting plugin.
 
 /// Glue shared by the three worlds: logging, `describe` (from the
-/// description `$info`), contexts and errors.
+/// description `$info`), the settings check, contexts and errors.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __kinga_common_glue {
@@ -67,6 +67,35 @@ macro_rules! __kinga_common_glue {
 
         fn __kinga_case(case: &str) -> Result<$crate::Case, __kinga_types::PluginError> {
             $crate::Case::from_json(case).map_err(__kinga_error)
+        }
+
+        impl __kinga_bindings::exports::kinga::plugin::settings::Guest for __KingaComponent {
+            fn refusals() -> Vec<__kinga_bindings::exports::kinga::plugin::settings::RefusalInfo> {
+                $crate::settings::declared::<$plugin>()
+                    .into_iter()
+                    .map(|(code, message)| {
+                        __kinga_bindings::exports::kinga::plugin::settings::RefusalInfo {
+                            code: code.to_owned(),
+                            message: message.to_owned(),
+                        }
+                    })
+                    .collect()
+            }
+
+            fn check(
+                settings: String,
+            ) -> Vec<__kinga_bindings::exports::kinga::plugin::settings::Refusal> {
+                __kinga_install_log();
+                $crate::settings::check_json::<$plugin>(&settings)
+                    .into_iter()
+                    .map(
+                        |r| __kinga_bindings::exports::kinga::plugin::settings::Refusal {
+                            code: r.code,
+                            pointer: r.pointer,
+                        },
+                    )
+                    .collect()
+            }
         }
 
         impl __kinga_bindings::exports::kinga::plugin::plugin::Guest for __KingaComponent {
@@ -128,7 +157,7 @@ macro_rules! __kinga_common_glue {
 /// Exports `$plugin` (an [`EligibilityPlugin`](crate::EligibilityPlugin)) as
 /// the component's `eligibility-plugin` world.
 ///
-/// `wit = "path"` names the folder holding the `kinga:plugin@0.2.0` WIT,
+/// `wit = "path"` names the folder holding the `kinga:plugin@0.2.1` WIT,
 /// relative to the plugin crate (default `"wit"`).
 #[macro_export]
 macro_rules! export_eligibility_plugin {
@@ -139,7 +168,7 @@ macro_rules! export_eligibility_plugin {
         mod __kinga_bindings {
             $crate::__private::wit_bindgen::generate!({
                 path: $wit,
-                world: "kinga:plugin/eligibility-plugin@0.2.0",
+                world: "kinga:plugin/eligibility-plugin@0.2.1",
                 runtime_path: "::kinga_plugin_sdk::__private::wit_bindgen::rt",
             });
         }
@@ -197,7 +226,7 @@ macro_rules! export_referral_plugin {
         mod __kinga_bindings {
             $crate::__private::wit_bindgen::generate!({
                 path: $wit,
-                world: "kinga:plugin/referral-plugin@0.2.0",
+                world: "kinga:plugin/referral-plugin@0.2.1",
                 runtime_path: "::kinga_plugin_sdk::__private::wit_bindgen::rt",
             });
         }
@@ -264,7 +293,7 @@ macro_rules! export_reporting_plugin {
         mod __kinga_bindings {
             $crate::__private::wit_bindgen::generate!({
                 path: $wit,
-                world: "kinga:plugin/reporting-plugin@0.2.0",
+                world: "kinga:plugin/reporting-plugin@0.2.1",
                 runtime_path: "::kinga_plugin_sdk::__private::wit_bindgen::rt",
             });
         }

@@ -1,7 +1,7 @@
 //! The guest SDK for Kinga plugins.
 //!
 //! A Kinga plugin is a WebAssembly component built for `wasm32-wasip2` that
-//! implements one world of the `kinga:plugin@0.2.0` contract (see `wit/`).
+//! implements one world of the `kinga:plugin@0.2.1` contract (see `wit/`).
 //! This crate lets a plugin be written as plain Rust:
 //!
 //! - [`Case`] is a typed view of the canonical case v1, which the host has
@@ -21,6 +21,8 @@
 //!   declarations ([`describe`]);
 //! - [`logic::Check`] and [`logic::decide`] combine a track's conditions
 //!   with three-valued logic, never turning missing data into a "no";
+//! - [`Plugin::check_settings`] refuses, with declared codes, settings the
+//!   rules cannot safely run with, before they take effect ([`settings`]);
 //! - [`Decision`], [`Referral`] and [`report::Table`] are what rules return;
 //! - [`export_eligibility_plugin!`], [`export_referral_plugin!`] and
 //!   [`export_reporting_plugin!`] generate the WIT glue.
@@ -102,6 +104,7 @@ pub mod logic;
 pub mod outcome;
 pub mod report;
 pub mod rule;
+pub mod settings;
 
 pub use case::*;
 pub use context::Context;
@@ -136,6 +139,21 @@ pub trait Plugin {
     /// a whole-case pass with [`PluginInfo::reads`], rules declared another
     /// way with [`PluginInfo::with_rules`]).
     fn info() -> PluginInfo;
+
+    /// Every refusal [`check_settings`](Self::check_settings) can give:
+    /// `(code, message)`, the message quoting settings as `{/pointer}`
+    /// (see [`settings`]). The SDK adds its own (`settings-unreadable`).
+    const SETTINGS_REFUSALS: &'static [settings::RefusalText] = &[];
+
+    /// What the plugin's rules cannot safely run with, beyond what the
+    /// settings schema can say: a clinical window beyond the clinical
+    /// maximum, an inverted range, an empty directory. The host calls it
+    /// before any settings take effect; an empty list accepts them. By
+    /// default everything the schema accepts is accepted.
+    fn check_settings(settings: &Self::Settings) -> Vec<settings::SettingsRefusal> {
+        let _ = settings;
+        Vec::new()
+    }
 }
 
 /// An eligibility plugin.

@@ -29,7 +29,9 @@
 //! | `error-pointer-elsewhere` | refuses with its declared code and a pointer spelling the case id |
 
 mod bindings {
-    wit_bindgen::generate!({ path: "../../../wit", world: "referral-plugin" });
+    // Built against the frozen 0.2.0 contract: the host must go on loading
+    // plugins built before the settings check (0.2.1) existed.
+    wit_bindgen::generate!({ path: "../../contract/wit-0.2.0", world: "referral-plugin" });
 }
 
 use bindings::exports::kinga::plugin::plugin::Guest as PluginGuest;
