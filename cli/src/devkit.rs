@@ -302,7 +302,7 @@ pub fn test(global: &Global, args: &TestArgs, errors: &ErrorPrinter) -> u8 {
         let outcome = host
             .apply_state(&kinga_host::admin::AdminState::default())
             .and_then(|()| fixture.prepare(&mut host, &id))
-            .and_then(|()| fixture.run(&host, &id));
+            .and_then(|()| fixture.run_checking_reads(&host, &id));
         match outcome {
             Err(e) => {
                 broken += 1;

@@ -1,6 +1,7 @@
 //! `kinga keys` and the package commands: generate a publisher key, trust
 //! one, sign a plugin, install a package, roll back.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
@@ -9,7 +10,7 @@ use kinga_host::{Error, Host};
 
 use super::admin::Accountability;
 use super::setup::{self, ErrorPrinter};
-use super::{EXIT_OK, Global};
+use super::{EXIT_FAILED, EXIT_OK, Global};
 
 /// `kinga keys ...`.
 #[derive(Debug, Subcommand)]
@@ -146,8 +147,51 @@ fn list(global: &Global, json: bool, errors: &ErrorPrinter) -> u8 {
     EXIT_OK
 }
 
-/// `kinga plugins sign`: writes a signed package.
-pub fn sign(component: &Path, key: Option<&Path>, out: &Path, errors: &ErrorPrinter) -> u8 {
+/// The fixtures a package will carry: every `*.json` in `dir`, by file
+/// name, each a regular file within the package limit and named as the
+/// manifest schema allows.
+fn package_fixtures(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut fixtures = BTreeMap::new();
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stem = name.trim_end_matches(".json");
+        let fits = stem.len() <= 96
+            && stem.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && stem
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !fits {
+            return Err(format!(
+                "{}: a packaged fixture is named with lowercase letters, digits, - and _ (at most 96), then .json",
+                path.display()
+            ));
+        }
+        let bytes = kinga_host::read_regular_file(&path, admin::MAX_PACKAGED_FIXTURE_BYTES)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        fixtures.insert(name, bytes);
+    }
+    if fixtures.is_empty() {
+        return Err(format!("{}: no *.json fixtures", dir.display()));
+    }
+    Ok(fixtures)
+}
+
+/// `kinga plugins sign`: writes a signed package, with the plugin's own
+/// fixtures when `fixtures` names their directory (they must pass first).
+pub fn sign(
+    component: &Path,
+    fixtures: Option<&Path>,
+    key: Option<&Path>,
+    out: &Path,
+    errors: &ErrorPrinter,
+) -> u8 {
     let component = match super::devkit::component(component, errors) {
         Ok(path) => path,
         Err(code) => return code,
@@ -173,14 +217,48 @@ pub fn sign(component: &Path, key: Option<&Path>, out: &Path, errors: &ErrorPrin
         Ok(key) => key,
         Err(message) => return errors.usage(&message.to_string()),
     };
-    match admin::write_package(out, &bytes, &id, &version, &kind, key.as_ref()) {
+    let fixtures = match fixtures.map(package_fixtures).transpose() {
+        Ok(fixtures) => fixtures.unwrap_or_default(),
+        Err(message) => return errors.usage(&message),
+    };
+    // A package whose own fixtures fail would be refused at every
+    // installation: it is not written.
+    match admin::own_fixtures::run(&bytes, &fixtures, &kinga_host::Limits::default()) {
+        Ok(failed) if failed.is_empty() => {}
+        Ok(failed) => {
+            eprintln!(
+                "kinga: the plugin did not pass {} of its {} fixtures; no package was written:",
+                failed.len(),
+                fixtures.len()
+            );
+            for failure in &failed {
+                eprintln!(
+                    "  - {}: {}",
+                    setup::printable(&failure.fixture),
+                    setup::printable(&failure.problem)
+                );
+            }
+            return EXIT_FAILED;
+        }
+        Err(e) => return errors.fail(&e),
+    }
+    let contents = admin::PackageContents {
+        component: bytes,
+        fixtures,
+    };
+    match admin::write_package(out, &contents, &id, &version, &kind, key.as_ref()) {
         Ok(manifest) => {
             let by = manifest
                 .publisher_key_id
                 .as_deref()
                 .unwrap_or("nobody (UNSIGNED, development only)");
+            let carried = match manifest.fixtures.len() {
+                0 => " (no fixtures of its own: installation runs only the smoke caseload)"
+                    .to_owned(),
+                n => format!(", with {n} fixtures of its own, all passed"),
+            };
             setup::emit(&format!(
-                "package {} {} signed by {by}: {}\n",
+                "package {} {} signed by {by}{carried}: {}\n",
                 manifest.id,
                 manifest.version,
                 out.display()

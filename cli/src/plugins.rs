@@ -33,6 +33,11 @@ pub enum PluginsCommand {
     Sign {
         /// The component (`.wasm`), or a plugin crate to build first.
         component: std::path::PathBuf,
+        /// The plugin's own fixtures (`*.json`, as `kinga test` runs them),
+        /// signed into the package: they must pass now, and every
+        /// installation runs them again before the plugin is put in use.
+        #[arg(long, value_name = "DIR")]
+        fixtures: Option<std::path::PathBuf>,
         /// The secret key (NAME.key). Without it the package is unsigned:
         /// for development only.
         #[arg(long)]
@@ -116,10 +121,11 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
         }
         PluginsCommand::Sign {
             component,
+            fixtures,
             key,
             out,
         } => {
-            return super::keys::sign(component, key.as_deref(), out, errors);
+            return super::keys::sign(component, fixtures.as_deref(), key.as_deref(), out, errors);
         }
         PluginsCommand::Install {
             package,

@@ -50,6 +50,7 @@
 //! | the crate root | the runtime: [`Host`], cases ([`ValidCase`], [`AsOf`]), outputs, reports, [`Error`] |
 //! | [`admin`] | administration state, signed packages, keys, a [`admin::LiveHost`] that reloads |
 //! | [`records`] | hash-chained logs and decision records |
+//! | [`fixture`] | the fixture format: what a plugin must answer, run by `kinga test` and at installation |
 //! | `devkit` (feature `devkit`) | fixtures, explanations, shadow runs, synthetic caseloads |
 //! | `serve` (feature `serve`) | the JSON HTTP service |
 //!
@@ -62,6 +63,7 @@ mod case;
 #[cfg(feature = "devkit")]
 pub mod devkit;
 mod error;
+pub mod fixture;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;

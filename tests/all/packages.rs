@@ -404,3 +404,161 @@ fn a_candidate_that_traps_on_the_smoke_caseload_is_refused() {
     assert_eq!(p.active_version().as_deref(), Some("1.0.0"));
     assert_eq!(p.refused_installs(), 1);
 }
+
+/// Copies the reference plugin's fixtures named in `names` into a new
+/// directory `dir` under the publisher's work.
+fn reference_fixtures(p: &Publisher, dir: &str, names: &[&str]) -> PathBuf {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cases/kenya-referral-pathway");
+    let to = p.path(dir);
+    std::fs::create_dir_all(&to).unwrap();
+    for name in names {
+        let file = format!("{name}.json");
+        std::fs::copy(from.join(&file), to.join(&file)).unwrap();
+    }
+    to
+}
+
+fn referral_version(p: &Publisher) -> String {
+    let listed = p.run(&["plugins", "list", "--json"]);
+    assert_success(&listed);
+    let all: Vec<Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    all.iter()
+        .find(|x| x["id"] == "kenya-referral-pathway")
+        .map(|x| x["version"].as_str().unwrap().to_owned())
+        .unwrap()
+}
+
+/// A publisher signs the plugin's own fixtures into its package; they must
+/// pass to be signed, and every installation runs them again in the
+/// sandbox, so that a package whose tests fail, or were changed or added to
+/// after signing, is never put in use.
+#[test]
+fn a_package_carries_its_own_fixtures_and_installation_runs_them() {
+    let p = Publisher::new();
+    let candidate = kinga_artifacts::TEST_REFERRAL_EC72;
+    let key = p.path("trusted.key");
+    let key = key.to_str().unwrap();
+    // The candidate's 72-hour emergency contraception window fails the
+    // reference plugin's own 120-hour fixture.
+    let passing = ["police-with-consent", "safe-shelter-when-unsafe-at-home"];
+    let failing = "emergency-contraception-fires-at-exactly-120h";
+    let with_failing = reference_fixtures(&p, "with-failing", &[passing[0], passing[1], failing]);
+
+    let out = p.path("never-written");
+    let signed = p.run(&[
+        "plugins",
+        "sign",
+        candidate,
+        "--fixtures",
+        with_failing.to_str().unwrap(),
+        "--key",
+        key,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        signed.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    let said = String::from_utf8_lossy(&signed.stderr);
+    assert!(said.contains("did not pass 1 of its 3 fixtures"), "{said}");
+    assert!(said.contains(&format!("{failing}.json")), "{said}");
+    assert!(!out.join("manifest.json").exists());
+
+    // A package made without `kinga plugins sign` still has its fixtures
+    // run at installation.
+    let forged = p.path("forged");
+    let fixtures = passing
+        .iter()
+        .chain([&failing])
+        .map(|name| {
+            let file = format!("{name}.json");
+            (
+                file.clone(),
+                std::fs::read(with_failing.join(&file)).unwrap(),
+            )
+        })
+        .collect();
+    kinga_host::admin::write_package(
+        &forged,
+        &kinga_host::admin::PackageContents {
+            component: std::fs::read(candidate).unwrap(),
+            fixtures,
+        },
+        "kenya-referral-pathway",
+        "1.1.0-ec72",
+        "referral",
+        Some(&kinga_host::admin::read_signing_key(Path::new(key)).unwrap()),
+    )
+    .unwrap();
+    let out = p.install(&forged, &[]);
+    refused(&out, "did not pass 1 of its 3 own fixtures");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("fixtures/{failing}.json the answer differs")),
+        "{said}"
+    );
+    assert!(said.contains("/emergency-contraception"), "{said}");
+    assert_eq!(p.refused_installs(), 1);
+    assert_eq!(referral_version(&p), "1.0.0");
+
+    // Fixtures it passes: signed, installed, kept with the package.
+    let good = reference_fixtures(&p, "passing", &passing);
+    let package = p.path("good");
+    let signed = p.run(&[
+        "plugins",
+        "sign",
+        candidate,
+        "--fixtures",
+        good.to_str().unwrap(),
+        "--key",
+        key,
+        "--out",
+        package.to_str().unwrap(),
+    ]);
+    assert_success(&signed);
+    assert!(
+        String::from_utf8_lossy(&signed.stdout).contains("with 2 fixtures of its own, all passed"),
+        "{}",
+        String::from_utf8_lossy(&signed.stdout)
+    );
+
+    // Changed or added to after signing: refused before anything runs.
+    let tampered = p.path("tampered");
+    copy_dir(&package, &tampered);
+    std::fs::write(tampered.join("fixtures/police-with-consent.json"), b"{}").unwrap();
+    refused(&p.install(&tampered, &[]), "changed after signing");
+    let extended = p.path("extended");
+    copy_dir(&package, &extended);
+    std::fs::write(extended.join("fixtures/extra.json"), b"{}").unwrap();
+    refused(
+        &p.install(&extended, &[]),
+        "fixtures/extra.json: the manifest does not name this file",
+    );
+    assert_eq!(p.refused_installs(), 3);
+
+    assert_success(&p.install(&package, &[]));
+    assert_eq!(referral_version(&p), "1.1.0-ec72");
+    let kept: Vec<PathBuf> =
+        std::fs::read_dir(p.home.path().join("packages/kenya-referral-pathway"))
+            .unwrap()
+            .map(|e| e.unwrap().path().join("fixtures/police-with-consent.json"))
+            .collect();
+    assert!(kept.iter().all(|f| f.is_file()), "{kept:?}");
+    // The kept package verifies again at the next start.
+    assert_eq!(referral_version(&p), "1.1.0-ec72");
+    assert!(p.run(&["audit", "verify"]).status.success());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join("fixtures")).unwrap();
+    for name in ["plugin.wasm", "manifest.json"] {
+        std::fs::copy(from.join(name), to.join(name)).unwrap();
+    }
+    for entry in std::fs::read_dir(from.join("fixtures")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join("fixtures").join(entry.file_name())).unwrap();
+    }
+}

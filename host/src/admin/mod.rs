@@ -5,9 +5,9 @@
 //! - the state and its store (`state.json` under a lock, with revisions and
 //!   a hash-chained audit trail): [`StateStore`], [`AdminState`], [`Change`];
 //! - the operations that need a host as well as the state (a change checked
-//!   against the loaded plugins, a package installed after its smoke run):
-//!   [`apply`], [`preview`], [`install`], [`smoke`], [`describe`],
-//!   [`trusted_keys`];
+//!   against the loaded plugins, a package installed after its smoke run
+//!   and its own fixtures): [`apply`], [`preview`], [`install`], [`smoke`],
+//!   [`own_fixtures`], [`describe`], [`trusted_keys`];
 //! - signed plugin packages and keys: [`write_package`], [`verify_package`],
 //!   [`TrustedKeys`];
 //! - a host built from plugins, packages and state, and hot reload:
@@ -18,6 +18,7 @@
 
 mod deployment;
 mod operations;
+pub mod own_fixtures;
 mod package;
 pub mod smoke;
 mod state;
@@ -27,9 +28,9 @@ pub use operations::{
     InstallOptions, SettingChange, apply, describe, install, preview, setting_changes, trusted_keys,
 };
 pub use package::{
-    KeyError, KeyKind, Manifest, PackageError, TrustedKeys, VerifiedPackage, generate_key, key_id,
-    read_public_key, read_signing_key, verify as verify_package, write_key_pair, write_package,
-    write_public_key,
+    KeyError, KeyKind, MAX_PACKAGED_FIXTURE_BYTES, Manifest, PackageContents, PackageError,
+    TrustedKeys, VerifiedPackage, generate_key, key_id, read_public_key, read_signing_key,
+    verify as verify_package, write_key_pair, write_package, write_public_key,
 };
 pub use state::{
     AdminError, AdminState, Change, LOG_KEY_FILE, PackageHistory, PackageRef, PluginState, Request,

@@ -12,8 +12,8 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::admin::package::{self, TrustedKeys};
-use crate::admin::smoke;
 use crate::admin::{AdminError, AdminState, Change, PackageRef, Request, StateStore};
+use crate::admin::{own_fixtures, smoke};
 use crate::error::Error;
 use crate::runtime::host::Host;
 
@@ -169,11 +169,11 @@ fn downgrade_from(current: &PackageRef, version: &str, sha256: &str) -> Option<S
     }
 }
 
-/// Verifies the package in `package_dir` (hash, signature, trusted key,
+/// Verifies the package in `package_dir` (hashes, signature, trusted key,
 /// what the component says of itself, a version above the one in use),
 /// runs it on the smoke caseload ([`smoke`](super::smoke)) with the settings
-/// in use, copies it into the store's `packages/`, and makes it the version
-/// in use.
+/// in use and on its own fixtures ([`own_fixtures`]), copies it into the
+/// store's `packages/`, and makes it the version in use.
 /// A package that fails a check is refused, and the refusal is audited.
 ///
 /// Returns the new state and the change that was made.
@@ -246,24 +246,26 @@ pub fn install(
             }
         )));
     }
+    let failed = own_fixtures::run(&verified.component, &verified.fixtures, host.limits())
+        .map_err(|e| refuse(format!("the candidate's own fixtures cannot run: {e}")))?;
+    if !failed.is_empty() {
+        return Err(refuse(format!(
+            "the candidate did not pass {} of its {} own fixtures: {}",
+            failed.len(),
+            verified.fixtures.len(),
+            own_fixtures::summary(&failed)
+        )));
+    }
     let relative = format!("packages/{id}/{version}-{}", &m.component_sha256[..12]);
     let target = home.join(&relative);
-    std::fs::create_dir_all(&target)
-        .and_then(|()| {
-            crate::storage::write_atomically(&target.join("plugin.wasm"), &verified.component)
-        })
-        .and_then(|()| {
-            std::fs::copy(
-                package_dir.join("manifest.json"),
-                target.join("manifest.json"),
-            )
-        })
+    keep(&target, package_dir, &verified)
         .map_err(|e| AdminError::Io(format!("{}: {e}", target.display())))?;
     let package = PackageRef {
         version,
         component_sha256: m.component_sha256.clone(),
         dir: relative,
         unsigned: m.publisher_key_id.is_none(),
+        fixtures: verified.fixtures.len() as u64,
     };
     let change = Change::Install {
         plugin: id,
@@ -271,6 +273,28 @@ pub fn install(
         downgrade: downgrade.is_some(),
     };
     apply(store, host, request, &change).map(|state| (state, change))
+}
+
+/// Keeps a verified package in `target`: the component, the fixtures and
+/// the manifest as they were signed, so that it verifies again at start-up.
+fn keep(
+    target: &Path,
+    package_dir: &Path,
+    verified: &package::VerifiedPackage,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(target)?;
+    crate::storage::write_atomically(&target.join("plugin.wasm"), &verified.component)?;
+    if !verified.fixtures.is_empty() {
+        std::fs::create_dir_all(target.join("fixtures"))?;
+    }
+    for (name, bytes) in &verified.fixtures {
+        crate::storage::write_atomically(&target.join("fixtures").join(name), bytes)?;
+    }
+    std::fs::copy(
+        package_dir.join("manifest.json"),
+        target.join("manifest.json"),
+    )
+    .map(drop)
 }
 
 /// The version of plugin `id` in use: its installed package, or the
@@ -284,5 +308,6 @@ fn in_use(state: &AdminState, host: &Host, id: &str) -> Option<PackageRef> {
         component_sha256: d.content_sha256.clone(),
         dir: String::new(),
         unsigned: false,
+        fixtures: 0,
     })
 }

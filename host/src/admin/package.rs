@@ -1,17 +1,20 @@
 //! Plugin packages: a component and a signed manifest, and the checks a
 //! package must pass before the host trusts it.
 //!
-//! A package is a directory holding `plugin.wasm` and `manifest.json`
-//! (`schemas/plugin-manifest.schema.json`). The manifest names the plugin
-//! (id, version, kind), the SHA-256 of the component and the publisher's key
-//! id; the signature is Ed25519 over the canonical JSON of the manifest
-//! without its `signature` field, so it covers the component through its
-//! hash. A package is trusted only when every check passes, in this order,
-//! and a refusal says which one failed:
+//! A package is a directory holding `plugin.wasm`, `manifest.json`
+//! (`schemas/plugin-manifest.schema.json`) and, optionally, the plugin's own
+//! fixtures in `fixtures/` (the format of [`crate::fixture`]). The manifest
+//! names the plugin (id, version, kind), the SHA-256 of the component and of
+//! each fixture, and the publisher's key id; the signature is Ed25519 over
+//! the canonical JSON of the manifest without its `signature` field, so it
+//! covers the component and the fixtures through their hashes. A package is
+//! trusted only when every check passes, in this order, and a refusal says
+//! which one failed:
 //!
 //! 1. the manifest fits the schema;
 //! 2. the component's SHA-256 is the one the manifest names (a tampered or
-//!    swapped component fails here);
+//!    swapped component fails here), each fixture's is the one the manifest
+//!    names, and `fixtures/` holds no file the manifest does not name;
 //! 3. the signature is present: a manifest that names a publisher but has
 //!    no signature was **stripped**, and is refused even in development
 //!    mode (the known bypass: "no signature" must never mean "no signature
@@ -53,6 +56,10 @@ pub struct Manifest {
     pub kind: String,
     /// SHA-256 of `plugin.wasm`, hex.
     pub component_sha256: String,
+    /// The plugin's own fixtures, `fixtures/NAME.json`, by name: the
+    /// SHA-256 of each, hex. Installation runs every one in the sandbox.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fixtures: BTreeMap<String, String>,
     /// The publisher's key id, or `None` for an unsigned development package.
     pub publisher_key_id: Option<String>,
     /// Hex Ed25519 signature.
@@ -74,6 +81,15 @@ pub enum PackageError {
         pointer: String,
         /// What.
         message: String,
+    },
+    /// A fixture is not the one the manifest names, or `fixtures/` holds a
+    /// file the manifest does not name.
+    #[error("fixtures/{name}: {problem}")]
+    FixtureMismatch {
+        /// The fixture's file name.
+        name: String,
+        /// What is wrong with it.
+        problem: String,
     },
     /// The component is not the one the manifest names.
     #[error(
@@ -339,14 +355,27 @@ impl TrustedKeys {
     }
 }
 
-/// Signs `component` for publication: writes `dir/plugin.wasm` and
-/// `dir/manifest.json`.
+/// Largest fixture a package may carry.
+pub const MAX_PACKAGED_FIXTURE_BYTES: usize = 4 << 20;
+
+/// What a package holds besides its manifest: the component and the
+/// plugin's own fixtures (file name → bytes).
+#[derive(Debug, Clone, Default)]
+pub struct PackageContents {
+    /// The component's bytes.
+    pub component: Vec<u8>,
+    /// `fixtures/NAME.json`, by name.
+    pub fixtures: BTreeMap<String, Vec<u8>>,
+}
+
+/// Signs `contents` for publication: writes `dir/plugin.wasm`,
+/// `dir/fixtures/` and `dir/manifest.json`.
 ///
 /// # Errors
 /// I/O errors.
 pub fn write_package(
     dir: &Path,
-    component: &[u8],
+    contents: &PackageContents,
     id: &str,
     version: &str,
     kind: &str,
@@ -357,7 +386,12 @@ pub fn write_package(
         id: id.to_owned(),
         version: version.to_owned(),
         kind: kind.to_owned(),
-        component_sha256: sha256_hex(component),
+        component_sha256: sha256_hex(&contents.component),
+        fixtures: contents
+            .fixtures
+            .iter()
+            .map(|(name, bytes)| (name.clone(), sha256_hex(bytes)))
+            .collect(),
         publisher_key_id: key.map(|k| key_id(&k.verifying_key())),
         signature: None,
     };
@@ -365,7 +399,13 @@ pub fn write_package(
         manifest.signature = Some(hex::encode(key.sign(&signed_bytes(&manifest)).to_bytes()));
     }
     std::fs::create_dir_all(dir)?;
-    write_atomically(&dir.join("plugin.wasm"), component)?;
+    write_atomically(&dir.join("plugin.wasm"), &contents.component)?;
+    if !contents.fixtures.is_empty() {
+        std::fs::create_dir_all(dir.join("fixtures"))?;
+    }
+    for (name, bytes) in &contents.fixtures {
+        write_atomically(&dir.join("fixtures").join(name), bytes)?;
+    }
     let text = serde_json::to_string_pretty(&manifest).map_err(std::io::Error::other)?;
     write_atomically(&dir.join("manifest.json"), text.as_bytes())?;
     Ok(manifest)
@@ -379,6 +419,8 @@ pub struct VerifiedPackage {
     pub manifest: Manifest,
     /// The component's bytes.
     pub component: Vec<u8>,
+    /// The plugin's own fixtures, as the manifest names them.
+    pub fixtures: BTreeMap<String, Vec<u8>>,
 }
 
 /// Reads and checks the package in `dir` (see the module docs for the
@@ -429,6 +471,7 @@ pub fn verify(
             actual,
         });
     }
+    let fixtures = read_fixtures(dir, &manifest)?;
     match (&manifest.publisher_key_id, &manifest.signature) {
         (Some(key_id), None) => Err(PackageError::SignatureStripped(key_id.clone())),
         (None, _) if !allow_unsigned => Err(PackageError::Unsigned),
@@ -452,7 +495,47 @@ pub fn verify(
     Ok(VerifiedPackage {
         manifest,
         component,
+        fixtures,
     })
+}
+
+/// Reads the fixtures the manifest names, each checked against its hash,
+/// and refuses a file in `fixtures/` the manifest does not name (it would
+/// look tested and never run).
+fn read_fixtures(
+    dir: &Path,
+    manifest: &Manifest,
+) -> Result<BTreeMap<String, Vec<u8>>, PackageError> {
+    let folder = dir.join("fixtures");
+    let mismatch = |name: &str, problem: &str| PackageError::FixtureMismatch {
+        name: crate::text::sanitize_log_line(name, 100),
+        problem: problem.to_owned(),
+    };
+    if let Ok(entries) = std::fs::read_dir(&folder) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !manifest.fixtures.contains_key(&name) {
+                return Err(mismatch(
+                    &name,
+                    "the manifest does not name this file, so it would never run: sign the package again with it, or remove it",
+                ));
+            }
+        }
+    }
+    let mut fixtures = BTreeMap::new();
+    for (name, expected) in &manifest.fixtures {
+        let bytes =
+            crate::storage::read_regular_file(&folder.join(name), MAX_PACKAGED_FIXTURE_BYTES)
+                .map_err(|e| mismatch(name, &format!("cannot be read: {e}")))?;
+        if &sha256_hex(&bytes) != expected {
+            return Err(mismatch(
+                name,
+                "its SHA-256 is not the one the manifest names: the fixture was changed after signing",
+            ));
+        }
+        fixtures.insert(name.clone(), bytes);
+    }
+    Ok(fixtures)
 }
 
 #[cfg(test)]
@@ -464,7 +547,10 @@ mod tests {
         let path = dir.path().join("pkg");
         write_package(
             &path,
-            b"\0asm component bytes",
+            &PackageContents {
+                component: b"\0asm component bytes".to_vec(),
+                fixtures: BTreeMap::new(),
+            },
             "demo-plugin",
             "1.0.0",
             "eligibility",

@@ -81,6 +81,9 @@ pub struct PackageRef {
     /// Installed unsigned, in development mode.
     #[serde(default)]
     pub unsigned: bool,
+    /// How many fixtures of its own it carried (all passed at installation).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fixtures: u64,
 }
 
 /// The installed versions of one plugin.

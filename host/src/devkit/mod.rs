@@ -3,15 +3,14 @@
 //! runs of a candidate beside the version in use, and synthetic caseloads.
 
 mod explain;
-mod fixture;
 mod shadow;
 
 pub use crate::case::synth::{Synth, default_reference};
+pub use crate::fixture::{Fixture, FixtureError, Mismatch, Outcome as FixtureOutcome, expectation};
 pub use crate::text::pascal_case;
 pub use explain::{
     Fired, RuleExplanation, eligibility as explain_eligibility, referrals as explain_referrals,
 };
-pub use fixture::{Fixture, FixtureError, Mismatch, Outcome as FixtureOutcome, expectation};
 pub use shadow::{
     Counts, Difference, FailedCase, Failures, SAMPLE as SHADOW_SAMPLE, ShadowReport, shadow,
 };

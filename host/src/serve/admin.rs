@@ -487,8 +487,8 @@ async fn reason_only(
 }
 
 /// `POST /v1/packages`: `{"manifest": {...}, "component": "<base64>",
-/// "reason": "...", "allow_downgrade": false}` — a package as `kinga plugins
-/// sign` writes it.
+/// "fixtures": {"NAME.json": "<base64>"}, "reason": "...",
+/// "allow_downgrade": false}` — a package as `kinga plugins sign` writes it.
 pub async fn install(
     State(app): State<Arc<App>>,
     Extension(principal): Extension<Arc<Principal>>,
@@ -507,8 +507,18 @@ pub async fn install(
         let component = base64::engine::general_purpose::STANDARD
             .decode(encoded.as_bytes())
             .map_err(|_| Problem::bad_request("invalid-request", "/component", "component is not valid base64"))?;
+        let mut fixtures = std::collections::BTreeMap::new();
+        if let Some(Value::Object(encoded)) = fields.remove("fixtures") {
+            for (name, text) in encoded {
+                let bytes = text
+                    .as_str()
+                    .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t.as_bytes()).ok())
+                    .ok_or_else(|| Problem::bad_request("invalid-request", "/fixtures/*", "each fixture must be its file's bytes in base64"))?;
+                fixtures.insert(name, bytes);
+            }
+        }
         let home = app.store.as_ref().map(|s| s.dir().to_owned()).unwrap_or_default();
-        let staged = super::staging::Staged::new(&home, &manifest, &component).map_err(|e| {
+        let staged = super::staging::Staged::new(&home, &manifest, &component, &fixtures).map_err(|e| {
             tracing::error!(target: "kinga::http", error = %e, "cannot stage an uploaded package");
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server could not complete the request")
         })?;

@@ -3,6 +3,7 @@
 //! installed exactly as a package directory given to the CLI; removed when
 //! dropped, whatever the outcome.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -13,8 +14,22 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// Writes `manifest.json` and `plugin.wasm` under `home/uploads`.
-    pub fn new(home: &Path, manifest: &Value, component: &[u8]) -> std::io::Result<Staged> {
+    /// Writes `manifest.json`, `plugin.wasm` and `fixtures/` under
+    /// `home/uploads`. A fixture name that is not a plain file name is
+    /// refused before anything is written (the manifest's schema allows
+    /// only such names; it is checked after staging).
+    pub fn new(
+        home: &Path,
+        manifest: &Value,
+        component: &[u8],
+        fixtures: &BTreeMap<String, Vec<u8>>,
+    ) -> std::io::Result<Staged> {
+        if fixtures.keys().any(|name| !is_plain_file_name(name)) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a fixture name is not a plain file name",
+            ));
+        }
         let mut name = [0u8; 12];
         getrandom::fill(&mut name).map_err(|e| std::io::Error::other(e.to_string()))?;
         let dir = home.join("uploads").join(hex::encode(name));
@@ -23,6 +38,12 @@ impl Staged {
         let text = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
         std::fs::write(staged.dir.join("manifest.json"), text)?;
         std::fs::write(staged.dir.join("plugin.wasm"), component)?;
+        if !fixtures.is_empty() {
+            std::fs::create_dir(staged.dir.join("fixtures"))?;
+        }
+        for (name, bytes) in fixtures {
+            std::fs::write(staged.dir.join("fixtures").join(name), bytes)?;
+        }
         Ok(staged)
     }
 
@@ -36,4 +57,10 @@ impl Drop for Staged {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A name that stays inside the folder it is joined to: no separator, not
+/// `.` or `..`, not empty.
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
 }

@@ -1,6 +1,7 @@
 //! Administration over HTTP: switches, settings, revisions, packages, and
 //! the audit trail — the same guarantees as the CLI.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use base64::Engine as _;
@@ -197,10 +198,39 @@ fn upload_body(manifest: &Value, component: &[u8]) -> Value {
 }
 
 fn package(dir: &Path, component: &[u8], key: Option<&Path>) -> Value {
+    package_with_fixtures(dir, component, BTreeMap::new(), key)
+}
+
+/// The reference plugin's own fixtures named in `names`.
+fn reference_fixtures(names: &[&str]) -> BTreeMap<String, Vec<u8>> {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/cases/kenya-referral-pathway"
+    );
+    names
+        .iter()
+        .map(|name| {
+            let file = format!("{name}.json");
+            let bytes = std::fs::read(Path::new(dir).join(&file)).unwrap();
+            (file, bytes)
+        })
+        .collect()
+}
+
+fn package_with_fixtures(
+    dir: &Path,
+    component: &[u8],
+    fixtures: BTreeMap<String, Vec<u8>>,
+    key: Option<&Path>,
+) -> Value {
     let key = key.map(|k| kinga_host::admin::read_signing_key(k).unwrap());
+    let contents = kinga_host::admin::PackageContents {
+        component: component.to_vec(),
+        fixtures,
+    };
     kinga_host::admin::write_package(
         dir,
-        component,
+        &contents,
         "kenya-referral-pathway",
         "1.1.0-ec72",
         "referral",
@@ -210,15 +240,135 @@ fn package(dir: &Path, component: &[u8], key: Option<&Path>) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
 }
 
-#[test]
-fn a06_packages_are_verified_before_install_and_bad_ones_leave_evaluation_untouched() {
-    let work = tempfile::tempdir().unwrap();
-    let (home, trusted) = publisher_home(work.path());
+/// A server whose administration directory trusts one publisher key, with
+/// room for a package upload; and that key.
+fn package_server(work: &Path) -> (Server, std::path::PathBuf) {
+    let (home, trusted) = publisher_home(work);
     let server = Server::start_with(Options {
         config: "[limits]\nmax_package_bytes = 4194304\n",
         home: Some(home),
         ..Options::default()
     });
+    (server, trusted)
+}
+
+/// A package's own fixtures travel in the upload, in base64, and the
+/// plugin must pass every one before it is installed.
+#[test]
+fn a06_an_uploaded_package_runs_its_own_fixtures_before_install() {
+    let work = tempfile::tempdir().unwrap();
+    let (server, trusted) = package_server(work.path());
+    let admin = &server.tokens.admin;
+    let post = |body: &Value| {
+        call(
+            "POST",
+            &server.url("/v1/packages"),
+            Some(admin),
+            &[("content-type", "application/json"), ("if-match", "*")],
+            Some(body.to_string().as_bytes()),
+        )
+    };
+    let with_fixtures = |manifest: &Value, fixtures: &BTreeMap<String, Vec<u8>>| {
+        let mut body = upload_body(
+            manifest,
+            &std::fs::read(kinga_artifacts::TEST_REFERRAL_EC72).unwrap(),
+        );
+        body["fixtures"] = fixtures
+            .iter()
+            .map(|(name, bytes)| {
+                (
+                    name.clone(),
+                    json!(base64::engine::general_purpose::STANDARD.encode(bytes)),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        body
+    };
+    let candidate = std::fs::read(kinga_artifacts::TEST_REFERRAL_EC72).unwrap();
+
+    // The variant's 72-hour emergency contraception window fails the
+    // reference plugin's own 120-hour fixture.
+    let failing = reference_fixtures(&[
+        "police-with-consent",
+        "emergency-contraception-fires-at-exactly-120h",
+    ]);
+    let manifest = package_with_fixtures(
+        &work.path().join("failing"),
+        &candidate,
+        failing.clone(),
+        Some(&trusted),
+    );
+    let refused = post(&with_fixtures(&manifest, &failing)).problem(400, "change-refused");
+    let detail = refused["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("did not pass 1 of its 2 own fixtures"),
+        "{refused}"
+    );
+    assert!(
+        detail.contains("fixtures/emergency-contraception-fires-at-exactly-120h.json"),
+        "{refused}"
+    );
+    assert!(!detail.contains("police-with-consent"), "{refused}");
+
+    // A fixture left out of the upload, or changed after signing.
+    let mut missing = with_fixtures(&manifest, &failing);
+    missing["fixtures"]
+        .as_object_mut()
+        .unwrap()
+        .remove("police-with-consent.json");
+    let refused = post(&missing).problem(400, "change-refused");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("fixtures/police-with-consent.json"),
+        "{refused}"
+    );
+    let mut changed = failing.clone();
+    changed
+        .get_mut("police-with-consent.json")
+        .unwrap()
+        .push(b' ');
+    let refused = post(&with_fixtures(&manifest, &changed)).problem(400, "change-refused");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("changed after signing"),
+        "{refused}"
+    );
+
+    // A name that is not a fixture's file name never reaches the disk.
+    let mut odd = with_fixtures(&manifest, &failing);
+    odd["fixtures"]["../escape.json"] = json!("e30=");
+    post(&odd).problem(400, "invalid-request");
+
+    assert_eq!(
+        get(&server.url(PATHWAY), Some(admin)).json()["version"],
+        "1.0.0"
+    );
+
+    // Fixtures it passes: installed, and the count is kept with it.
+    let passing = reference_fixtures(&["police-with-consent", "safe-shelter-when-unsafe-at-home"]);
+    let manifest = package_with_fixtures(
+        &work.path().join("passing"),
+        &candidate,
+        passing.clone(),
+        Some(&trusted),
+    );
+    let installed = post(&with_fixtures(&manifest, &passing));
+    assert_eq!(installed.status, 200, "{}", installed.text);
+    assert_eq!(
+        get(&server.url(PATHWAY), Some(admin)).json()["version"],
+        "1.1.0-ec72"
+    );
+}
+
+#[test]
+fn a06_packages_are_verified_before_install_and_bad_ones_leave_evaluation_untouched() {
+    let work = tempfile::tempdir().unwrap();
+    let (server, trusted) = package_server(work.path());
     let admin = &server.tokens.admin;
     let url = server.url("/v1/packages");
     let (_, before) = referral_rules(&server);
