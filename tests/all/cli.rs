@@ -225,6 +225,52 @@ fn a_published_report_never_hides_exactly_one_count_of_a_line() {
     assert!(withheld > 0, "the caseload needs complementary suppression");
 }
 
+/// Where one table of a report is the margin of another (cases by sex
+/// beside cases by sex and status), a count withheld in one is never shown
+/// in the other: the margin's count and the counts it sums are suppressed
+/// together.
+#[test]
+fn a_published_report_links_a_table_to_its_margin() {
+    let plugins = plugin_dir(&[TEST_REPORTING]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cases.jsonl");
+    let mut file = std::fs::File::create(&path).unwrap();
+    // 3 female survivors (suppressed) and 20 male survivors: within the
+    // detailed table, the survivor column hides one, so the 20 is withheld;
+    // the margin's male total is the same 20.
+    for (i, sex) in ["female"; 3].iter().chain(["male"; 20].iter()).enumerate() {
+        let mut case = sample_case();
+        case["case_id"] = json!(format!("M-{i}"));
+        case["child"]["sex"] = json!(sex);
+        writeln!(file, "{case}").unwrap();
+    }
+    drop(file);
+    let output = kinga(&[
+        "--plugins",
+        plugins.path().to_str().unwrap(),
+        "report",
+        "count-with-margin",
+        "--param",
+        "label=Q3",
+        "--cases",
+        path.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--publish",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "table,sex,survivor_status,cases\n\
+         by-sex,female,survivor,<5\n\
+         by-sex,male,survivor,withheld\n\
+         \n\
+         table,sex,cases\n\
+         sex-totals,female,<5\n\
+         sex-totals,male,withheld\n"
+    );
+}
+
 #[test]
 fn report_renders_csv_with_small_cells_suppressed_under_publish() {
     let plugins = plugin_dir(&[TEST_REPORTING]);

@@ -15,6 +15,7 @@
 //! | `declared`, `wording` | what a plugin declared it can say, and the words rendered from it |
 //! | `settings_check` | the plugin's own check of its settings (contract 0.2.1) |
 //! | `output`, `report`, `render` | checking answers, streaming reports, rendering them |
+//! | `margins` | tables of one report that sum one another, suppressed together |
 //! | `cache`, `engine`, `gate`, `limits` | compiled artifacts, epochs, slots and breaker, limits |
 
 pub(crate) mod bindings;
@@ -29,6 +30,7 @@ pub(crate) mod inert_wasi;
 pub(crate) mod limits;
 pub(crate) mod loader;
 pub(crate) mod log_watch;
+pub(crate) mod margins;
 pub(crate) mod output;
 pub(crate) mod plugin;
 pub(crate) mod render;

@@ -58,7 +58,7 @@ impl Count {
         }
     }
 
-    fn hidden(&self) -> bool {
+    pub(crate) fn hidden(&self) -> bool {
         !matches!(self, Count::Exact(_))
     }
 }
@@ -134,8 +134,14 @@ impl Report {
     /// other count of the line is withheld too (a zero only when nothing
     /// else is left), repeated until no line hides exactly one. This is the
     /// hypercube rule of statistical disclosure control, applied in every
-    /// dimension of every table.
+    /// dimension of every table — and across tables: where one table is a
+    /// margin of another (its counts are the other's summed over some
+    /// dimensions: the host finds this from the counts), a margin's
+    /// count and the counts it sums form a group that never hides exactly
+    /// one either.
     pub fn suppress_small_cells(&mut self, below: u64) {
+        // Found while every count is still exact.
+        let groups = crate::runtime::margins::groups(&self.tables);
         for row in self.tables.iter_mut().flat_map(|t| t.rows.iter_mut()) {
             if let Count::Exact(n) = row.count
                 && n > 0
@@ -144,16 +150,25 @@ impl Report {
                 row.count = Count::Suppressed(below);
             }
         }
-        for table in &mut self.tables {
-            withhold_complements(table);
+        loop {
+            let mut changed = false;
+            for table in &mut self.tables {
+                changed |= withhold_complements(table);
+            }
+            changed |= crate::runtime::margins::withhold_in_groups(&mut self.tables, &groups);
+            if !changed {
+                break;
+            }
         }
         self.suppressed_below = Some(below);
     }
 }
 
-/// Withholds counts until no line of `table` hides exactly one.
-fn withhold_complements(table: &mut ReportTable) {
+/// Withholds counts until no line of `table` hides exactly one; returns
+/// whether it withheld any.
+fn withhold_complements(table: &mut ReportTable) -> bool {
     let dimensions = table.dimensions.len();
+    let mut any = false;
     loop {
         let mut changed = false;
         for free in 0..dimensions {
@@ -190,10 +205,11 @@ fn withhold_complements(table: &mut ReportTable) {
             for i in lonely {
                 table.rows[i].count = Count::Withheld;
                 changed = true;
+                any = true;
             }
         }
         if !changed {
-            break;
+            break any;
         }
     }
 }

@@ -1,5 +1,7 @@
-//! A test reporting plugin with one template, `count-by-sex`: cases by sex
-//! and survivor status, titled with the required `label` parameter.
+//! A test reporting plugin with two templates: `count-by-sex`, cases by sex
+//! and survivor status, titled with the required `label` parameter; and
+//! `count-with-margin`, the same table beside its margin (cases by sex),
+//! which publication must suppress together.
 
 use kinga_plugin_sdk::*;
 
@@ -52,9 +54,22 @@ const BY_SEX: TableSpec = TableSpec {
     ],
 };
 
+/// The margin of [`BY_SEX`]: cases by sex alone.
+const SEX_TOTALS: TableSpec = TableSpec {
+    id: "sex-totals",
+    title: "Cases by sex",
+    unit: "cases",
+    dimensions: &[Dimension {
+        name: "sex",
+        labels: &["female", "male", "other", "unknown"],
+    }],
+};
+
 /// A report in progress: counts only, never cases.
 pub struct CountBySex {
     table: Table,
+    /// The margin, for `count-with-margin`.
+    totals: Option<Table>,
 }
 
 impl ReportBuilder for CountBySex {
@@ -70,12 +85,15 @@ impl ReportBuilder for CountBySex {
             .map(SurvivorStatus::as_str)
             .unwrap_or("unknown");
         self.table.count(&[sex, status]);
+        if let Some(totals) = &mut self.totals {
+            totals.count(&[sex]);
+        }
         Ok(())
     }
 
     fn finish(self) -> Result<ReportOutput, PluginError> {
         Ok(ReportOutput {
-            tables: vec![self.table],
+            tables: std::iter::once(self.table).chain(self.totals).collect(),
         })
     }
 }
@@ -84,18 +102,32 @@ impl ReportingPlugin for TestReporting {
     type Report = CountBySex;
 
     fn templates() -> Vec<TemplateInfo> {
-        vec![TemplateInfo {
-            id: "count-by-sex".into(),
-            title: "Cases by sex: {label}".into(),
-            description: "Counts cases by sex and survivor status.".into(),
-            parameters: vec![ParameterInfo {
-                name: "label".into(),
-                description: "A title for the report.".into(),
-                required: true,
-            }],
-            tables: vec![BY_SEX],
-            narrative: None,
-        }]
+        vec![
+            TemplateInfo {
+                id: "count-by-sex".into(),
+                title: "Cases by sex: {label}".into(),
+                description: "Counts cases by sex and survivor status.".into(),
+                parameters: vec![ParameterInfo {
+                    name: "label".into(),
+                    description: "A title for the report.".into(),
+                    required: true,
+                }],
+                tables: vec![BY_SEX],
+                narrative: None,
+            },
+            TemplateInfo {
+                id: "count-with-margin".into(),
+                title: "Cases by sex, with totals: {label}".into(),
+                description: "Counts cases by sex and survivor status, and by sex alone.".into(),
+                parameters: vec![ParameterInfo {
+                    name: "label".into(),
+                    description: "A title for the report.".into(),
+                    required: true,
+                }],
+                tables: vec![BY_SEX, SEX_TOTALS],
+                narrative: None,
+            },
+        ]
     }
 
     fn open(
@@ -103,14 +135,17 @@ impl ReportingPlugin for TestReporting {
         template: &str,
         parameters: &[(String, String)],
     ) -> Result<CountBySex, PluginError> {
-        if template != "count-by-sex" {
-            return Err(PluginError::invalid_parameters("unknown-template"));
-        }
+        let with_margin = match template {
+            "count-by-sex" => false,
+            "count-with-margin" => true,
+            _ => return Err(PluginError::invalid_parameters("unknown-template")),
+        };
         if !parameters.iter().any(|(k, _)| k == "label") {
             return Err(PluginError::invalid_parameters("missing-parameter"));
         }
         Ok(CountBySex {
             table: Table::new(&BY_SEX),
+            totals: with_margin.then(|| Table::new(&SEX_TOTALS)),
         })
     }
 }
