@@ -204,21 +204,28 @@ pub fn check(global: &Global, args: &CheckArgs, errors: &ErrorPrinter) -> u8 {
         names(contract),
         if inert.is_empty() { "none".to_owned() } else { names(inert) }
     ));
+    // Every word the plugin supplied is neutralised before the terminal.
+    let shown = kinga_host::neutralise;
     text.push_str(&format!(
         "  describe   {} {}: {}\n             {}\n",
-        d.id, d.version, d.name, d.purpose
+        shown(&d.id),
+        shown(&d.version),
+        shown(&d.name),
+        shown(&d.purpose)
     ));
     for rule in &d.rules {
         let default = if rule.enabled_by_default { "on" } else { "off" };
         text.push_str(&format!(
             "             rule {} ({default} by default): {}\n",
-            rule.id, rule.title
+            shown(&rule.id),
+            shown(&rule.title)
         ));
     }
     for template in &d.templates {
         text.push_str(&format!(
             "             template {}: {}\n",
-            template.id, template.title
+            shown(&template.id),
+            shown(&template.title)
         ));
     }
     if plugin.checks_settings() {

@@ -204,6 +204,10 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
         setup::emit(&(serde_json::to_string_pretty(&all).unwrap_or_default() + "\n"));
         return EXIT_OK;
     }
+    // Every word a plugin supplied is neutralised before it reaches the
+    // terminal (the load-time schema refuses control and bidirectional
+    // characters already; this holds whatever a later change lets through).
+    let shown = kinga_host::neutralise;
     let mut text = String::new();
     for plugin in host.plugins() {
         let d = plugin.description();
@@ -214,19 +218,29 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
         };
         text.push_str(&format!(
             "{}  {} {}  ({}){switch}\n",
-            d.id,
+            shown(&d.id),
             d.kind.as_str(),
-            d.version,
-            d.name
+            shown(&d.version),
+            shown(&d.name)
         ));
-        text.push_str(&format!("    {}\n", d.purpose));
+        if let Some(reason) = plugin.held() {
+            text.push_str(&format!(
+                "    HELD: it answers nothing until its settings are changed or reset: {}\n",
+                shown(reason)
+            ));
+        }
+        text.push_str(&format!("    {}\n", shown(&d.purpose)));
         for rule in &d.rules {
             let state = if plugin.enabled_rules().contains(&rule.id) {
                 "on "
             } else {
                 "off"
             };
-            text.push_str(&format!("    [{state}] {:<28} {}\n", rule.id, rule.title));
+            text.push_str(&format!(
+                "    [{state}] {:<28} {}\n",
+                shown(&rule.id),
+                shown(&rule.title)
+            ));
         }
         for template in &d.templates {
             let params: Vec<String> = template
@@ -234,16 +248,16 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
                 .iter()
                 .map(|p| {
                     if p.required {
-                        p.name.clone()
+                        shown(&p.name)
                     } else {
-                        format!("[{}]", p.name)
+                        format!("[{}]", shown(&p.name))
                     }
                 })
                 .collect();
             text.push_str(&format!(
                 "    template {:<22} {} (params: {})\n",
-                template.id,
-                template.title,
+                shown(&template.id),
+                shown(&template.title),
                 params.join(", ")
             ));
         }

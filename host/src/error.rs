@@ -99,6 +99,22 @@ pub enum Error {
         failures: u32,
     },
 
+    /// The administration state in force for the plugin (its settings or
+    /// switched rules) is one the plugin now refuses — settings accepted
+    /// before its own settings check existed, say — so it answers nothing
+    /// until an administrator changes or resets them. The rest of the host
+    /// serves on.
+    #[error(
+        "plugin {plugin} is held: the administration state in force for it is refused ({reason}); change or reset its settings"
+    )]
+    Held {
+        /// The plugin.
+        plugin: String,
+        /// Why its state was refused (the declared words, never a value
+        /// of a case).
+        reason: String,
+    },
+
     /// No slot to run the plugin freed up within the queue timeout.
     #[error("plugin {plugin} is overloaded: no slot freed up in time")]
     Overloaded {
@@ -300,6 +316,7 @@ impl Error {
             Error::InvalidOutput { .. } => "invalid-output",
             Error::PluginRefused { .. } => "plugin-refused",
             Error::SwitchedOff { .. } => "switched-off",
+            Error::Held { .. } => "held",
             Error::Overloaded { .. } => "overloaded",
             Error::RequestStopped(_) => "request-stopped",
             Error::Replay(_) => "replay",
@@ -354,6 +371,7 @@ impl Error {
             | Error::InvalidOutput { plugin, .. }
             | Error::PluginRefused { plugin, .. }
             | Error::SwitchedOff { plugin, .. }
+            | Error::Held { plugin, .. }
             | Error::Overloaded { plugin }
             | Error::WrongKind { plugin, .. }
             | Error::DuplicateTemplate { plugin, .. } => Some(plugin),
@@ -382,6 +400,7 @@ impl Error {
                 ..
             } | Error::Overloaded { .. }
                 | Error::SwitchedOff { .. }
+                | Error::Held { .. }
                 | Error::RequestStopped(_)
         )
     }

@@ -562,3 +562,83 @@ fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(entry.path(), to.join("fixtures").join(entry.file_name())).unwrap();
     }
 }
+
+/// A state in force that a plugin now refuses (here: settings accepted by
+/// 1.1.0, then a rollback to 1.0.0, whose own check refuses them) holds
+/// that plugin alone: every other plugin answers, the held one answers an
+/// error naming why, and an administrator can repair it with the CLI.
+#[test]
+fn a_plugin_refusing_the_state_in_force_is_held_and_can_be_repaired() {
+    use crate::wat::{CheckAnswer, Contract, SettingsCheck, plugin_described};
+
+    let p = Publisher::new();
+    let check = |answer| {
+        Contract::V021(SettingsCheck {
+            declared: &[("too-big", "the value {/n} is too big")],
+            answer,
+            defaults: r#"{"n":1}"#,
+        })
+    };
+    let strict = plugin_described(
+        "wat-plugin",
+        "1.0.0",
+        "A WAT fixture",
+        check(CheckAnswer::Refuse(&[("too-big", "/n")])),
+    );
+    let lenient = plugin_described(
+        "wat-plugin",
+        "1.1.0",
+        "A WAT fixture",
+        check(CheckAnswer::Accept),
+    );
+    let v1 = p.package_built(&strict, Some("trusted.key"), "strict");
+    let v2 = p.package_built(&lenient, Some("trusted.key"), "lenient");
+    assert_success(&p.install(&v1, &[]));
+    assert_success(&p.install(&v2, &[]));
+    let who = ["--reason", "trying", "--actor", "amina"];
+    assert_success(&p.run(&[&["settings", "set", "wat-plugin", "n=70"][..], &who].concat()));
+    assert_success(&p.run(&[&["plugins", "rollback", "wat-plugin"][..], &who].concat()));
+
+    let listed = p.run(&["plugins", "list"]);
+    assert_success(&listed);
+    let said = String::from_utf8_lossy(&listed.stdout);
+    assert!(said.contains("HELD"), "{said}");
+    assert!(said.contains("/n: the value 70 is too big"), "{said}");
+    assert!(said.contains("kenya-referral-pathway"), "{said}");
+
+    let case = p.path("case.json");
+    std::fs::write(&case, crate::support::sample_case().to_string()).unwrap();
+    let evaluated = p.run(&[
+        "eligibility",
+        "--case",
+        case.to_str().unwrap(),
+        "--as-of",
+        "2026-07-01",
+    ]);
+    let printed: Value = serde_json::from_slice(&evaluated.stdout).unwrap();
+    let errors = printed["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{printed}");
+    assert_eq!(errors[0]["plugin"], "wat-plugin");
+    assert_eq!(errors[0]["type"], "held");
+    assert!(
+        printed["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["plugin"] == "building-a-future-eligibility"),
+        "{printed}"
+    );
+
+    // The repair: back to the default, which this version accepts.
+    assert_success(&p.run(&[&["settings", "reset", "wat-plugin", "n"][..], &who].concat()));
+    let listed = p.run(&["plugins", "list"]);
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("HELD"));
+    let evaluated = p.run(&[
+        "eligibility",
+        "--case",
+        case.to_str().unwrap(),
+        "--as-of",
+        "2026-07-01",
+    ]);
+    assert_success(&evaluated);
+}

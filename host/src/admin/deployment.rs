@@ -87,7 +87,9 @@ impl Deployment {
             host.load_dir(dir)?;
         }
         self.load_installed(&mut host, state)?;
-        host.apply_state(state)?;
+        // A plugin whose state in force it refuses is held, not the whole
+        // host: the administrator must be able to repair it.
+        host.apply_state_or_hold(state);
         Ok(host)
     }
 

@@ -104,7 +104,11 @@ fn validation<'a>(
         if about_a_loaded_plugin && host.plugin(change.plugin()).is_none() {
             return Err(format!("no plugin {} is loaded", change.plugin()));
         }
-        host.check_state(next).map_err(|e| e.to_string())
+        // A change is about one plugin (or none: a key) and is checked for
+        // that plugin, so that another plugin held for its own state never
+        // blocks it.
+        host.check_plugin_state(next, change.plugin())
+            .map_err(|e| e.to_string())
     }
 }
 

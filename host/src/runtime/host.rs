@@ -488,6 +488,56 @@ impl Host {
         Ok(())
     }
 
+    /// Applies an administration state as [`Host::apply_state`] does, but a
+    /// plugin whose own state is refused (settings its check now refuses, a
+    /// rule it no longer has) is **held** instead of failing the whole
+    /// host: it keeps its defaults, answers nothing ([`Error::Held`]) and
+    /// is reported as held, while every other plugin runs with its state.
+    /// This is how a deployment starts, so that an administrator can
+    /// always repair a state that an upgrade made unacceptable.
+    ///
+    /// Returns the ids of the held plugins.
+    pub fn apply_state_or_hold(&mut self, state: &crate::admin::AdminState) -> Vec<String> {
+        let mut held = Vec::new();
+        for plugin in &mut self.plugins {
+            let own = state.plugin(&plugin.description.id);
+            match plugin.checked_settings(&own) {
+                Ok(effective) => plugin.install_state(&own, effective),
+                Err(e) => {
+                    let reason = match &e {
+                        Error::InvalidSettings { violations, .. } => violations
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        other => other.to_string(),
+                    };
+                    tracing::error!(target: "kinga::admin", plugin = %plugin.description.id, %reason, "the state in force is refused; the plugin is held until its settings are changed or reset");
+                    plugin.held = Some(reason);
+                    held.push(plugin.description.id.clone());
+                }
+            }
+        }
+        held
+    }
+
+    /// Checks an administration state for one plugin only (the one a
+    /// change is about), so that a plugin held for its own state does not
+    /// block a change to another.
+    ///
+    /// # Errors
+    /// See [`LoadedPlugin::check_state`]; nothing for a plugin not loaded.
+    pub fn check_plugin_state(
+        &self,
+        state: &crate::admin::AdminState,
+        id: &str,
+    ) -> Result<(), Error> {
+        match self.find(id) {
+            Ok(plugin) => plugin.check_state(&state.plugin(id)),
+            Err(_) => Ok(()),
+        }
+    }
+
     /// Eligibility decisions of every eligibility plugin for `case`.
     ///
     /// # Errors

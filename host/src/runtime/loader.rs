@@ -437,7 +437,11 @@ impl Loader<'_> {
             }
         }
         let refused = |mut problems: Vec<String>| {
-            problems.truncate(MAX_LOAD_PROBLEMS);
+            if problems.len() > MAX_LOAD_PROBLEMS {
+                let more = problems.len() - MAX_LOAD_PROBLEMS;
+                problems.truncate(MAX_LOAD_PROBLEMS);
+                problems.push(format!("and {more} more problems"));
+            }
             Error::PluginLoad {
                 source_name: source.to_owned(),
                 problems,
@@ -455,6 +459,7 @@ impl Loader<'_> {
             rule_ids,
             settings_validator,
             settings_check,
+            held: None,
             settings_json: String::new(),
             declared: Declared::default(),
             slots: crate::runtime::gate::Slots::new(self.limits.concurrent_calls_per_plugin),

@@ -221,6 +221,9 @@ pub struct LoadedPlugin {
     pub(crate) settings_validator: jsonschema::Validator,
     /// The plugin's own settings check (contract 0.2.1 and later).
     pub(crate) settings_check: Option<SettingsCheck>,
+    /// Why the administration state in force could not be put in force for
+    /// it, if so: a held plugin answers nothing (see [`Error::Held`]).
+    pub(crate) held: Option<String>,
     /// Administrator overrides of rule defaults.
     pub(crate) rule_overrides: BTreeMap<String, bool>,
     /// The effective enabled rules.
@@ -280,6 +283,13 @@ impl LoadedPlugin {
     /// The interfaces the component imports.
     pub fn imports(&self) -> &[String] {
         &self.imports
+    }
+
+    /// Why the plugin is held, if it is: the administration state in force
+    /// for it was refused when the host was built, and it answers nothing
+    /// until an administrator changes or resets its settings.
+    pub fn held(&self) -> Option<&str> {
+        self.held.as_deref()
     }
 
     /// Whether the plugin checks its own settings (contract 0.2.1 and
@@ -365,6 +375,7 @@ impl LoadedPlugin {
     /// with `effective` the settings [`LoadedPlugin::checked_settings`]
     /// found for it.
     pub(crate) fn install_state(&mut self, state: &crate::admin::PluginState, effective: Value) {
+        self.held = None;
         self.rule_overrides = state.rules.clone();
         self.enabled = effective_rules(&self.description.rules, &self.rule_overrides);
         self.install_settings(effective);

@@ -100,6 +100,12 @@ impl Sandbox {
         plugin: &'p LoadedPlugin,
         input: Option<Fingerprint>,
     ) -> Result<(Slot<'p>, Slot<'p>), Error> {
+        if let Some(reason) = &plugin.held {
+            return Err(Error::Held {
+                plugin: plugin.description.id.clone(),
+                reason: reason.clone(),
+            });
+        }
         match plugin.breaker.admit(input, self.limits.breaker_cooldown) {
             Admission::Run => {}
             Admission::Open { distinct_failures } => {

@@ -93,6 +93,8 @@ pub struct Metrics {
     pub breaker_open: Family<PluginLabels, Gauge>,
     /// How often each plugin's breaker opened since it was loaded.
     pub breaker_trips: Family<PluginLabels, Gauge>,
+    /// Whether each plugin is held: the state in force for it is refused.
+    pub plugin_held: Family<PluginLabels, Gauge>,
     /// Evaluations running now.
     pub in_flight: Gauge,
     /// The administration state revision being served.
@@ -121,6 +123,7 @@ impl Metrics {
         let reloads = Family::<ResultLabels, Counter>::default();
         let breaker_open = Family::<PluginLabels, Gauge>::default();
         let breaker_trips = Family::<PluginLabels, Gauge>::default();
+        let plugin_held = Family::<PluginLabels, Gauge>::default();
         let in_flight = Gauge::default();
         let revision = Gauge::default();
         registry.register(
@@ -160,6 +163,11 @@ impl Metrics {
             breaker_trips.clone(),
         );
         registry.register(
+            "plugin_held",
+            "Whether a plugin is held (1): the administration state in force for it is refused, and it answers nothing until its settings are changed or reset",
+            plugin_held.clone(),
+        );
+        registry.register(
             "evaluations_in_flight",
             "Evaluations running now",
             in_flight.clone(),
@@ -179,6 +187,7 @@ impl Metrics {
             reloads,
             breaker_open,
             breaker_trips,
+            plugin_held,
             in_flight,
             revision,
         }
@@ -219,11 +228,12 @@ impl Metrics {
         }
     }
 
-    /// Reads every plugin's breaker in `host` into the breaker gauges
-    /// (plugins no longer loaded drop out).
+    /// Reads every plugin's breaker, and whether it is held, in `host` into
+    /// the gauges (plugins no longer loaded drop out).
     pub fn observe_breakers(&self, host: &Host) {
         self.breaker_open.clear();
         self.breaker_trips.clear();
+        self.plugin_held.clear();
         for plugin in host.plugins() {
             let labels = PluginLabels {
                 plugin: plugin.description().id.clone(),
@@ -235,6 +245,9 @@ impl Metrics {
             self.breaker_trips
                 .get_or_create(&labels)
                 .set(i64::try_from(status.trips).unwrap_or(i64::MAX));
+            self.plugin_held
+                .get_or_create(&labels)
+                .set(i64::from(plugin.held().is_some()));
         }
     }
 

@@ -19,7 +19,8 @@ pub async fn healthz() -> Response {
 }
 
 /// `GET /readyz`: plugins are loaded and the server is not draining. An
-/// open circuit breaker makes the answer `degraded`, naming the plugins,
+/// open circuit breaker or a held plugin (its state in force refused) makes
+/// the answer `degraded`, naming the plugins,
 /// but still 200: the breaker's trial calls need traffic to close it, and
 /// every replica sharing a broken plugin would otherwise leave rotation at
 /// once, taking the plugins that work with them.
@@ -38,10 +39,17 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Response {
         .filter(|p| p.breaker().is_open())
         .map(|p| p.description().id.as_str())
         .collect();
+    let held: Vec<&str> = host
+        .plugins()
+        .filter(|p| p.held().is_some())
+        .map(|p| p.description().id.as_str())
+        .collect();
+    let degraded = !switched_off.is_empty() || !held.is_empty();
     axum::Json(json!({
-        "status": if switched_off.is_empty() { "ready" } else { "degraded" },
+        "status": if degraded { "degraded" } else { "ready" },
         "plugins": host.plugins().count(),
         "breakers_open": switched_off,
+        "held": held,
         "revision": revision,
     }))
     .into_response()

@@ -75,6 +75,7 @@ pub(super) fn plugin_view(plugin: &LoadedPlugin, state: &AdminState) -> Value {
         "settings": plugin.settings(),
         "settings_set_by_administrator": admin.settings.keys().collect::<Vec<_>>(),
         "breaker": plugin.breaker(),
+        "held": plugin.held(),
     })
 }
 

@@ -102,6 +102,7 @@ impl Problem {
             Error::Contained { .. } => (StatusCode::BAD_GATEWAY, "plugin-contained"),
             Error::InvalidOutput { .. } => (StatusCode::BAD_GATEWAY, "plugin-invalid-output"),
             Error::SwitchedOff { .. } => (StatusCode::SERVICE_UNAVAILABLE, "plugin-switched-off"),
+            Error::Held { .. } => (StatusCode::SERVICE_UNAVAILABLE, "plugin-held"),
             Error::Overloaded { .. } => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             Error::RequestStopped(Stop::AnswerBytes(_)) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "answers-too-large")
