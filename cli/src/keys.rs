@@ -176,6 +176,13 @@ fn package_fixtures(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
         let bytes = kinga_host::read_regular_file(&path, admin::MAX_PACKAGED_FIXTURE_BYTES)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         fixtures.insert(name, bytes);
+        if fixtures.values().map(Vec::len).sum::<usize>() > admin::MAX_PACKAGED_FIXTURES_BYTES {
+            return Err(format!(
+                "{}: the fixtures come to more than {} bytes, the most a package carries",
+                dir.display(),
+                admin::MAX_PACKAGED_FIXTURES_BYTES
+            ));
+        }
     }
     if fixtures.is_empty() {
         return Err(format!("{}: no *.json fixtures", dir.display()));

@@ -539,6 +539,20 @@ fn a_package_carries_its_own_fixtures_and_installation_runs_them() {
     );
     assert_eq!(p.refused_installs(), 3);
 
+    // Signed again into the same directory with fewer fixtures: nothing
+    // of the earlier signing is left behind to be refused.
+    let fewer = reference_fixtures(&p, "fewer", &passing[..1]);
+    assert_success(&p.run(&[
+        "plugins",
+        "sign",
+        candidate,
+        "--fixtures",
+        fewer.to_str().unwrap(),
+        "--key",
+        key,
+        "--out",
+        package.to_str().unwrap(),
+    ]));
     assert_success(&p.install(&package, &[]));
     assert_eq!(referral_version(&p), "1.1.0-ec72");
     let kept: Vec<PathBuf> =

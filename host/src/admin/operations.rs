@@ -288,12 +288,7 @@ fn keep(
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(target)?;
     crate::storage::write_atomically(&target.join("plugin.wasm"), &verified.component)?;
-    if !verified.fixtures.is_empty() {
-        std::fs::create_dir_all(target.join("fixtures"))?;
-    }
-    for (name, bytes) in &verified.fixtures {
-        crate::storage::write_atomically(&target.join("fixtures").join(name), bytes)?;
-    }
+    package::write_fixtures(target, &verified.fixtures)?;
     std::fs::copy(
         package_dir.join("manifest.json"),
         target.join("manifest.json"),

@@ -60,7 +60,10 @@ pub fn run(
         let fixture = match Fixture::from_bytes(Path::new(name), bytes) {
             Ok(fixture) => fixture,
             Err(e) => {
-                failures.push(failed(format!("is not a fixture: {}", e.message)));
+                failures.push(failed(format!(
+                    "is not a fixture: {}",
+                    crate::text::sanitize_log_line(&e.message, 500)
+                )));
                 continue;
             }
         };
@@ -69,14 +72,19 @@ pub fn run(
             .and_then(|()| fixture.prepare(&mut host, &id))
             .and_then(|()| fixture.run(&host, &id));
         match outcome {
-            Err(e) => failures.push(failed(format!("could not run: {e}"))),
+            Err(e) => failures.push(failed(format!(
+                "could not run: {}",
+                crate::text::sanitize_log_line(&e.to_string(), 500)
+            ))),
             Ok(outcome) if outcome.mismatches.is_empty() => {}
             Ok(outcome) => {
-                let pointers: Vec<&str> = outcome
+                // The pointers come from the fixture's own `expect` keys:
+                // shown as plain text, whatever they hold.
+                let pointers: Vec<String> = outcome
                     .mismatches
                     .iter()
                     .take(SHOWN_POINTERS)
-                    .map(|m| m.pointer.as_str())
+                    .map(|m| crate::text::sanitize_log_line(&m.pointer, 200))
                     .collect();
                 let more = outcome.mismatches.len() - pointers.len();
                 failures.push(failed(format!(

@@ -358,6 +358,9 @@ impl TrustedKeys {
 /// Largest fixture a package may carry.
 pub const MAX_PACKAGED_FIXTURE_BYTES: usize = 4 << 20;
 
+/// Largest total of the fixtures a package may carry.
+pub const MAX_PACKAGED_FIXTURES_BYTES: usize = 16 << 20;
+
 /// What a package holds besides its manifest: the component and the
 /// plugin's own fixtures (file name → bytes).
 #[derive(Debug, Clone, Default)]
@@ -400,15 +403,36 @@ pub fn write_package(
     }
     std::fs::create_dir_all(dir)?;
     write_atomically(&dir.join("plugin.wasm"), &contents.component)?;
-    if !contents.fixtures.is_empty() {
-        std::fs::create_dir_all(dir.join("fixtures"))?;
-    }
-    for (name, bytes) in &contents.fixtures {
-        write_atomically(&dir.join("fixtures").join(name), bytes)?;
-    }
+    write_fixtures(dir, &contents.fixtures)?;
     let text = serde_json::to_string_pretty(&manifest).map_err(std::io::Error::other)?;
     write_atomically(&dir.join("manifest.json"), text.as_bytes())?;
     Ok(manifest)
+}
+
+/// Writes `fixtures` into `dir/fixtures/`, replacing whatever was there (a
+/// fixture left from an earlier package would be one its manifest does not
+/// name, and refused).
+///
+/// # Errors
+/// I/O errors.
+pub(crate) fn write_fixtures(
+    dir: &Path,
+    fixtures: &BTreeMap<String, Vec<u8>>,
+) -> std::io::Result<()> {
+    let folder = dir.join("fixtures");
+    match std::fs::remove_dir_all(&folder) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    if fixtures.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&folder)?;
+    for (name, bytes) in fixtures {
+        write_atomically(&folder.join(name), bytes)?;
+    }
+    Ok(())
 }
 
 /// A package that passed checks 1-5; the caller loads the component and
@@ -471,7 +495,6 @@ pub fn verify(
             actual,
         });
     }
-    let fixtures = read_fixtures(dir, &manifest)?;
     match (&manifest.publisher_key_id, &manifest.signature) {
         (Some(key_id), None) => Err(PackageError::SignatureStripped(key_id.clone())),
         (None, _) if !allow_unsigned => Err(PackageError::Unsigned),
@@ -492,6 +515,8 @@ pub fn verify(
                 .map_err(|_| PackageError::BadSignature(key_id.clone()))
         }
     }?;
+    // Read once the manifest that names them is known to be genuine.
+    let fixtures = read_fixtures(dir, &manifest)?;
     Ok(VerifiedPackage {
         manifest,
         component,
@@ -523,10 +548,20 @@ fn read_fixtures(
         }
     }
     let mut fixtures = BTreeMap::new();
+    let mut total = 0usize;
     for (name, expected) in &manifest.fixtures {
         let bytes =
             crate::storage::read_regular_file(&folder.join(name), MAX_PACKAGED_FIXTURE_BYTES)
                 .map_err(|e| mismatch(name, &format!("cannot be read: {e}")))?;
+        total += bytes.len();
+        if total > MAX_PACKAGED_FIXTURES_BYTES {
+            return Err(mismatch(
+                name,
+                &format!(
+                    "the fixtures come to more than {MAX_PACKAGED_FIXTURES_BYTES} bytes, the most a package carries"
+                ),
+            ));
+        }
         if &sha256_hex(&bytes) != expected {
             return Err(mismatch(
                 name,

@@ -34,8 +34,12 @@ use crate::runtime::sandbox::{classify, engine_error, is_trap};
 use crate::runtime::store::{StoreState, new_store};
 use crate::runtime::wording;
 
-/// The most refusals of one check the host reports (the rest are counted).
+/// The most refusals of one check the host reports (the rest are counted
+/// in one more line).
 const MAX_REFUSALS: usize = 20;
+
+/// The most refusals one check may answer: more is invalid output.
+const MAX_ANSWERED: usize = 1024;
 
 /// The most refusals a plugin may declare.
 pub(crate) const MAX_DECLARED: usize = 128;
@@ -118,8 +122,19 @@ impl SettingsCheck {
             pointer: format!("/refusals/{index}/{member}"),
             message: message.to_owned(),
         };
+        if refusals.len() > MAX_ANSWERED {
+            return Err(Error::InvalidOutput {
+                plugin: plugin.to_owned(),
+                pointer: String::new(),
+                message: format!(
+                    "the settings check answered {} refusals, more than {MAX_ANSWERED}",
+                    refusals.len()
+                ),
+            });
+        }
         let mut violations = Vec::new();
         let mut seen = BTreeSet::new();
+        let mut unshown = 0usize;
         for (index, refusal) in refusals.iter().enumerate() {
             let Some(description) = declared.iter().find(|d| d.code == refusal.code) else {
                 return Err(bad(
@@ -141,7 +156,9 @@ impl SettingsCheck {
             if !seen.insert((pointer, description.code.as_str())) {
                 continue;
             }
-            if violations.len() < MAX_REFUSALS {
+            if violations.len() >= MAX_REFUSALS {
+                unshown += 1;
+            } else {
                 let message =
                     wording::render(&description.message, wording::from_settings(settings));
                 violations.push(Violation {
@@ -149,6 +166,12 @@ impl SettingsCheck {
                     message: format!("{message} (refused by the plugin: {})", description.code),
                 });
             }
+        }
+        if unshown > 0 {
+            violations.push(Violation {
+                pointer: String::new(),
+                message: format!("and {unshown} more refusals of the plugin"),
+            });
         }
         Ok(violations)
     }

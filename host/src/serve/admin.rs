@@ -519,6 +519,9 @@ pub async fn install(
         }
         let home = app.store.as_ref().map(|s| s.dir().to_owned()).unwrap_or_default();
         let staged = super::staging::Staged::new(&home, &manifest, &component, &fixtures).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidInput {
+                return Problem::bad_request("invalid-request", "/fixtures/*", "a fixture's name must be a plain file name (NAME.json)");
+            }
             tracing::error!(target: "kinga::http", error = %e, "cannot stage an uploaded package");
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server could not complete the request")
         })?;
