@@ -138,7 +138,7 @@ pub(crate) fn parse_pair(text: &str) -> Result<(String, Value), String> {
 /// code of the error that stopped loading them (already printed).
 pub fn store_and_host(global: &Global, errors: &ErrorPrinter) -> Result<(StateStore, Host), u8> {
     let store = setup::state_store(global).map_err(|message| errors.usage(&message))?;
-    let host = setup::host(global).map_err(|e| errors.fail(&e))?;
+    let host = setup::admin_host(global).map_err(|e| errors.fail(&e))?;
     Ok((store, host))
 }
 

@@ -161,13 +161,7 @@ fn package_fixtures(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let stem = name.trim_end_matches(".json");
-        let fits = stem.len() <= 96
-            && stem.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && stem
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if !fits {
+        if !admin::is_fixture_name(&name) {
             return Err(format!(
                 "{}: a packaged fixture is named with lowercase letters, digits, - and _ (at most 96), then .json",
                 path.display()

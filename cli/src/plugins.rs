@@ -195,12 +195,22 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
             );
         }
     };
-    let host = match setup::host(global) {
+    let host = match setup::admin_host(global) {
         Ok(host) => host,
         Err(e) => return errors.fail(&e),
     };
     if *json {
-        let all: Vec<_> = host.plugins().map(|p| p.description()).collect();
+        let all: Vec<serde_json::Value> = host
+            .plugins()
+            .map(|p| {
+                let mut shown = serde_json::to_value(p.description()).unwrap_or_default();
+                if let Some(map) = shown.as_object_mut() {
+                    map.insert("switched_on".into(), p.switched_on().into());
+                    map.insert("held".into(), p.held().into());
+                }
+                shown
+            })
+            .collect();
         setup::emit(&(serde_json::to_string_pretty(&all).unwrap_or_default() + "\n"));
         return EXIT_OK;
     }

@@ -155,6 +155,13 @@ pub fn host(global: &Global) -> Result<Host, Error> {
     deployment(global).build()
 }
 
+/// The host an administrative command loads: as [`host`], but a plugin
+/// refusing its state in force is held rather than stopping the command,
+/// so that the state can be repaired.
+pub fn admin_host(global: &Global) -> Result<Host, Error> {
+    deployment(global).build_holding()
+}
+
 /// The administration directory: `--home`, or the user's data directory.
 pub fn home(global: &Global) -> Result<PathBuf, String> {
     if let Some(dir) = &global.home {

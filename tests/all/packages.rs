@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::serve::server::{Options, Server, get, patch, post_json};
 use crate::support::{assert_success, kinga_at};
 use crate::wat::plugin_versioned;
 
@@ -418,6 +419,27 @@ fn reference_fixtures(p: &Publisher, dir: &str, names: &[&str]) -> PathBuf {
     to
 }
 
+/// `kinga plugins sign COMPONENT --fixtures DIR --key KEY --out OUT`.
+fn sign_with_fixtures(
+    p: &Publisher,
+    component: &str,
+    fixtures: &Path,
+    key: &str,
+    out: &Path,
+) -> std::process::Output {
+    p.run(&[
+        "plugins",
+        "sign",
+        component,
+        "--fixtures",
+        fixtures.to_str().unwrap(),
+        "--key",
+        key,
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 fn referral_version(p: &Publisher) -> String {
     let listed = p.run(&["plugins", "list", "--json"]);
     assert_success(&listed);
@@ -445,17 +467,7 @@ fn a_package_carries_its_own_fixtures_and_installation_runs_them() {
     let with_failing = reference_fixtures(&p, "with-failing", &[passing[0], passing[1], failing]);
 
     let out = p.path("never-written");
-    let signed = p.run(&[
-        "plugins",
-        "sign",
-        candidate,
-        "--fixtures",
-        with_failing.to_str().unwrap(),
-        "--key",
-        key,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let signed = sign_with_fixtures(&p, candidate, &with_failing, key, &out);
     assert_eq!(
         signed.status.code(),
         Some(1),
@@ -507,17 +519,7 @@ fn a_package_carries_its_own_fixtures_and_installation_runs_them() {
     // Fixtures it passes: signed, installed, kept with the package.
     let good = reference_fixtures(&p, "passing", &passing);
     let package = p.path("good");
-    let signed = p.run(&[
-        "plugins",
-        "sign",
-        candidate,
-        "--fixtures",
-        good.to_str().unwrap(),
-        "--key",
-        key,
-        "--out",
-        package.to_str().unwrap(),
-    ]);
+    let signed = sign_with_fixtures(&p, candidate, &good, key, &package);
     assert_success(&signed);
     assert!(
         String::from_utf8_lossy(&signed.stdout).contains("with 2 fixtures of its own, all passed"),
@@ -540,19 +542,16 @@ fn a_package_carries_its_own_fixtures_and_installation_runs_them() {
     assert_eq!(p.refused_installs(), 3);
 
     // Signed again into the same directory with fewer fixtures: nothing
-    // of the earlier signing is left behind to be refused.
+    // of the earlier signing is left behind to be refused; a file that is
+    // not a fixture there is somebody's, and is never deleted.
     let fewer = reference_fixtures(&p, "fewer", &passing[..1]);
-    assert_success(&p.run(&[
-        "plugins",
-        "sign",
-        candidate,
-        "--fixtures",
-        fewer.to_str().unwrap(),
-        "--key",
-        key,
-        "--out",
-        package.to_str().unwrap(),
-    ]));
+    let notes = package.join("fixtures/notes.txt");
+    std::fs::write(&notes, b"kept").unwrap();
+    let resigned = sign_with_fixtures(&p, candidate, &fewer, key, &package);
+    refused(&resigned, "notes.txt, which is not a packaged fixture");
+    assert!(notes.is_file());
+    std::fs::remove_file(&notes).unwrap();
+    assert_success(&sign_with_fixtures(&p, candidate, &fewer, key, &package));
     assert_success(&p.install(&package, &[]));
     assert_eq!(referral_version(&p), "1.1.0-ec72");
     let kept: Vec<PathBuf> =
@@ -620,39 +619,67 @@ fn a_plugin_refusing_the_state_in_force_is_held_and_can_be_repaired() {
     assert!(said.contains("/n: the value 70 is too big"), "{said}");
     assert!(said.contains("kenya-referral-pathway"), "{said}");
 
+    // A one-shot evaluation refuses the state, naming it.
     let case = p.path("case.json");
     std::fs::write(&case, crate::support::sample_case().to_string()).unwrap();
-    let evaluated = p.run(&[
-        "eligibility",
-        "--case",
-        case.to_str().unwrap(),
-        "--as-of",
-        "2026-07-01",
-    ]);
-    let printed: Value = serde_json::from_slice(&evaluated.stdout).unwrap();
-    let errors = printed["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{printed}");
+    let evaluate = || {
+        p.run(&[
+            "eligibility",
+            "--case",
+            case.to_str().unwrap(),
+            "--as-of",
+            "2026-07-01",
+        ])
+    };
+    let refused = evaluate();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("/n: the value 70 is too big"));
+
+    // The service starts, holds that plugin alone, and is repaired over HTTP.
+    let Publisher { home, work } = p;
+    let server = Server::start_with(Options {
+        home: Some(home),
+        ..Options::default()
+    });
+    let ready = get(&server.ops_url("/readyz"), None).json();
+    assert_eq!(ready["status"], "degraded", "{ready}");
+    assert_eq!(ready["held"], json!(["wat-plugin"]));
+    let body = json!({"case": crate::support::sample_case(), "as_of": "2026-07-01T09:00:00+03:00"});
+    let screened = post_json(
+        &server.url("/v1/eligibility"),
+        &server.tokens.evaluator,
+        &body,
+    )
+    .json();
+    let errors = screened["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{screened}");
     assert_eq!(errors[0]["plugin"], "wat-plugin");
     assert_eq!(errors[0]["type"], "held");
     assert!(
-        printed["decisions"]
+        screened["decisions"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|d| d["plugin"] == "building-a-future-eligibility"),
-        "{printed}"
+            .any(|d| d["track"] == "education-support"),
+        "{screened}"
     );
-
-    // The repair: back to the default, which this version accepts.
-    assert_success(&p.run(&[&["settings", "reset", "wat-plugin", "n"][..], &who].concat()));
-    let listed = p.run(&["plugins", "list"]);
-    assert!(!String::from_utf8_lossy(&listed.stdout).contains("HELD"));
-    let evaluated = p.run(&[
-        "eligibility",
-        "--case",
-        case.to_str().unwrap(),
-        "--as-of",
-        "2026-07-01",
-    ]);
-    assert_success(&evaluated);
+    let shown = get(
+        &server.url("/v1/plugins/wat-plugin"),
+        Some(&server.tokens.admin),
+    )
+    .json();
+    assert!(
+        shown["held"].as_str().unwrap().contains("too big"),
+        "{shown}"
+    );
+    let reset = patch(
+        &server.url("/v1/plugins/wat-plugin/settings"),
+        &server.tokens.admin,
+        Some("*"),
+        &json!({"reset": ["n"], "reason": "back to the default"}),
+    );
+    assert_eq!(reset.status, 200, "{}", reset.text);
+    let ready = get(&server.ops_url("/readyz"), None).json();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    drop(work);
 }

@@ -61,6 +61,20 @@ impl Deployment {
         self.build_from(&self.state()?)
     }
 
+    /// Builds a host as [`Deployment::build`] does, but a plugin that
+    /// refuses its own state in force is held (see
+    /// [`Host::apply_state_or_hold`]) instead of failing the build: how a
+    /// service starts, and how administrative commands load, so that an
+    /// administrator can always repair a state an upgrade made
+    /// unacceptable.
+    ///
+    /// # Errors
+    /// Any plugin that fails to load or verify, a state that does not
+    /// parse.
+    pub fn build_holding(&self) -> Result<Host, Error> {
+        self.build_with(&self.state()?, |_| true)
+    }
+
     /// Builds a host from `state`, read once by the caller (so that the
     /// host and the revision it is labelled with cannot come from two
     /// different reads of the state file).
@@ -68,6 +82,16 @@ impl Deployment {
     /// # Errors
     /// See [`Deployment::build`].
     pub fn build_from(&self, state: &AdminState) -> Result<Host, Error> {
+        self.build_with(state, |_| false)
+    }
+
+    /// Builds a host from `state`, holding the plugins `may_hold` names if
+    /// they refuse their state.
+    fn build_with(
+        &self,
+        state: &AdminState,
+        may_hold: impl Fn(&str) -> bool,
+    ) -> Result<Host, Error> {
         let mut builder = Host::builder().limits(self.limits.clone());
         if let Some(dir) = &self.cache_dir {
             builder = builder.cache_dir(dir);
@@ -87,9 +111,7 @@ impl Deployment {
             host.load_dir(dir)?;
         }
         self.load_installed(&mut host, state)?;
-        // A plugin whose state in force it refuses is held, not the whole
-        // host: the administrator must be able to repair it.
-        host.apply_state_or_hold(state);
+        host.apply_state_or_hold(state, may_hold)?;
         Ok(host)
     }
 
@@ -164,8 +186,10 @@ impl LiveHost {
     /// # Errors
     /// See [`Deployment::build`].
     pub fn new(deployment: Deployment) -> Result<LiveHost, Error> {
+        // There is no last good host to keep: a plugin refusing its state
+        // is held, and the others serve.
         let state = deployment.state()?;
-        let host = deployment.build_from(&state)?;
+        let host = deployment.build_with(&state, |_| true)?;
         Ok(LiveHost {
             deployment,
             current: RwLock::new((Arc::new(host), Arc::new(state))),
@@ -210,10 +234,21 @@ impl LiveHost {
     /// # Errors
     /// See [`Deployment::build`].
     pub fn reload(&self) -> Result<u64, Error> {
-        let built = self
-            .deployment
-            .state()
-            .and_then(|state| Ok((self.deployment.build_from(&state)?, state)));
+        // A state a plugin refuses is refused and the last good host stays,
+        // unless that plugin is held already: then a change to another
+        // plugin is still put in force, and the held one stays held.
+        let held: Vec<String> = self
+            .host()
+            .plugins()
+            .filter(|p| p.held().is_some())
+            .map(|p| p.description().id.clone())
+            .collect();
+        let built = self.deployment.state().and_then(|state| {
+            let host = self
+                .deployment
+                .build_with(&state, |id| held.iter().any(|h| h == id))?;
+            Ok((host, state))
+        });
         match built {
             Ok((host, state)) => {
                 let revision = state.revision;

@@ -29,9 +29,9 @@ pub use operations::{
 };
 pub use package::{
     KeyError, KeyKind, MAX_PACKAGED_FIXTURE_BYTES, MAX_PACKAGED_FIXTURES_BYTES, Manifest,
-    PackageContents, PackageError, TrustedKeys, VerifiedPackage, generate_key, key_id,
-    read_public_key, read_signing_key, verify as verify_package, write_key_pair, write_package,
-    write_public_key,
+    PackageContents, PackageError, TrustedKeys, VerifiedPackage, generate_key, is_fixture_name,
+    key_id, read_public_key, read_signing_key, verify as verify_package, write_key_pair,
+    write_package, write_public_key,
 };
 pub use state::{
     AdminError, AdminState, Change, LOG_KEY_FILE, PackageHistory, PackageRef, PluginState, Request,

@@ -104,11 +104,20 @@ fn validation<'a>(
         if about_a_loaded_plugin && host.plugin(change.plugin()).is_none() {
             return Err(format!("no plugin {} is loaded", change.plugin()));
         }
-        // A change is about one plugin (or none: a key) and is checked for
-        // that plugin, so that another plugin held for its own state never
-        // blocks it.
-        host.check_plugin_state(next, change.plugin())
-            .map_err(|e| e.to_string())
+        // Only a change of settings or rules changes what a plugin checks,
+        // and it is checked for that plugin alone, so that a plugin held for
+        // its own state never blocks another change: switching it off,
+        // closing its breaker, installing a version that fixes it (checked
+        // by its smoke run, with the settings in use) or rolling back (a
+        // version that refuses the settings in force is held at the next
+        // start, and says so).
+        match change {
+            Change::SetSettings { .. } | Change::EnableRule { .. } | Change::DisableRule { .. } => {
+                host.check_plugin_state(next, change.plugin())
+                    .map_err(|e| e.to_string())
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -260,10 +269,8 @@ pub fn install(
             own_fixtures::summary(&failed)
         )));
     }
-    let relative = format!("packages/{id}/{version}-{}", &m.component_sha256[..12]);
-    let target = home.join(&relative);
-    keep(&target, package_dir, &verified)
-        .map_err(|e| AdminError::Io(format!("{}: {e}", target.display())))?;
+    let relative = keep(home, &id, &verified)
+        .map_err(|e| AdminError::Io(format!("{}: {e}", home.join("packages").display())))?;
     let package = PackageRef {
         version,
         component_sha256: m.component_sha256.clone(),
@@ -279,21 +286,53 @@ pub fn install(
     apply(store, host, request, &change).map(|state| (state, change))
 }
 
-/// Keeps a verified package in `target`: the component, the fixtures and
-/// the manifest as they were signed, so that it verifies again at start-up.
-fn keep(
-    target: &Path,
-    package_dir: &Path,
-    verified: &package::VerifiedPackage,
-) -> std::io::Result<()> {
-    std::fs::create_dir_all(target)?;
-    crate::storage::write_atomically(&target.join("plugin.wasm"), &verified.component)?;
-    package::write_fixtures(target, &verified.fixtures)?;
-    std::fs::copy(
-        package_dir.join("manifest.json"),
-        target.join("manifest.json"),
-    )
-    .map(drop)
+/// Keeps a verified package under `home/packages/ID/`, in a directory
+/// named by its version and the hashes of its component and manifest, and
+/// returns that directory (relative to `home`). The package is written
+/// whole into a directory of its own beside it and renamed into place, so
+/// a package in use is never rewritten (the same package installed again
+/// is already there, byte for byte) and a crash leaves no half-written
+/// package behind. The manifest is written from what was verified, never
+/// copied again from the package directory.
+fn keep(home: &Path, id: &str, verified: &package::VerifiedPackage) -> std::io::Result<String> {
+    let m = &verified.manifest;
+    let manifest = serde_json::to_vec_pretty(m).map_err(std::io::Error::other)?;
+    let identity = crate::storage::sha256_hex(
+        crate::case::canonical_json(&serde_json::to_value(m).map_err(std::io::Error::other)?)
+            .as_bytes(),
+    );
+    let relative = format!(
+        "packages/{id}/{}-{}-{}",
+        m.version,
+        &m.component_sha256[..12],
+        &identity[..12]
+    );
+    let target = home.join(&relative);
+    if target.is_dir() {
+        return Ok(relative);
+    }
+    let parent = target
+        .parent()
+        .ok_or_else(|| std::io::Error::other("a package directory has no parent"))?;
+    std::fs::create_dir_all(parent)?;
+    let mut name = [0u8; 8];
+    getrandom::fill(&mut name).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let incoming = parent.join(format!(".incoming-{}", hex::encode(name)));
+    let written = (|| {
+        std::fs::create_dir(&incoming)?;
+        crate::storage::write_atomically(&incoming.join("plugin.wasm"), &verified.component)?;
+        package::write_fixtures(&incoming, &verified.fixtures)?;
+        crate::storage::write_atomically(&incoming.join("manifest.json"), &manifest)?;
+        std::fs::rename(&incoming, &target)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&incoming);
+        // Another installation of the same package may have won the race.
+        if target.is_dir() {
+            return Ok(relative);
+        }
+    }
+    written.map(|()| relative)
 }
 
 /// The version of plugin `id` in use: its installed package, or the

@@ -358,6 +358,20 @@ impl TrustedKeys {
 /// Largest fixture a package may carry.
 pub const MAX_PACKAGED_FIXTURE_BYTES: usize = 4 << 20;
 
+/// Whether `name` may name a packaged fixture: lowercase letters, digits,
+/// `-` and `_` (at most 96, starting with a letter or digit), then `.json`
+/// — the manifest schema's rule, so that a name is a plain file name.
+pub fn is_fixture_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".json") else {
+        return false;
+    };
+    (1..=96).contains(&stem.len())
+        && stem.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
 /// Largest total of the fixtures a package may carry.
 pub const MAX_PACKAGED_FIXTURES_BYTES: usize = 16 << 20;
 
@@ -420,10 +434,23 @@ pub(crate) fn write_fixtures(
     fixtures: &BTreeMap<String, Vec<u8>>,
 ) -> std::io::Result<()> {
     let folder = dir.join("fixtures");
-    match std::fs::remove_dir_all(&folder) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+    // Only a folder of fixtures is replaced: anything else in it is
+    // somebody's, and is never deleted.
+    if let Ok(entries) = std::fs::read_dir(&folder) {
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !entry.file_type()?.is_file() || !is_fixture_name(&name) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} holds {name}, which is not a packaged fixture: write the package to another directory",
+                        folder.display()
+                    ),
+                ));
+            }
+        }
+        std::fs::remove_dir_all(&folder)?;
     }
     if fixtures.is_empty() {
         return Ok(());

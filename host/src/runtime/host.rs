@@ -490,18 +490,42 @@ impl Host {
 
     /// Applies an administration state as [`Host::apply_state`] does, but a
     /// plugin whose own state is refused (settings its check now refuses, a
-    /// rule it no longer has) is **held** instead of failing the whole
-    /// host: it keeps its defaults, answers nothing ([`Error::Held`]) and
-    /// is reported as held, while every other plugin runs with its state.
-    /// This is how a deployment starts, so that an administrator can
-    /// always repair a state that an upgrade made unacceptable.
+    /// rule it no longer has) and for which `may_hold` says yes is **held**
+    /// instead of failing the whole host: it keeps its defaults, answers
+    /// nothing ([`Error::Held`]) and is reported as held, while every other
+    /// plugin runs with its state. A refusal that may depend on the
+    /// machine's load (a settings check stopped by its deadline) is tried
+    /// once more first.
     ///
     /// Returns the ids of the held plugins.
-    pub fn apply_state_or_hold(&mut self, state: &crate::admin::AdminState) -> Vec<String> {
-        let mut held = Vec::new();
-        for plugin in &mut self.plugins {
+    ///
+    /// # Errors
+    /// The first refusal of a plugin `may_hold` does not let be held; the
+    /// host is then as it was.
+    pub fn apply_state_or_hold(
+        &mut self,
+        state: &crate::admin::AdminState,
+        may_hold: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>, Error> {
+        let mut prepared = Vec::new();
+        for plugin in &self.plugins {
             let own = state.plugin(&plugin.description.id);
-            match plugin.checked_settings(&own) {
+            let checked = plugin.checked_settings(&own).or_else(|e| {
+                if e.is_reproducible() {
+                    Err(e)
+                } else {
+                    plugin.checked_settings(&own)
+                }
+            });
+            match checked {
+                Ok(effective) => prepared.push((own, Ok(effective))),
+                Err(e) if may_hold(&plugin.description.id) => prepared.push((own, Err(e))),
+                Err(e) => return Err(e),
+            }
+        }
+        let mut held = Vec::new();
+        for (plugin, (own, checked)) in self.plugins.iter_mut().zip(prepared) {
+            match checked {
                 Ok(effective) => plugin.install_state(&own, effective),
                 Err(e) => {
                     let reason = match &e {
@@ -513,12 +537,15 @@ impl Host {
                         other => other.to_string(),
                     };
                     tracing::error!(target: "kinga::admin", plugin = %plugin.description.id, %reason, "the state in force is refused; the plugin is held until its settings are changed or reset");
+                    // Its switch is the administrator's still: a plugin
+                    // switched off is not reported as failing.
+                    plugin.switched_on = own.enabled;
                     plugin.held = Some(reason);
                     held.push(plugin.description.id.clone());
                 }
             }
         }
-        held
+        Ok(held)
     }
 
     /// Checks an administration state for one plugin only (the one a

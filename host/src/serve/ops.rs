@@ -41,7 +41,7 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Response {
         .collect();
     let held: Vec<&str> = host
         .plugins()
-        .filter(|p| p.held().is_some())
+        .filter(|p| p.held().is_some() && p.switched_on())
         .map(|p| p.description().id.as_str())
         .collect();
     let degraded = !switched_off.is_empty() || !held.is_empty();

@@ -15,16 +15,19 @@ pub struct Staged {
 
 impl Staged {
     /// Writes `manifest.json`, `plugin.wasm` and `fixtures/` under
-    /// `home/uploads`. A fixture name that is not a plain file name is
-    /// refused before anything is written (the manifest's schema allows
-    /// only such names; it is checked after staging).
+    /// `home/uploads`. A fixture name the manifest schema would not
+    /// allow (see [`crate::admin::is_fixture_name`]) is refused before
+    /// anything is written.
     pub fn new(
         home: &Path,
         manifest: &Value,
         component: &[u8],
         fixtures: &BTreeMap<String, Vec<u8>>,
     ) -> std::io::Result<Staged> {
-        if fixtures.keys().any(|name| !is_plain_file_name(name)) {
+        if fixtures
+            .keys()
+            .any(|name| !crate::admin::is_fixture_name(name))
+        {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 "a fixture name is not a plain file name",
@@ -57,10 +60,4 @@ impl Drop for Staged {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// A name that stays inside the folder it is joined to: no separator, not
-/// `.` or `..`, not empty.
-fn is_plain_file_name(name: &str) -> bool {
-    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
 }
