@@ -166,6 +166,7 @@ pub fn check(global: &Global, args: &CheckArgs, errors: &ErrorPrinter) -> u8 {
             "limit_bytes": limit,
             "contract": d.contract,
             "checks_settings": plugin.checks_settings(),
+            "case_version": plugin.case_version(),
             "world": format!("{}-plugin", d.kind.as_str()),
             "imports": plugin.imports(),
             "description": d,
@@ -240,7 +241,8 @@ pub fn check(global: &Global, args: &CheckArgs, errors: &ErrorPrinter) -> u8 {
         ));
     }
     text.push_str(&format!(
-        "  case       reads {} fields, all in the case schema: {}\n",
+        "  case       reads canonical case {} ({} fields, all in the case schema): {}\n",
+        plugin.case_version(),
         d.case_fields.len(),
         d.case_fields.join(", ")
     ));

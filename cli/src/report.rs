@@ -97,13 +97,16 @@ pub fn run(global: &Global, args: &ReportArgs, errors: &ErrorPrinter) -> u8 {
             .and_then(|case| run.add(&case));
         match added {
             Ok(()) => {}
-            Err(Error::InvalidCase(_)) if args.skip_invalid => {
+            // A case the template's plugin cannot be given (a case 1.1
+            // field for a plugin reading 1.0) is left out like an invalid
+            // one, and named by its line.
+            Err(Error::InvalidCase(_) | Error::CaseVersion { .. }) if args.skip_invalid => {
                 skipped += 1;
                 tracing::debug!(line = line.line, "invalid case skipped");
             }
-            Err(Error::InvalidCase(rejection)) => {
+            Err(e @ (Error::InvalidCase(_) | Error::CaseVersion { .. })) => {
                 let message = format!(
-                    "line {}: invalid case: {rejection}; nothing was reported (use --skip-invalid to leave invalid cases out)",
+                    "line {}: {e}; nothing was reported (use --skip-invalid to leave such cases out)",
                     line.line
                 );
                 return errors.usage(&message);

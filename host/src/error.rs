@@ -115,6 +115,23 @@ pub enum Error {
         reason: String,
     },
 
+    /// The case holds a field of a newer canonical case version than the
+    /// plugin reads (a date-only incident, a dated age estimate, no
+    /// survivor status yet...): the host never hands it a field it could
+    /// misread, and the plugin gives no answer for this case. Other plugins
+    /// still answer.
+    #[error(
+        "plugin {plugin} reads canonical case {reads}; this case holds {pointer}, which only plugins reading case 1.1 are given"
+    )]
+    CaseVersion {
+        /// The plugin.
+        plugin: String,
+        /// The case version it reads (`1`).
+        reads: String,
+        /// The first field it cannot be given, as a JSON pointer.
+        pointer: String,
+    },
+
     /// No slot to run the plugin freed up within the queue timeout.
     #[error("plugin {plugin} is overloaded: no slot freed up in time")]
     Overloaded {
@@ -317,6 +334,7 @@ impl Error {
             Error::PluginRefused { .. } => "plugin-refused",
             Error::SwitchedOff { .. } => "switched-off",
             Error::Held { .. } => "held",
+            Error::CaseVersion { .. } => "case-version",
             Error::Overloaded { .. } => "overloaded",
             Error::RequestStopped(_) => "request-stopped",
             Error::Replay(_) => "replay",
@@ -339,6 +357,7 @@ impl Error {
             Error::InvalidCase(_)
             | Error::InvalidAsOf(_)
             | Error::InvalidSettings { .. }
+            | Error::CaseVersion { .. }
             | Error::UnknownTemplate(_) => true,
             Error::PluginRefused { kind, .. } => {
                 matches!(
@@ -357,7 +376,9 @@ impl Error {
             Error::InvalidSettings { violations, .. } => {
                 violations.first().map(|v| v.pointer.as_str())
             }
-            Error::InvalidOutput { pointer, .. } => Some(pointer),
+            Error::InvalidOutput { pointer, .. } | Error::CaseVersion { pointer, .. } => {
+                Some(pointer)
+            }
             Error::PluginRefused { pointer, .. } => pointer.as_deref(),
             _ => None,
         }
@@ -372,6 +393,7 @@ impl Error {
             | Error::PluginRefused { plugin, .. }
             | Error::SwitchedOff { plugin, .. }
             | Error::Held { plugin, .. }
+            | Error::CaseVersion { plugin, .. }
             | Error::Overloaded { plugin }
             | Error::WrongKind { plugin, .. }
             | Error::DuplicateTemplate { plugin, .. } => Some(plugin),

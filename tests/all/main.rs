@@ -4,6 +4,7 @@
 mod admin;
 mod breaker;
 mod cache;
+mod case_versions;
 mod cli;
 mod containment;
 mod contract;

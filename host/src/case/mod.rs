@@ -125,6 +125,11 @@ impl ValidCase {
         }
         let mut violations = schema::violations(schema::case(), &value, MAX_VIOLATIONS);
         if !violations.is_empty() {
+            // Said precisely where the schema can only say "none of the
+            // allowed shapes".
+            let precise = version_1_1_shape(&value);
+            violations.retain(|v| !precise.iter().any(|p| p.replaces(v)));
+            violations.splice(0..0, precise.into_iter().map(|p| p.violation));
             // A pointer never repeats a key the schema does not declare.
             for v in &mut violations {
                 v.pointer = schema::redact_pointer(&v.pointer, schema::bundled_names());
@@ -161,20 +166,36 @@ impl ValidCase {
             .and_then(parse_date)
     }
 
-    /// The latest incident time, if any (with its pointer).
-    pub fn incident_times(&self) -> impl Iterator<Item = (String, time::OffsetDateTime)> + '_ {
+    /// The day an age estimate was made, if recorded (case 1.1).
+    pub fn age_estimated_on(&self) -> Option<Date> {
         self.value
-            .get("incidents")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+            .pointer("/child/age_estimated_on")
+            .and_then(Value::as_str)
+            .and_then(parse_date)
+    }
+
+    /// The days of the date-only incidents (case 1.1), with their pointers.
+    pub fn incident_days(&self) -> impl Iterator<Item = (String, Date)> + '_ {
+        self.incident_member("occurred_on", parse_date)
+    }
+
+    /// The incident times, with their pointers.
+    pub fn incident_times(&self) -> impl Iterator<Item = (String, time::OffsetDateTime)> + '_ {
+        self.incident_member("occurred_at", parse_datetime)
+    }
+
+    /// Member `name` of each incident that has it, read by `parse`, with
+    /// its pointer.
+    fn incident_member<T: 'static>(
+        &self,
+        name: &'static str,
+        parse: fn(&str) -> Option<T>,
+    ) -> impl Iterator<Item = (String, T)> + '_ {
+        array(&self.value, "incidents")
             .enumerate()
-            .filter_map(|(i, incident)| {
-                let at = incident
-                    .get("occurred_at")
-                    .and_then(Value::as_str)
-                    .and_then(parse_datetime)?;
-                Some((format!("/incidents/{i}/occurred_at"), at))
+            .filter_map(move |(i, incident)| {
+                let value = incident.get(name).and_then(Value::as_str).and_then(parse)?;
+                Some((format!("/incidents/{i}/{name}"), value))
             })
     }
 
@@ -260,7 +281,12 @@ pub fn canonical_json(value: &Value) -> String {
 /// characters long, so that short codes do not match everywhere).
 pub fn identifying_values(case: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    for pointer in ["/case_id", "/child/date_of_birth", "/education/school_id"] {
+    for pointer in [
+        "/case_id",
+        "/child/date_of_birth",
+        "/child/age_estimated_on",
+        "/education/school_id",
+    ] {
         if let Some(text) = case.pointer(pointer).and_then(Value::as_str) {
             out.push(text.to_owned());
         }
@@ -271,8 +297,10 @@ pub fn identifying_values(case: &Value) -> Vec<String> {
         .into_iter()
         .flatten()
     {
-        if let Some(at) = incident.get("occurred_at").and_then(Value::as_str) {
-            out.push(at.to_owned());
+        for time in ["occurred_at", "occurred_on"] {
+            if let Some(at) = incident.get(time).and_then(Value::as_str) {
+                out.push(at.to_owned());
+            }
         }
     }
     fn strings(value: &Value, out: &mut Vec<String>) {
@@ -337,6 +365,63 @@ fn parse_datetime(text: &str) -> Option<time::OffsetDateTime> {
     time::OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 
+/// A violation of a case 1.1 rule, said more precisely than the schema's
+/// own message at `replaces`.
+struct Precise {
+    violation: Violation,
+    replaces: String,
+}
+
+impl Precise {
+    /// Whether `v` is the schema's vaguer word for the same problem.
+    fn replaces(&self, v: &Violation) -> bool {
+        v.pointer == self.replaces
+            && (v.message.contains("allowed shapes") || v.message.contains("age_estimate_years"))
+    }
+}
+
+/// The case 1.1 rules a schema states only as "exactly one of" or "only
+/// with": an incident with both or neither of `occurred_at` and
+/// `occurred_on`, and an estimate date without an estimate.
+fn version_1_1_shape(case: &Value) -> Vec<Precise> {
+    let mut out = Vec::new();
+    for (i, incident) in array(case, "incidents").enumerate() {
+        let at = format!("/incidents/{i}");
+        match (incident.get("occurred_at"), incident.get("occurred_on")) {
+            (Some(_), Some(_)) => out.push(Precise {
+                violation: Violation {
+                    pointer: format!("{at}/occurred_on"),
+                    message: "is recorded beside occurred_at: an incident has exactly one of occurred_at (a date-time) and occurred_on (a date whose time of day is unknown)".into(),
+                },
+                replaces: at,
+            }),
+            (None, None) if incident.is_object() => out.push(Precise {
+                violation: Violation {
+                    pointer: at.clone(),
+                    message: "has neither occurred_at nor occurred_on: an incident has exactly one (occurred_at for a date-time, occurred_on for a date whose time of day is unknown)".into(),
+                },
+                replaces: at,
+            }),
+            _ => {}
+        }
+    }
+    if let Some(child) = case.get("child")
+        && child.get("age_estimated_on").is_some()
+        && child.get("age_estimate_years").is_none()
+    {
+        out.push(Precise {
+            violation: Violation {
+                pointer: "/child/age_estimated_on".into(),
+                message:
+                    "is recorded without /child/age_estimate_years: it is the day of an estimate"
+                        .into(),
+            },
+            replaces: "/child".into(),
+        });
+    }
+    out
+}
+
 /// The checks the schema cannot express.
 fn semantic_violations(case: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
@@ -362,18 +447,20 @@ fn semantic_violations(case: &Value) -> Vec<Violation> {
     for (i, _) in array(case, "referrals").enumerate() {
         date_at(&format!("/referrals/{i}/made_on"));
     }
+    let mut bad_instants = Vec::new();
     for (i, incident) in array(case, "incidents").enumerate() {
-        let text = incident
-            .get("occurred_at")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if parse_datetime(text).is_none() {
-            out.push(Violation {
+        if let Some(text) = incident.get("occurred_at").and_then(Value::as_str)
+            && parse_datetime(text).is_none()
+        {
+            bad_instants.push(Violation {
                 pointer: format!("/incidents/{i}/occurred_at"),
                 message: "is not a real RFC 3339 date-time".into(),
             });
         }
+        date_at(&format!("/incidents/{i}/occurred_on"));
     }
+    date_at("/child/age_estimated_on");
+    out.extend(bad_instants);
     if let (Some(born), Some(registered)) = (born, registered)
         && born > registered
     {

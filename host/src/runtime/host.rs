@@ -699,9 +699,9 @@ impl Host {
         budget: Option<&Arc<RequestBudget>>,
     ) -> Result<(Vec<C::Output>, CallCost), Error> {
         let projected = if whole_case {
-            case.value().clone()
+            plugin.whole_case_for(case)?
         } else {
-            case.projected(&plugin.description.case_fields)
+            plugin.case_for(case)?
         };
         let identifying = identifying_values(&projected);
         let json = crate::case::canonical_json(&projected);
@@ -935,6 +935,44 @@ pub(crate) fn check_case_at(case: &ValidCase, as_of: AsOf) -> Result<(), Error> 
             &pointer,
             format!("is after the as-of {}", as_of.to_rfc3339()),
         );
+    }
+    // So is a date-only incident (case 1.1) of a later day than the as-of's.
+    if let Some((pointer, _)) = case.incident_days().find(|(_, day)| *day > as_of.date()) {
+        return refuse(
+            &pointer,
+            format!("is after the as-of date {}", as_of.date()),
+        );
+    }
+    // An estimate made after the as-of is not known at that moment; one
+    // made long ago ages with the child, and must not pass the oldest age
+    // the schema admits.
+    if let Some(estimated_on) = case.age_estimated_on()
+        && estimated_on > as_of.date()
+    {
+        return refuse(
+            "/child/age_estimated_on",
+            format!("is after the as-of date {}", as_of.date()),
+        );
+    }
+    if case.date_of_birth().is_none()
+        && let Some(estimated_on) = case.age_estimated_on()
+    {
+        let at = "/child/age_estimated_on";
+        let estimate = case
+            .value()
+            .pointer("/child/age_estimate_years")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or_default();
+        let since = i64::from(crate::case::completed_years(estimated_on, as_of.date()));
+        if estimate + since > i64::from(MAX_AGE_YEARS) {
+            return refuse(
+                at,
+                format!(
+                    "with the estimate, implies an age over {MAX_AGE_YEARS} at the as-of date {}",
+                    as_of.date()
+                ),
+            );
+        }
     }
     Ok(())
 }

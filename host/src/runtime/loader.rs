@@ -425,6 +425,22 @@ impl Loader<'_> {
                         )
                     }),
             );
+            // A plugin reading case 1.0 cannot have known a field of 1.1.
+            if crate::runtime::plugin::case_version_of(&description.contract) == "1" {
+                problems.extend(
+                    description
+                        .case_fields
+                        .iter()
+                        .filter(|p| crate::runtime::plugin::CASE_1_1_FIELDS.contains(&p.as_str()))
+                        .map(|field| {
+                            format!(
+                                "declares the case field {}, which only case 1.1 has, but reads case 1.0 ({})",
+                                schema::quote(field),
+                                description.contract
+                            )
+                        }),
+                );
+            }
             problems.extend(declared::check(&description).into_iter().chain(
                 settings_check::check_declarations(
                     &description.settings_refusals,

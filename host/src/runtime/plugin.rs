@@ -25,6 +25,56 @@ pub const CONTRACT: &str = "kinga:plugin@0.2.1";
 /// against 0.2.0 has no settings check (see `wit/README.md`).
 pub const SUPPORTED_CONTRACTS: &[&str] = &["0.2.0", "0.2.1"];
 
+/// The canonical case version a plugin built against each contract reads
+/// (see `wit/README.md`, "Case versions"): it is never given a field of a
+/// later case version.
+const CASE_VERSION_OF_CONTRACT: &[(&str, &str)] =
+    &[("kinga:plugin@0.2.0", "1"), ("kinga:plugin@0.2.1", "1")];
+
+/// The fields only case 1.1 has, which a plugin reading 1.0 cannot declare.
+pub(crate) const CASE_1_1_FIELDS: &[&str] = &["/identified_by", "/child/age_estimated_on"];
+
+/// The canonical case version a plugin built against `contract` reads.
+pub(crate) fn case_version_of(contract: &str) -> &'static str {
+    CASE_VERSION_OF_CONTRACT
+        .iter()
+        .find(|(c, _)| *c == contract)
+        .map_or("1.1", |(_, version)| version)
+}
+
+/// The fields case 1.1 added that a plugin reading `1` would be given, or
+/// would misread for want of them: the first, as a pointer. `projected` is
+/// the case reduced to its `declared` fields, `whole` the case.
+fn first_case_1_1_field(projected: &Value, whole: &Value, declared: &[String]) -> Option<String> {
+    let case = projected;
+    // The day of an estimate is not given with the estimate, which would
+    // then be read as made today.
+    if case.pointer("/child/age_estimate_years").is_some()
+        && whole.pointer("/child/age_estimated_on").is_some()
+    {
+        return Some("/child/age_estimated_on".into());
+    }
+    let incidents = case.get("incidents").and_then(Value::as_array);
+    if let Some(i) = incidents
+        .into_iter()
+        .flatten()
+        .position(|incident| incident.get("occurred_on").is_some())
+    {
+        return Some(format!("/incidents/{i}/occurred_on"));
+    }
+    if case.pointer("/child/age_estimated_on").is_some() {
+        return Some("/child/age_estimated_on".into());
+    }
+    if case.get("identified_by").is_some() {
+        return Some("/identified_by".into());
+    }
+    // Required in case 1.0: a plugin reading 1.0 may take it for given.
+    if declared.iter().any(|d| d == "/survivor_status") && case.get("survivor_status").is_none() {
+        return Some("/survivor_status".into());
+    }
+    None
+}
+
 /// The capability a plugin provides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -283,6 +333,52 @@ impl LoadedPlugin {
     /// The interfaces the component imports.
     pub fn imports(&self) -> &[String] {
         &self.imports
+    }
+
+    /// The canonical case version the plugin reads (`1` or `1.1`), from
+    /// the contract it was built against.
+    pub fn case_version(&self) -> &'static str {
+        case_version_of(&self.description.contract)
+    }
+
+    /// The case as this plugin is given it: reduced to its declared fields,
+    /// and, for a plugin reading case 1.0, only when it holds nothing case
+    /// 1.1 added (then marked version `1`).
+    ///
+    /// # Errors
+    /// [`Error::CaseVersion`] naming the first field it cannot be given.
+    pub(crate) fn case_for(&self, case: &crate::case::ValidCase) -> Result<Value, Error> {
+        self.gate(case, case.projected(&self.description.case_fields))
+    }
+
+    /// [`LoadedPlugin::case_for`] with the whole case (the developer kit's
+    /// check of undeclared reads): still never a case 1.1 field for a
+    /// plugin reading 1.0.
+    ///
+    /// # Errors
+    /// As [`LoadedPlugin::case_for`].
+    pub(crate) fn whole_case_for(&self, case: &crate::case::ValidCase) -> Result<Value, Error> {
+        self.gate(case, case.value().clone())
+    }
+
+    /// `projected` (made from `case`) if this plugin may be given it.
+    fn gate(&self, case: &crate::case::ValidCase, mut projected: Value) -> Result<Value, Error> {
+        let reads = self.case_version();
+        if reads == "1" {
+            if let Some(pointer) =
+                first_case_1_1_field(&projected, case.value(), &self.description.case_fields)
+            {
+                return Err(Error::CaseVersion {
+                    plugin: self.description.id.clone(),
+                    reads: reads.to_owned(),
+                    pointer,
+                });
+            }
+            if let Some(version) = projected.get_mut("schema_version") {
+                *version = Value::String("1".into());
+            }
+        }
+        Ok(projected)
     }
 
     /// Why the plugin is held, if it is: the administration state in force

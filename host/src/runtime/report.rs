@@ -323,7 +323,7 @@ impl<'h> ReportRun<'h> {
         check_case_at(case, self.as_of)?;
         let handle = self.live_handle()?;
         self.rearm()?;
-        let projected = case.projected(&self.plugin.description.case_fields);
+        let projected = self.plugin.case_for(case)?;
         self.store
             .data_mut()
             .redact(crate::case::identifying_values(&projected));

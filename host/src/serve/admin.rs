@@ -45,6 +45,7 @@ const READ_ONLY: &[&str] = &[
     "default_settings",
     "settings_set_by_administrator",
     "checks_settings",
+    "case_version",
     "settings_refusals",
     "title",
     "description",

@@ -71,6 +71,7 @@ pub(super) fn plugin_view(plugin: &LoadedPlugin, state: &AdminState) -> Value {
         "case_fields": d.case_fields,
         "errors": errors,
         "checks_settings": plugin.checks_settings(),
+        "case_version": plugin.case_version(),
         "settings_refusals": d.settings_refusals,
         "settings": plugin.settings(),
         "settings_set_by_administrator": admin.settings.keys().collect::<Vec<_>>(),

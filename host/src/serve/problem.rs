@@ -103,6 +103,7 @@ impl Problem {
             Error::InvalidOutput { .. } => (StatusCode::BAD_GATEWAY, "plugin-invalid-output"),
             Error::SwitchedOff { .. } => (StatusCode::SERVICE_UNAVAILABLE, "plugin-switched-off"),
             Error::Held { .. } => (StatusCode::SERVICE_UNAVAILABLE, "plugin-held"),
+            Error::CaseVersion { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "case-version"),
             Error::Overloaded { .. } => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             Error::RequestStopped(Stop::AnswerBytes(_)) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "answers-too-large")

@@ -229,8 +229,14 @@ async fn build(
                     .and_then(|case| run.add(&case));
                 match added {
                     Ok(()) => {}
-                    Err(crate::error::Error::InvalidCase(_)) if query.skip_invalid => skipped += 1,
-                    Err(e @ crate::error::Error::InvalidCase(_)) => {
+                    Err(
+                        crate::error::Error::InvalidCase(_)
+                        | crate::error::Error::CaseVersion { .. },
+                    ) if query.skip_invalid => skipped += 1,
+                    Err(
+                        e @ (crate::error::Error::InvalidCase(_)
+                        | crate::error::Error::CaseVersion { .. }),
+                    ) => {
                         let mut problem = Problem::from_error(&e, "").with("line", line.line);
                         problem.detail = format!(
                             "line {}: {}; nothing was reported (skip_invalid=true leaves invalid cases out)",
