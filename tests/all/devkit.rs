@@ -160,7 +160,7 @@ fn the_reference_plugins_pass_their_fixtures_through_kinga_test() {
             "building-a-future-eligibility",
             32,
         ),
-        (KENYA_REFERRAL_PATHWAY, "kenya-referral-pathway", 35),
+        (KENYA_REFERRAL_PATHWAY, "kenya-referral-pathway", 37),
         (BUILDING_A_FUTURE_REPORTS, "building-a-future-reports", 4),
     ] {
         let out = kinga(&["test", component, "--fixtures", &cases(plugin)]);

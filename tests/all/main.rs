@@ -25,6 +25,7 @@ mod reload;
 mod serve;
 mod settings_check;
 mod shadow;
+mod shuffle;
 mod snapshots;
 mod support;
 mod twin;

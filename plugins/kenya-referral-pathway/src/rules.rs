@@ -3,7 +3,10 @@
 //!
 //! Every rule looks at the most recent *sexual incident* (sexual abuse,
 //! sexual exploitation or trafficking); hours since it are the exact
-//! difference between the as-of and `occurred_at`. A rule fires only when
+//! difference between the as-of and `occurred_at`. Several sexual incidents
+//! at that same instant are one event recorded several ways: a condition on
+//! the incident holds when it holds for any of them, so the answer never
+//! depends on the order the platform lists incidents in. A rule fires only when
 //! every condition is known to hold: a condition that cannot be decided
 //! routes nothing (and is logged by rule id, never with case data).
 //!
@@ -59,8 +62,10 @@ pub struct Facts<'a> {
     pub case: &'a Case,
     /// The as-of.
     pub as_of: OffsetDateTime,
-    /// The most recent sexual incident.
+    /// The most recent sexual incident (of several at that instant, any).
     pub incident: Option<&'a Incident>,
+    /// Every sexual incident at that instant.
+    pub latest: Vec<&'a Incident>,
     /// Time since it.
     pub since: Option<Duration>,
     /// The child's age at the as-of date.
@@ -81,14 +86,26 @@ impl<'a> Facts<'a> {
                 ));
             }
         }
-        let incident = case.latest_incident(|i| i.kind.is_sexual()).map(|(_, i)| i);
+        let latest: Vec<&Incident> = case
+            .latest_incidents(|i| i.kind.is_sexual())
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect();
+        let incident = latest.first().copied();
         Ok(Facts {
             case,
             as_of,
             incident,
+            latest,
             since: incident.map(|i| as_of - i.occurred_at),
             age: age_at(case, as_of.date())?,
         })
+    }
+
+    /// Whether `holds` holds for the most recent sexual incident: for any
+    /// of the incidents recorded at that instant.
+    fn incident_where(&self, holds: impl Fn(&Incident) -> bool) -> bool {
+        self.latest.iter().any(|i| holds(i))
     }
 
     /// Whether the most recent sexual incident is at most `hours` old.
@@ -187,8 +204,9 @@ fn emergency_contraception(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
 /// `medical-examination`: a sexual incident older than the PEP window for
 /// which no health care is recorded.
 fn medical_examination(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
-    let incident = f.incident?;
-    if f.within(s.pep_window_hours)? || incident.health_care_received == Some(true) {
+    f.incident?;
+    if f.within(s.pep_window_hours)? || !f.incident_where(|i| i.health_care_received != Some(true))
+    {
         return None;
     }
     Some(Draft {
@@ -241,8 +259,8 @@ fn childrens_officer(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
 
 /// `police`: a sexual incident not reported to the police.
 fn police(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
-    let incident = f.incident?;
-    if incident.reported_to_police == Some(true) {
+    f.incident?;
+    if !f.incident_where(|i| i.reported_to_police != Some(true)) {
         return None;
     }
     let (urgency, within) = statutory_urgency(f, s);
@@ -263,7 +281,7 @@ fn police(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
 /// `safe-shelter`: not safe at home, or the perpetrator lives in the household.
 fn safe_shelter(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
     let unsafe_home = f.case.safety.as_ref().and_then(|s| s.safe_at_home) == Some(false);
-    let perpetrator_home = f.incident.and_then(|i| i.perpetrator_in_household) == Some(true);
+    let perpetrator_home = f.incident_where(|i| i.perpetrator_in_household == Some(true));
     let code = if perpetrator_home {
         "perpetrator-in-household"
     } else if unsafe_home {
@@ -295,14 +313,16 @@ fn psychosocial(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
 
 /// `legal-aid`: a sexual incident reported to the police.
 fn legal_aid(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
-    (f.incident?.reported_to_police == Some(true)).then(|| Draft {
-        rule: LEGAL_AID,
-        service: "justice.legal-aid",
-        urgency: Urgency::Routine,
-        due: f.due_in(Duration::days(14)),
-        consent: f.sharing_consent(),
-        reason: Reason::new(LEGAL_AID, "reported-to-police"),
-    })
+    f.incident?;
+    f.incident_where(|i| i.reported_to_police == Some(true))
+        .then(|| Draft {
+            rule: LEGAL_AID,
+            service: "justice.legal-aid",
+            urgency: Urgency::Routine,
+            due: f.due_in(Duration::days(14)),
+            consent: f.sharing_consent(),
+            reason: Reason::new(LEGAL_AID, "reported-to-police"),
+        })
 }
 
 /// `education-reentry`: a survivor aged 9-15 who is not enrolled.

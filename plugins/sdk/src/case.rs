@@ -421,7 +421,31 @@ impl Case {
         })
     }
 
-    /// The most recent incident for which `filter` holds, if any.
+    /// Every incident for which `filter` holds at the latest instant any of
+    /// them happened (equal instants, whatever their offsets): one event a
+    /// platform may record several ways, "sexual exploitation" and
+    /// "trafficking" say. A condition on *the* most recent incident holds
+    /// when it holds for any of them, so that an answer never depends on the
+    /// order a platform lists incidents in.
+    pub fn latest_incidents(&self, filter: impl Fn(&Incident) -> bool) -> Vec<(usize, &Incident)> {
+        let matching: Vec<(usize, &Incident)> = self
+            .incidents
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, i)| filter(i))
+            .collect();
+        let Some(latest) = matching.iter().map(|(_, i)| i.occurred_at).max() else {
+            return Vec::new();
+        };
+        matching
+            .into_iter()
+            .filter(|(_, i)| i.occurred_at == latest)
+            .collect()
+    }
+
+    /// The most recent incident for which `filter` holds, if any (of
+    /// several at that instant, any one: see [`Case::latest_incidents`]).
     pub fn latest_incident(
         &self,
         filter: impl Fn(&Incident) -> bool,
