@@ -31,7 +31,8 @@ fn check_says_what_install_would_say() {
     for expected in [
         "contract   kinga:plugin@0.2.1, world referral-plugin",
         "the contract: kinga:plugin/log@0.2.1",
-        "pass the plugin's own check (8 refusals declared)",
+        "pass the plugin's own check (9 refusals declared)",
+        "reads canonical case 1 (",
         "rule police (on by default)",
         "the schema compiles",
         "/incidents",
@@ -158,9 +159,9 @@ fn the_reference_plugins_pass_their_fixtures_through_kinga_test() {
         (
             BUILDING_A_FUTURE_ELIGIBILITY,
             "building-a-future-eligibility",
-            32,
+            34,
         ),
-        (KENYA_REFERRAL_PATHWAY, "kenya-referral-pathway", 37),
+        (KENYA_REFERRAL_PATHWAY, "kenya-referral-pathway", 38),
         (BUILDING_A_FUTURE_REPORTS, "building-a-future-reports", 4),
     ] {
         let out = kinga(&["test", component, "--fixtures", &cases(plugin)]);

@@ -332,7 +332,7 @@ pub const RULES: [Track; 4] = [
 /// # Errors
 /// `invalid-case` when the child is born after the as-of date.
 pub fn evaluate(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Decision>, PluginError> {
-    let age = age_at(case, ctx.as_of_date())?;
+    let age = age_at(case, ctx.as_of_date_at(ctx.settings.offset()))?;
     Ok(enabled(&RULES, ctx)
         .map(|track| (track.run)(case, age, &ctx.settings))
         .collect())
@@ -395,17 +395,19 @@ mod tests {
     }
 
     #[test]
-    fn the_as_of_date_is_read_in_its_own_offset() {
+    fn the_as_of_date_is_taken_in_the_programme_offset() {
         let c = case(|v| v["child"]["date_of_birth"] = json!("2017-07-01"));
-        // 2026-06-30T22:00Z is already 1 July in Kenya.
-        assert_eq!(
-            status(EDUCATION, &c, "2026-07-01T01:00:00+03:00").status,
-            Status::Eligible
-        );
-        assert_eq!(
-            status(EDUCATION, &c, "2026-06-30T22:00:00+00:00").status,
-            Status::Ineligible
-        );
+        // 2026-06-30T22:00Z is already 1 July in Kenya: one instant, one
+        // answer, whatever offset it is written in.
+        for instant in ["2026-07-01T01:00:00+03:00", "2026-06-30T22:00:00+00:00"] {
+            assert_eq!(status(EDUCATION, &c, instant).status, Status::Eligible);
+        }
+        // At a programme offset of +00:00 that instant is still 30 June.
+        let mut utc = ctx("2026-07-01T01:00:00+03:00");
+        utc.settings.utc_offset = "+00:00".into();
+        let decisions = evaluate(&utc, &c).unwrap();
+        let education = decisions.iter().find(|d| d.track == EDUCATION).unwrap();
+        assert_eq!(education.status, Status::Ineligible);
     }
 
     #[test]

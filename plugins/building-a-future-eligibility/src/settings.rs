@@ -23,6 +23,9 @@ pub struct Settings {
     pub child_rights_club_min_age: u32,
     /// Child Rights Club: oldest age.
     pub child_rights_club_max_age: u32,
+    /// The programme's UTC offset (`+03:00`): the as-of date, and so every
+    /// age, is taken at this offset.
+    pub utc_offset: String,
 }
 
 impl Default for Settings {
@@ -36,12 +39,25 @@ impl Default for Settings {
             income_threshold_kes: 10_000,
             child_rights_club_min_age: 9,
             child_rights_club_max_age: 17,
+            utc_offset: "+03:00".into(),
         }
+    }
+}
+
+impl Settings {
+    /// The programme's offset (East Africa Time when the setting cannot be
+    /// read, which its schema and [`check`] rule out).
+    pub fn offset(&self) -> kinga_plugin_sdk::time::UtcOffset {
+        kinga_plugin_sdk::date::programme_offset(&self.utc_offset)
     }
 }
 
 /// Every refusal [`check`] can give.
 pub const REFUSALS: &[RefusalText] = &[
+    (
+        "utc-offset-unreadable",
+        "the programme's UTC offset is not an offset from -14:00 to +14:00 written +HH:MM",
+    ),
     (
         "no-counties",
         "the programme serves no county: every child would be ineligible",
@@ -65,6 +81,9 @@ pub const REFUSALS: &[RefusalText] = &[
 /// its maximum.
 pub fn check(settings: &Settings) -> Vec<SettingsRefusal> {
     let mut refusals = Vec::new();
+    if kinga_plugin_sdk::date::parse_utc_offset(&settings.utc_offset).is_none() {
+        refusals.push(SettingsRefusal::new("utc-offset-unreadable", "/utc_offset"));
+    }
     if settings.counties.is_empty() {
         refusals.push(SettingsRefusal::new("no-counties", "/counties"));
     }
@@ -135,5 +154,14 @@ mod tests {
             got.iter()
                 .all(|(code, _)| REFUSALS.iter().any(|(c, _)| c == code))
         );
+    }
+
+    #[test]
+    fn an_offset_that_is_not_one_is_refused() {
+        let odd = Settings {
+            utc_offset: "+3".into(),
+            ..Settings::default()
+        };
+        assert_eq!(check(&odd)[0].code, "utc-offset-unreadable");
     }
 }

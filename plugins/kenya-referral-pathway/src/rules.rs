@@ -604,8 +604,10 @@ pub fn provider_for<'p>(
 /// `invalid-case` for an incident or a birth after the as-of, or a due time
 /// past the last representable date (`due-out-of-range`).
 pub fn route(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Referral>, PluginError> {
-    let facts = Facts::gather(case, ctx.as_of)?;
     let s = &ctx.settings;
+    // The as-of at the programme's offset: its date decides every age.
+    let as_of = ctx.as_of.checked_to_offset(s.offset()).unwrap_or(ctx.as_of);
+    let facts = Facts::gather(case, as_of)?;
     let mut out = enabled(&RULES, ctx)
         .filter_map(|rule| (rule.run)(&facts, s))
         .map(|draft| finish(draft, case, s))

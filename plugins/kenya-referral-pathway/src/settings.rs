@@ -27,6 +27,9 @@ pub struct Settings {
     pub vocational_max_age: u32,
     /// The provider directory.
     pub providers: Vec<ProviderEntry>,
+    /// The programme's UTC offset (`+03:00`): the as-of date, and so every
+    /// age, is taken at this offset.
+    pub utc_offset: String,
 }
 
 /// One entry of the provider directory.
@@ -63,7 +66,16 @@ impl Default for Settings {
             vocational_min_age: 16,
             vocational_max_age: 18,
             providers: serde_json::from_str(SAMPLE_PROVIDERS).unwrap_or_default(),
+            utc_offset: "+03:00".into(),
         }
+    }
+}
+
+impl Settings {
+    /// The programme's offset (East Africa Time when the setting cannot be
+    /// read, which its schema and [`check`] rule out).
+    pub fn offset(&self) -> kinga_plugin_sdk::time::UtcOffset {
+        kinga_plugin_sdk::date::programme_offset(&self.utc_offset)
     }
 }
 
@@ -77,6 +89,10 @@ pub const EC_CLINICAL_MAXIMUM_HOURS: u32 = 120;
 
 /// Every refusal [`check`] can give.
 pub const REFUSALS: &[RefusalText] = &[
+    (
+        "utc-offset-unreadable",
+        "the programme's UTC offset is not an offset from -14:00 to +14:00 written +HH:MM",
+    ),
     (
         "pep-window-beyond-clinical-maximum",
         "a post-rape care window of {/pep_window_hours} hours is beyond the 72 hours within which HIV PEP must start",
@@ -112,6 +128,9 @@ pub const REFUSALS: &[RefusalText] = &[
 /// provider id, a provider offering a service no rule refers to.
 pub fn check(settings: &Settings) -> Vec<SettingsRefusal> {
     let mut refusals = Vec::new();
+    if kinga_plugin_sdk::date::parse_utc_offset(&settings.utc_offset).is_none() {
+        refusals.push(SettingsRefusal::new("utc-offset-unreadable", "/utc_offset"));
+    }
     let mut refuse =
         |code: &str, pointer: String| refusals.push(SettingsRefusal::new(code, &pointer));
     if settings.pep_window_hours > PEP_CLINICAL_MAXIMUM_HOURS {
@@ -234,5 +253,14 @@ mod tests {
                 .iter()
                 .all(|p| p.name.contains("SAMPLE") && p.contact.contains("invented"))
         );
+    }
+
+    #[test]
+    fn an_offset_that_is_not_one_is_refused() {
+        let odd = Settings {
+            utc_offset: "+3".into(),
+            ..Settings::default()
+        };
+        assert_eq!(check(&odd)[0].code, "utc-offset-unreadable");
     }
 }

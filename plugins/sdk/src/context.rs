@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use serde::de::DeserializeOwned;
-use time::{Date, OffsetDateTime};
+use time::{Date, OffsetDateTime, UtcOffset};
 
 use crate::PluginError;
 
@@ -38,6 +38,12 @@ impl<S> Context<S> {
     /// Time, whatever offset the caller wrote it with.
     pub fn as_of_date(&self) -> Date {
         self.as_of.date()
+    }
+
+    /// The as-of date at `offset` (the programme's offset, a setting): one
+    /// instant is one date, whatever offset a platform wrote it in.
+    pub fn as_of_date_at(&self, offset: UtcOffset) -> Date {
+        self.as_of.to_offset(offset).date()
     }
 }
 

@@ -6,7 +6,7 @@
 
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
-use time::{Date, Month, OffsetDateTime};
+use time::{Date, Month, OffsetDateTime, UtcOffset};
 
 /// Parses a `YYYY-MM-DD` date. Impossible dates (`2010-02-30`) are errors.
 pub fn parse_date(text: &str) -> Option<Date> {
@@ -17,6 +17,40 @@ pub fn parse_date(text: &str) -> Option<Date> {
 pub fn format_date(date: Date) -> String {
     date.format(format_description!("[year]-[month]-[day]"))
         .unwrap_or_default()
+}
+
+/// East Africa Time, +03:00: kept by every Kenyan county all year.
+pub const EAST_AFRICA_TIME: UtcOffset = match UtcOffset::from_hms(3, 0, 0) {
+    Ok(offset) => offset,
+    Err(_) => UtcOffset::UTC,
+};
+
+/// The programme's offset from a setting written `+HH:MM`, East Africa
+/// Time when it cannot be read (a plugin's settings schema and check should
+/// make that impossible).
+pub fn programme_offset(setting: &str) -> UtcOffset {
+    parse_utc_offset(setting).unwrap_or(EAST_AFRICA_TIME)
+}
+
+/// A UTC offset written `+HH:MM` or `-HH:MM` (the programme's offset, a
+/// setting of the reference plugins: `+03:00` is East Africa Time), or
+/// `None` when it is not one.
+pub fn parse_utc_offset(text: &str) -> Option<UtcOffset> {
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1i8, &text[1..]),
+        b'-' => (-1i8, &text[1..]),
+        _ => return None,
+    };
+    let (hours, minutes) = rest.split_once(':')?;
+    if hours.len() != 2 || minutes.len() != 2 {
+        return None;
+    }
+    let hours: i8 = hours.parse().ok()?;
+    let minutes: i8 = minutes.parse().ok()?;
+    if hours > 14 || minutes > 59 {
+        return None;
+    }
+    UtcOffset::from_hms(sign * hours, sign * minutes, 0).ok()
 }
 
 /// Parses an RFC 3339 date-time with an offset, keeping the offset it was
@@ -96,6 +130,24 @@ mod tests {
 
     fn d(s: &str) -> Date {
         parse_date(s).unwrap()
+    }
+
+    #[test]
+    fn offsets_are_read_as_written_and_nothing_else() {
+        assert_eq!(
+            parse_utc_offset("+03:00"),
+            UtcOffset::from_hms(3, 0, 0).ok()
+        );
+        assert_eq!(
+            parse_utc_offset("-09:30"),
+            UtcOffset::from_hms(-9, -30, 0).ok()
+        );
+        assert_eq!(parse_utc_offset("+00:00"), Some(UtcOffset::UTC));
+        for bad in [
+            "03:00", "+3:00", "+15:00", "+03:60", "+03", "Z", "", "+0a:00",
+        ] {
+            assert_eq!(parse_utc_offset(bad), None, "{bad}");
+        }
     }
 
     #[test]
