@@ -167,23 +167,7 @@ pub(crate) fn withhold_in_groups(tables: &mut [ReportTable], groups: &[Group]) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::report::ReportRow;
-
-    fn table(id: &str, dimensions: &[&str], rows: &[(&[&str], u64)]) -> ReportTable {
-        ReportTable {
-            id: id.into(),
-            title: id.into(),
-            unit: "cases".into(),
-            dimensions: dimensions.iter().map(|d| (*d).to_owned()).collect(),
-            rows: rows
-                .iter()
-                .map(|(labels, n)| ReportRow {
-                    labels: labels.iter().map(|l| (*l).to_owned()).collect(),
-                    count: Count::Exact(*n),
-                })
-                .collect(),
-        }
-    }
+    use crate::runtime::report::tests::table_named as table;
 
     #[test]
     fn margin_cells_are_found_by_their_labels_whatever_the_names_or_the_rest() {

@@ -549,13 +549,22 @@ impl<'h> ReportRun<'h> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn table(dimensions: &[&str], rows: &[(&[&str], u64)]) -> ReportTable {
+        table_named("t", dimensions, rows)
+    }
+
+    /// A table of exact counts (also the margins tests' fixture).
+    pub(crate) fn table_named(
+        id: &str,
+        dimensions: &[&str],
+        rows: &[(&[&str], u64)],
+    ) -> ReportTable {
         ReportTable {
-            id: "t".into(),
-            title: "T".into(),
+            id: id.into(),
+            title: id.into(),
             unit: "cases".into(),
             dimensions: dimensions.iter().map(|d| (*d).to_owned()).collect(),
             rows: rows

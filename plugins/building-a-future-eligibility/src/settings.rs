@@ -54,10 +54,7 @@ impl Settings {
 
 /// Every refusal [`check`] can give.
 pub const REFUSALS: &[RefusalText] = &[
-    (
-        "utc-offset-unreadable",
-        "the programme's UTC offset is not an offset from -14:00 to +14:00 written +HH:MM",
-    ),
+    kinga_plugin_sdk::settings::UTC_OFFSET_REFUSAL,
     (
         "no-counties",
         "the programme serves no county: every child would be ineligible",
@@ -80,10 +77,10 @@ pub const REFUSALS: &[RefusalText] = &[
 /// would be ineligible, silently), or an age range whose minimum lies above
 /// its maximum.
 pub fn check(settings: &Settings) -> Vec<SettingsRefusal> {
-    let mut refusals = Vec::new();
-    if kinga_plugin_sdk::date::parse_utc_offset(&settings.utc_offset).is_none() {
-        refusals.push(SettingsRefusal::new("utc-offset-unreadable", "/utc_offset"));
-    }
+    let mut refusals: Vec<SettingsRefusal> =
+        kinga_plugin_sdk::settings::offset_refusal(&settings.utc_offset, "/utc_offset")
+            .into_iter()
+            .collect();
     if settings.counties.is_empty() {
         refusals.push(SettingsRefusal::new("no-counties", "/counties"));
     }

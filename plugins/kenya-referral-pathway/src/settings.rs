@@ -89,10 +89,7 @@ pub const EC_CLINICAL_MAXIMUM_HOURS: u32 = 120;
 
 /// Every refusal [`check`] can give.
 pub const REFUSALS: &[RefusalText] = &[
-    (
-        "utc-offset-unreadable",
-        "the programme's UTC offset is not an offset from -14:00 to +14:00 written +HH:MM",
-    ),
+    kinga_plugin_sdk::settings::UTC_OFFSET_REFUSAL,
     (
         "pep-window-beyond-clinical-maximum",
         "a post-rape care window of {/pep_window_hours} hours is beyond the 72 hours within which HIV PEP must start",
@@ -127,10 +124,10 @@ pub const REFUSALS: &[RefusalText] = &[
 /// clinical maximum, an inverted age range, an empty directory, a repeated
 /// provider id, a provider offering a service no rule refers to.
 pub fn check(settings: &Settings) -> Vec<SettingsRefusal> {
-    let mut refusals = Vec::new();
-    if kinga_plugin_sdk::date::parse_utc_offset(&settings.utc_offset).is_none() {
-        refusals.push(SettingsRefusal::new("utc-offset-unreadable", "/utc_offset"));
-    }
+    let mut refusals: Vec<SettingsRefusal> =
+        kinga_plugin_sdk::settings::offset_refusal(&settings.utc_offset, "/utc_offset")
+            .into_iter()
+            .collect();
     let mut refuse =
         |code: &str, pointer: String| refusals.push(SettingsRefusal::new(code, &pointer));
     if settings.pep_window_hours > PEP_CLINICAL_MAXIMUM_HOURS {

@@ -48,6 +48,22 @@ pub const SDK_REFUSALS: &[RefusalText] = &[(
     "the settings do not fit the settings type this plugin was built with",
 )];
 
+/// The refusal of a programme offset (`utc_offset`) that is not one, for
+/// plugins that take the as-of date at a setting's offset: declare it in
+/// [`Plugin::SETTINGS_REFUSALS`] and give [`offset_refusal`]'s answer.
+pub const UTC_OFFSET_REFUSAL: RefusalText = (
+    "utc-offset-unreadable",
+    "the programme's UTC offset is not an offset from -14:00 to +14:00 written +HH:MM",
+);
+
+/// [`UTC_OFFSET_REFUSAL`] at `pointer` when `setting` is not an offset
+/// written `+HH:MM`.
+pub fn offset_refusal(setting: &str, pointer: &str) -> Option<SettingsRefusal> {
+    crate::date::parse_utc_offset(setting)
+        .is_none()
+        .then(|| SettingsRefusal::new(UTC_OFFSET_REFUSAL.0, pointer))
+}
+
 /// One thing a plugin's settings check refuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsRefusal {
