@@ -1,12 +1,13 @@
 """school-support, in Python: a Kinga eligibility plugin.
 
 The twin of the example rule `kinga new eligibility` writes in Rust, to show
-that the contract (`wit/`, kinga:plugin@0.2.1) is language-neutral: both
+that the contract (`wit/`, kinga:plugin@0.2.2) is language-neutral: both
 pass the same fixtures (`fixtures/`) through the same host.
 
 One track, `school-support`: identified survivors aged `min_age` to
-`max_age` (settings) are eligible; without any age the answer is
-`undetermined`, naming the field to collect. Its settings check refuses a
+`max_age` (settings) are eligible; without any age, or with a survivor
+status not assessed yet (case 1.1), the answer is `undetermined`, naming
+the fields to collect. An age estimate ages from the day it was made. Its settings check refuses a
 `min_age` above `max_age`. `build.sh` makes the component with
 componentize-py.
 """
@@ -38,6 +39,7 @@ SETTINGS_SCHEMA = {
 # Answers name codes only (contract 0.2); messages may quote settings.
 REASONS = [
     ("not-a-survivor", "the child is not an identified survivor"),
+    ("survivor-unknown", "whether the child is an identified survivor is not assessed yet"),
     ("age-unknown", "neither a date of birth nor an age estimate is recorded"),
     ("age-in-range", "the child's age is within {/min_age}-{/max_age}"),
     ("age-out-of-range", "the child's age is outside {/min_age}-{/max_age}"),
@@ -66,13 +68,23 @@ class Plugin(exports.Plugin):
             settings_schema=json.dumps(SETTINGS_SCHEMA),
             default_settings=json.dumps(DEFAULTS),
             # Only what the rule reads: the host passes nothing else.
-            case_fields=["/child/date_of_birth", "/child/age_estimate_years", "/survivor_status"],
+            case_fields=[
+                "/child/date_of_birth",
+                "/child/age_estimate_years",
+                "/child/age_estimated_on",
+                "/survivor_status",
+            ],
             errors=[
                 types.ErrorInfo(
                     "born-after-as-of",
                     types.ErrorKind.INVALID_CASE,
                     "the date of birth is after the as-of date",
-                )
+                ),
+                types.ErrorInfo(
+                    "estimated-after-as-of",
+                    types.ErrorKind.INVALID_CASE,
+                    "the day an age estimate was made is after the as-of date",
+                ),
             ],
         )
 
@@ -104,8 +116,30 @@ def completed_years(born: datetime.date, on: datetime.date) -> int:
     return years
 
 
-def decision(status, code, missing=()):
-    return eligibility.Decision(RULE, status, None, [types.Reason(RULE, code)], list(missing))
+def decision(status, codes, missing=()):
+    if isinstance(codes, str):
+        codes = [codes]
+    reasons = [types.Reason(RULE, code) for code in codes]
+    return eligibility.Decision(RULE, status, None, reasons, list(missing))
+
+
+def age_at(child, as_of):
+    """Completed years at `as_of` from the date of birth, else the estimate
+    aged from the day it was made (when recorded); None when neither."""
+    if "date_of_birth" in child:
+        born = datetime.date.fromisoformat(child["date_of_birth"])
+        if born > as_of:
+            raise Err(types.PluginError("born-after-as-of", "/child/date_of_birth"))
+        return completed_years(born, as_of)
+    if "age_estimate_years" in child:
+        since = 0
+        if "age_estimated_on" in child:
+            made = datetime.date.fromisoformat(child["age_estimated_on"])
+            if made > as_of:
+                raise Err(types.PluginError("estimated-after-as-of", "/child/age_estimated_on"))
+            since = completed_years(made, as_of)
+        return child["age_estimate_years"] + since
+    return None
 
 
 class Eligibility(exports.Eligibility):
@@ -116,41 +150,20 @@ class Eligibility(exports.Eligibility):
         data = json.loads(case)
         # The as-of is an RFC 3339 date-time; ages are taken at its date.
         as_of = datetime.date.fromisoformat(ctx.as_of[:10])
-        if data.get("survivor_status") != "survivor":
-            return [
-                decision(
-                    eligibility.Status.INELIGIBLE,
-                    "not-a-survivor",
-                )
-            ]
-        child = data.get("child", {})
-        if "date_of_birth" in child:
-            born = datetime.date.fromisoformat(child["date_of_birth"])
-            if born > as_of:
-                raise Err(
-                    types.PluginError("born-after-as-of", "/child/date_of_birth")
-                )
-            age = completed_years(born, as_of)
-        elif "age_estimate_years" in child:
-            age = child["age_estimate_years"]
-        else:
-            return [
-                decision(
-                    eligibility.Status.UNDETERMINED,
-                    "age-unknown",
-                    ["/child/date_of_birth"],
-                )
-            ]
-        if settings["min_age"] <= age <= settings["max_age"]:
-            return [
-                decision(
-                    eligibility.Status.ELIGIBLE,
-                    "age-in-range",
-                )
-            ]
-        return [
-            decision(
-                eligibility.Status.INELIGIBLE,
-                "age-out-of-range",
-            )
-        ]
+        status = data.get("survivor_status")
+        # A status not assessed yet (absent) cannot be decided: not a "no".
+        if status is not None and status != "survivor":
+            return [decision(eligibility.Status.INELIGIBLE, "not-a-survivor")]
+        age = age_at(data.get("child", {}), as_of)
+        if age is not None and not settings["min_age"] <= age <= settings["max_age"]:
+            return [decision(eligibility.Status.INELIGIBLE, "age-out-of-range")]
+        unknown, missing = [], []
+        if status is None:
+            unknown.append("survivor-unknown")
+            missing.append("/survivor_status")
+        if age is None:
+            unknown.append("age-unknown")
+            missing.append("/child/date_of_birth")
+        if unknown:
+            return [decision(eligibility.Status.UNDETERMINED, unknown, missing)]
+        return [decision(eligibility.Status.ELIGIBLE, "age-in-range")]

@@ -19,5 +19,5 @@ if [ ! -x "$venv/bin/componentize-py" ]; then
 fi
 mkdir -p "$(dirname "$out")"
 cd "$here"
-"$venv/bin/componentize-py" --wit-path "$root/wit" --world kinga:plugin/eligibility-plugin@0.2.1 \
+"$venv/bin/componentize-py" --wit-path "$root/wit" --world kinga:plugin/eligibility-plugin@0.2.2 \
     componentize app --stub-wasi --output "$out"

@@ -6,7 +6,9 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{kinga_at, sample_case, stderr, stdout};
+use kinga_artifacts::{KENYA_REFERRAL_PATHWAY, TEST_REFERRAL, TEST_REPORTING};
+
+use crate::support::{kinga, kinga_at, plugin_dir, sample_case, stderr, stdout};
 
 const AS_OF: &str = "2026-07-01T09:00:00+03:00";
 
@@ -97,70 +99,90 @@ fn a_malformed_case_1_1_is_refused_with_the_pointer_and_what_is_wrong() {
     refused(&unknown, "/identified_by", "must be one of");
 }
 
-/// Plugins built against contract 0.2.1 read case 1.0: a case holding a
+/// Runs `command` on `case` with the plugins in `plugins` (`--plugins`).
+fn run_with(plugins: &std::path::Path, command: &str, case: &Value) -> std::process::Output {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("case.json");
+    std::fs::write(&file, case.to_string()).unwrap();
+    kinga_at(
+        home.path(),
+        &[
+            "--plugins",
+            plugins.to_str().unwrap(),
+            command,
+            "--case",
+            file.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+        ],
+    )
+}
+
+/// Plugins built against contract 0.2.1 read case 1.0 (here the test
+/// referral plugin, built against the frozen 0.2.1 WIT): a case holding a
 /// field only case 1.1 has costs their answer, named, never a misreading;
-/// the plugins that do not read that field answer as before.
+/// plugins built against 0.2.2 read it.
 #[test]
 fn a_plugin_reading_case_1_0_is_never_given_a_case_1_1_field() {
+    let plugins = plugin_dir(&[TEST_REFERRAL, KENYA_REFERRAL_PATHWAY]);
+    let checked = kinga(&["check", TEST_REFERRAL]);
+    assert!(
+        stdout(&checked).contains("kinga:plugin@0.2.1"),
+        "{}",
+        stdout(&checked)
+    );
+    assert!(
+        stdout(&checked).contains("reads canonical case 1 ("),
+        "{}",
+        stdout(&checked)
+    );
+
     let mut dated = sample_case();
     dated["schema_version"] = json!("1.1");
     dated["incidents"][0] = json!({"occurred_on": "2026-06-29", "kind": "sexual_exploitation"});
-
-    let routed = run("route", &dated);
+    let routed = run_with(plugins.path(), "route", &dated);
     assert_eq!(routed.status.code(), Some(2), "{}", stderr(&routed));
     let printed: Value = serde_json::from_str(&stdout(&routed)).unwrap();
     let errors = printed["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{printed}");
-    assert_eq!(errors[0]["plugin"], "kenya-referral-pathway");
+    assert_eq!(errors[0]["plugin"], "test-referral");
     assert_eq!(errors[0]["type"], "case-version");
     assert_eq!(errors[0]["pointer"], "/incidents/0/occurred_on");
+    // The plugin reading case 1.1 answers, from the date-only incident.
+    let referrals = printed["referrals"].as_array().unwrap();
+    assert!(
+        referrals
+            .iter()
+            .any(|r| r["plugin"] == "kenya-referral-pathway" && r["rule"] == "post-rape-care"),
+        "{printed}"
+    );
+    assert!(
+        referrals.iter().all(|r| r["plugin"] != "test-referral"),
+        "{printed}"
+    );
 
-    // The eligibility plugin reads no incident: it answers.
-    let screened = run("eligibility", &dated);
-    assert_eq!(screened.status.code(), Some(0), "{}", stderr(&screened));
-    // With no failure, the answer is the list of decisions itself.
-    let printed: Value = serde_json::from_str(&stdout(&screened)).unwrap();
+    // A case marked 1.1 that holds nothing new is answered as before.
+    let mut marked = sample_case();
+    marked["schema_version"] = json!("1.1");
+    let routed = run_with(plugins.path(), "route", &marked);
+    assert_eq!(routed.status.code(), Some(0), "{}", stderr(&routed));
+    let printed: Value = serde_json::from_str(&stdout(&routed)).unwrap();
     assert!(
         printed
             .as_array()
             .unwrap()
             .iter()
-            .any(|d| d["track"] == "education-support" && d["status"] == "eligible"),
+            .any(|r| r["plugin"] == "test-referral"),
         "{printed}"
     );
-
-    // No survivor status yet: a plugin reading 1.0 took it for given.
-    let mut unassessed = sample_case();
-    unassessed
-        .as_object_mut()
-        .unwrap()
-        .remove("survivor_status");
-    let screened = run("eligibility", &unassessed);
-    let printed: Value = serde_json::from_str(&stdout(&screened)).unwrap();
-    let errors = printed["errors"].as_array().unwrap();
-    assert_eq!(errors[0]["type"], "case-version", "{printed}");
-    assert_eq!(errors[0]["pointer"], "/survivor_status");
-
-    // A dated estimate, though the plugin declares only the estimate: given
-    // without its day, it would be read as made today.
-    let mut estimated = sample_case();
-    estimated["child"] = json!({"sex": "female", "county": "kwale", "age_estimate_years": 12, "age_estimated_on": "2023-03-01"});
-    let screened = run("eligibility", &estimated);
-    let printed: Value = serde_json::from_str(&stdout(&screened)).unwrap();
-    assert_eq!(printed["errors"][0]["type"], "case-version", "{printed}");
-    assert_eq!(printed["errors"][0]["pointer"], "/child/age_estimated_on");
-
-    // A case marked 1.1 that holds nothing new is answered as before.
-    let mut marked = sample_case();
-    marked["schema_version"] = json!("1.1");
-    let routed = run("route", &marked);
-    assert_eq!(routed.status.code(), Some(0), "{}", stderr(&routed));
 }
 
-/// In a report, a case the template's plugin cannot be given is refused
-/// with its line, or left out and counted with `--skip-invalid`.
+/// In a report, a case the template's plugin cannot be given (here no
+/// survivor status, which the 0.2.1 test reporting plugin reads) is
+/// refused with its line, or left out and counted with `--skip-invalid`.
 #[test]
 fn a_report_names_the_line_of_a_case_its_plugin_cannot_be_given() {
+    let plugins = plugin_dir(&[TEST_REPORTING]);
     let home = tempfile::tempdir().unwrap();
     let cases = home.path().join("cases.jsonl");
     let mut unassessed = sample_case();
@@ -172,10 +194,12 @@ fn a_report_names_the_line_of_a_case_its_plugin_cannot_be_given() {
     std::fs::write(&cases, format!("{}\n{unassessed}\n", sample_case())).unwrap();
     let report = |extra: &[&str]| {
         let mut args = vec![
+            "--plugins",
+            plugins.path().to_str().unwrap(),
             "report",
-            "caseload-summary",
+            "count-by-sex",
             "--param",
-            "as_of=2026-07-01",
+            "label=Q3",
             "--cases",
             cases.to_str().unwrap(),
         ];
@@ -185,8 +209,7 @@ fn a_report_names_the_line_of_a_case_its_plugin_cannot_be_given() {
     let refused = report(&[]);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(
-        stderr(&refused)
-            .contains("line 2: plugin building-a-future-reports reads canonical case 1"),
+        stderr(&refused).contains("line 2: plugin test-reporting reads canonical case 1"),
         "{}",
         stderr(&refused)
     );
@@ -200,4 +223,26 @@ fn a_report_names_the_line_of_a_case_its_plugin_cannot_be_given() {
     );
     let printed: Value = serde_json::from_str(&stdout(&skipped)).unwrap();
     assert_eq!(printed["cases"], 1, "{printed}");
+
+    // The reference report plugin reads case 1.1: the same case is counted
+    // under `unknown`.
+    let summary = kinga_at(
+        home.path(),
+        &[
+            "report",
+            "caseload-summary",
+            "--param",
+            "as_of=2026-07-01",
+            "--cases",
+            cases.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(summary.status.code(), Some(0), "{}", stderr(&summary));
+    assert!(
+        stdout(&summary).contains("\"unknown\""),
+        "{}",
+        stdout(&summary)
+    );
 }

@@ -73,7 +73,7 @@ const EXPORT_EVALUATE: &str = r#"
 fn another_version_of_the_contract_is_refused_naming_both() {
     // Older, newer within 0.2 (it may export what this host cannot check)
     // and newer still.
-    for other in ["0.1.0", "0.2.2", "0.3.0"] {
+    for other in ["0.1.0", "0.2.3", "0.3.0"] {
         let wat = format!(
             "(component {EXPORT_EVALUATE} (export \"kinga:plugin/eligibility@{other}\" (instance $inst)))"
         );
@@ -82,7 +82,7 @@ fn another_version_of_the_contract_is_refused_naming_both() {
             message.contains(&format!("built against kinga:plugin@{other}")),
             "{message}"
         );
-        assert!(message.contains("0.2.0 and 0.2.1"), "{message}");
+        assert!(message.contains("0.2.0, 0.2.1 and 0.2.2"), "{message}");
         assert!(message.contains("rebuild the plugin"), "{message}");
     }
 }

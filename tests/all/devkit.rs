@@ -29,10 +29,10 @@ fn check_says_what_install_would_say() {
     );
     let printed = text(&out);
     for expected in [
-        "contract   kinga:plugin@0.2.1, world referral-plugin",
-        "the contract: kinga:plugin/log@0.2.1",
+        "contract   kinga:plugin@0.2.2, world referral-plugin",
+        "the contract: kinga:plugin/log@0.2.2",
         "pass the plugin's own check (9 refusals declared)",
-        "reads canonical case 1 (",
+        "reads canonical case 1.1 (",
         "rule police (on by default)",
         "the schema compiles",
         "/incidents",
@@ -97,7 +97,7 @@ fn check_lists_every_problem_of_a_description_at_once() {
 
     let dir = tempfile::tempdir().unwrap();
     let accept = |declared| {
-        Contract::V021(SettingsCheck {
+        Contract::V022(SettingsCheck {
             declared,
             answer: CheckAnswer::Accept,
             defaults: "{}",
@@ -159,9 +159,9 @@ fn the_reference_plugins_pass_their_fixtures_through_kinga_test() {
         (
             BUILDING_A_FUTURE_ELIGIBILITY,
             "building-a-future-eligibility",
-            34,
+            41,
         ),
-        (KENYA_REFERRAL_PATHWAY, "kenya-referral-pathway", 38),
+        (KENYA_REFERRAL_PATHWAY, "kenya-referral-pathway", 57),
         (BUILDING_A_FUTURE_REPORTS, "building-a-future-reports", 4),
     ] {
         let out = kinga(&["test", component, "--fixtures", &cases(plugin)]);

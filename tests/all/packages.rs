@@ -586,7 +586,7 @@ fn a_plugin_refusing_the_state_in_force_is_held_and_can_be_repaired() {
 
     let p = Publisher::new();
     let check = |answer| {
-        Contract::V021(SettingsCheck {
+        Contract::V022(SettingsCheck {
             declared: &[("too-big", "the value {/n} is too big")],
             answer,
             defaults: r#"{"n":1}"#,

@@ -14,7 +14,7 @@ fn describe_reports_rules_settings_and_fields() {
     let host = host_with(&[TEST_ELIGIBILITY, TEST_REFERRAL, TEST_REPORTING]);
     let eligibility = host.plugin("test-eligibility").unwrap();
     assert_eq!(eligibility.kind, PluginKind::Eligibility);
-    assert_eq!(eligibility.contract, "kinga:plugin@0.2.1");
+    assert_eq!(eligibility.contract, "kinga:plugin@0.2.2");
     assert_eq!(
         eligibility
             .rules

@@ -95,7 +95,7 @@ fn every_plugin_call_is_recorded_without_case_data_and_the_chain_verifies() {
     }
     let first: DecisionRecord = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(first.plugin, "building-a-future-eligibility");
-    assert_eq!(first.contract, "kinga:plugin@0.2.1");
+    assert_eq!(first.contract, "kinga:plugin@0.2.2");
     assert_eq!(first.as_of, AS_OF);
     assert_eq!(first.case_sha256.len(), 64);
     assert_eq!(first.outcome["result"], "ok");

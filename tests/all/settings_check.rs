@@ -202,28 +202,39 @@ fn a_plugin_built_against_0_2_0_loads_without_a_settings_check() {
     let accepted = set(home.path(), &plugins, &["old-plugin", "anything=1"]);
     assert_success(&accepted);
 
-    // The reference plugins are built against the current contract.
-    let current = tempfile::tempdir().unwrap();
-    std::fs::write(
-        current.path().join("new.wasm"),
-        plugin_for("new-plugin", Contract::V021(ACCEPT)),
-    )
-    .unwrap();
-    let checked = kinga_at(
-        current.path(),
-        &["check", current.path().join("new.wasm").to_str().unwrap()],
-    );
-    assert_success(&checked);
-    assert!(
-        stdout(&checked).contains("kinga:plugin@0.2.1"),
-        "{}",
-        stdout(&checked)
-    );
-    assert!(
-        stdout(&checked).contains("pass the plugin's own check"),
-        "{}",
-        stdout(&checked)
-    );
+    // The reference plugins are built against the current contract; one
+    // built against 0.2.1 has the same settings check and reads case 1.0.
+    for (contract, version, reads) in [
+        (
+            Contract::V022(ACCEPT),
+            "kinga:plugin@0.2.2",
+            "reads canonical case 1.1 (",
+        ),
+        (
+            Contract::V021(ACCEPT),
+            "kinga:plugin@0.2.1",
+            "reads canonical case 1 (",
+        ),
+    ] {
+        let current = tempfile::tempdir().unwrap();
+        std::fs::write(
+            current.path().join("new.wasm"),
+            plugin_for("new-plugin", contract),
+        )
+        .unwrap();
+        let checked = kinga_at(
+            current.path(),
+            &["check", current.path().join("new.wasm").to_str().unwrap()],
+        );
+        assert_success(&checked);
+        for expected in [version, reads, "pass the plugin's own check"] {
+            assert!(
+                stdout(&checked).contains(expected),
+                "{expected}: {}",
+                stdout(&checked)
+            );
+        }
+    }
 }
 
 const ACCEPT: SettingsCheck = SettingsCheck {
@@ -242,7 +253,7 @@ fn fixture(check: SettingsCheck) -> (tempfile::TempDir, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("fixture.wasm"),
-        plugin_for("wat-plugin", Contract::V021(check)),
+        plugin_for("wat-plugin", Contract::V022(check)),
     )
     .unwrap();
     (dir, tempfile::tempdir().unwrap())

@@ -1,7 +1,8 @@
 //! Answers depend on a case's content, never on the order a platform lists
 //! things in: for synthetic cases, with ties added (one event recorded as
 //! several sexual incidents at the same instant, written in other offsets
-//! and with other facts), shuffling `incidents`, `services`, `referrals`
+//! and with other facts; for some, recorded again twice by its day only, as
+//! case 1.1 allows), shuffling `incidents`, `services`, `referrals`
 //! and `protection_concerns` leaves every reference plugin's output
 //! unchanged — decisions, referrals and the quarterly report.
 
@@ -90,7 +91,25 @@ fn with_tie(mut case: Value, rng: &mut Shuffler) -> Value {
             map.remove(fact);
         }
     }
+    // One case in four also has the event recorded by its day only, twice:
+    // two date-only incidents on the same day tie with each other.
+    let dated = rng.flip() && rng.flip();
+    if dated {
+        let day = instant.to_offset(EAST_AFRICA_TIME).date();
+        for kind in &sexual[..2] {
+            let mut by_day = json!({"occurred_on": day.to_string(), "kind": kind});
+            for fact in ["reported_to_police", "health_care_received"] {
+                if rng.flip() {
+                    by_day[fact] = json!(rng.flip());
+                }
+            }
+            incidents.push(by_day);
+        }
+    }
     incidents.push(tie);
+    if dated {
+        case["schema_version"] = json!("1.1");
+    }
     case
 }
 
@@ -147,9 +166,10 @@ fn shuffling_unordered_lists_never_changes_an_answer() {
         .take(300)
         .map(|case| with_tie(case, &mut rng))
         .collect();
-    let mut ties = 0;
+    let (mut ties, mut by_day) = (0, 0);
     for case in &cases {
         ties += usize::from(case["incidents"].as_array().is_some_and(|i| i.len() > 1));
+        by_day += usize::from(case["schema_version"] == "1.1");
         let expected = answers(&host, case, as_of);
         for round in 0..4 {
             let other = shuffled(case, &mut rng);
@@ -162,6 +182,10 @@ fn shuffling_unordered_lists_never_changes_an_answer() {
         }
     }
     assert!(ties > 30, "the caseload must hold ties: {ties}");
+    assert!(
+        by_day > 10,
+        "the caseload must hold date-only ties: {by_day}"
+    );
     let report = quarterly(&host, &cases, as_of);
     let reshuffled: Vec<Value> = cases.iter().map(|c| shuffled(c, &mut rng)).collect();
     assert_eq!(quarterly(&host, &reshuffled, as_of), report);

@@ -3,9 +3,9 @@
 //! same tool that makes every Rust guest a component). Each is a complete,
 //! loadable plugin whose one misbehaviour is the point of its test.
 //!
-//! Fixtures are built against the current contract (0.2.1), with a settings
+//! Fixtures are built against the current contract (0.2.2), with a settings
 //! check that accepts everything unless a [`SettingsCheck`] says otherwise,
-//! or against the frozen 0.2.0 contract (`tests/contract/wit-0.2.0`).
+//! or against the frozen 0.2.1 and 0.2.0 contracts (`tests/contract/`).
 
 use std::time::{Duration, Instant};
 
@@ -97,7 +97,8 @@ pub(crate) enum CheckAnswer {
     TrapAlways,
 }
 
-/// The settings check of a 0.2.1 fixture: what it declares and answers.
+/// The settings check of a 0.2.1 or later fixture: what it declares and
+/// answers.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SettingsCheck {
     /// `(code, message)`, as `refusals` returns them.
@@ -114,8 +115,40 @@ pub(crate) struct SettingsCheck {
 pub(crate) enum Contract {
     /// 0.2.0: no settings check.
     V020,
-    /// 0.2.1, with this settings check.
+    /// 0.2.1 (reads case 1.0), with this settings check.
     V021(SettingsCheck),
+    /// 0.2.2, the current contract, with this settings check.
+    V022(SettingsCheck),
+}
+
+impl Contract {
+    /// The version, as export names spell it.
+    fn version(self) -> &'static str {
+        match self {
+            Contract::V020 => "0.2.0",
+            Contract::V021(_) => "0.2.1",
+            Contract::V022(_) => "0.2.2",
+        }
+    }
+
+    /// The folder holding its WIT.
+    fn wit(self) -> &'static str {
+        match self {
+            Contract::V020 => concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/contract/wit-0.2.0"),
+            Contract::V021(_) => {
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/contract/wit-0.2.1")
+            }
+            Contract::V022(_) => concat!(env!("CARGO_MANIFEST_DIR"), "/../wit"),
+        }
+    }
+
+    /// Its settings check, if it has one.
+    fn check(self) -> Option<SettingsCheck> {
+        match self {
+            Contract::V020 => None,
+            Contract::V021(check) | Contract::V022(check) => Some(check),
+        }
+    }
 }
 
 /// The check of an ordinary fixture: declares nothing, accepts everything.
@@ -138,7 +171,7 @@ pub(crate) fn plugin_for(id: &str, contract: Contract) -> Vec<u8> {
 
 fn build(id: &str, version: &str, name: &str, pages: u32, fields: &str, body: &str) -> Vec<u8> {
     build_for(
-        Contract::V021(ACCEPTING),
+        Contract::V022(ACCEPTING),
         id,
         version,
         name,
@@ -150,7 +183,7 @@ fn build(id: &str, version: &str, name: &str, pages: u32, fields: &str, body: &s
 
 /// The settings interface's functions for `check`, with their data in
 /// `image`.
-fn settings_exports(image: &mut Image, check: SettingsCheck) -> String {
+fn settings_exports(image: &mut Image, check: SettingsCheck, at: &str) -> String {
     let list = |image: &mut Image, pairs: &[(&str, &str)]| {
         let records: Vec<u32> = pairs
             .iter()
@@ -180,8 +213,8 @@ fn settings_exports(image: &mut Image, check: SettingsCheck) -> String {
         CheckAnswer::TrapAlways => (String::new(), "unreachable"),
     };
     format!(
-        r#"(func (export "kinga:plugin/settings@0.2.1#refusals") (result i32) (i32.const {declared}))
-            (func (export "kinga:plugin/settings@0.2.1#check") (param i32 i32) (result i32)
+        r#"(func (export "kinga:plugin/settings@{at}#refusals") (result i32) (i32.const {declared}))
+            (func (export "kinga:plugin/settings@{at}#check") (param i32 i32) (result i32)
               {always}
               (if (i32.ne (local.get 1) (i32.const {unchanged})) (then {when_changed} nop))
               (i32.const 8192))"#
@@ -205,10 +238,7 @@ fn build_for(
     let (purpose_ptr, purpose_len) =
         image.string("Tests how the host contains a misbehaving plugin.");
     let (schema_ptr, schema_len) = image.string(r#"{"type":"object"}"#);
-    let defaults = match contract {
-        Contract::V020 => "{}",
-        Contract::V021(check) => check.defaults,
-    };
+    let defaults = contract.check().map_or("{}", |check| check.defaults);
     let (defaults_ptr, defaults_len) = image.string(defaults);
     let (rule_ptr, rule_len) = image.string("r");
     let (message_ptr, message_len) = image.string("A fixture reason.");
@@ -257,10 +287,10 @@ fn build_for(
     );
     // result::err(plugin-error { "state-survived", pointer: none }).
     let error = image.record(&[1, code_ptr, code_len, 0, 0, 0], 24);
-    let (at, settings) = match contract {
-        Contract::V020 => ("0.2.0", String::new()),
-        Contract::V021(check) => ("0.2.1", settings_exports(&mut image, check)),
-    };
+    let at = contract.version();
+    let settings = contract
+        .check()
+        .map_or_else(String::new, |check| settings_exports(&mut image, check, at));
     assert!(image.addr() < 8192, "fixture data overlaps the result area");
     let core = format!(
         r#"(module
@@ -289,11 +319,10 @@ fn build_for(
             {data})"#,
         data = image.wat(),
     );
-    let wit = match contract {
-        Contract::V020 => concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/contract/wit-0.2.0"),
-        Contract::V021(_) => concat!(env!("CARGO_MANIFEST_DIR"), "/../wit"),
-    };
-    componentize(&wat::parse_str(core).expect("fixture WAT parses"), wit)
+    componentize(
+        &wat::parse_str(core).expect("fixture WAT parses"),
+        contract.wit(),
+    )
 }
 
 /// Embeds the `eligibility-plugin` world of the contract in `wit` and

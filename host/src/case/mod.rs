@@ -200,8 +200,17 @@ impl ValidCase {
     }
 
     /// The case reduced to `case_id` and the fields at `pointers`: what a
-    /// plugin that declared those fields receives.
+    /// plugin that declared those fields receives. The day an age estimate
+    /// was made travels with the estimate, declared or not: without it, the
+    /// estimate would be read as made on the as-of date.
     pub fn projected(&self, pointers: &[String]) -> Value {
+        const ESTIMATE: &str = "/child/age_estimate_years";
+        const ESTIMATED_ON: &str = "/child/age_estimated_on";
+        if pointers.iter().any(|p| p == ESTIMATE) && !pointers.iter().any(|p| p == ESTIMATED_ON) {
+            let mut with_day = pointers.to_vec();
+            with_day.push(ESTIMATED_ON.into());
+            return project(&self.value, &with_day);
+        }
         project(&self.value, pointers)
     }
 

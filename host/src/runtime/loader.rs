@@ -240,7 +240,11 @@ impl Loader<'_> {
             }
         };
         let versions: BTreeSet<&str> = exports.iter().map(|(_, v)| v.as_str()).collect();
-        let supported = SUPPORTED_CONTRACTS.join(" and ");
+        let supported = match SUPPORTED_CONTRACTS.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        };
         match versions.iter().collect::<Vec<_>>().as_slice() {
             [version] => match SUPPORTED_CONTRACTS.iter().find(|s| *s == *version) {
                 Some(found) => Ok((kind, found)),

@@ -19,17 +19,20 @@ use crate::runtime::settings_check::{RefusalDescription, SettingsCheck};
 use crate::runtime::store::StoreState;
 
 /// The contract version this host speaks (and the newest it loads).
-pub const CONTRACT: &str = "kinga:plugin@0.2.1";
+pub const CONTRACT: &str = "kinga:plugin@0.2.2";
 
 /// The contract versions this host loads, oldest first: a plugin built
 /// against 0.2.0 has no settings check (see `wit/README.md`).
-pub const SUPPORTED_CONTRACTS: &[&str] = &["0.2.0", "0.2.1"];
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.2.0", "0.2.1", "0.2.2"];
 
 /// The canonical case version a plugin built against each contract reads
 /// (see `wit/README.md`, "Case versions"): it is never given a field of a
 /// later case version.
-const CASE_VERSION_OF_CONTRACT: &[(&str, &str)] =
-    &[("kinga:plugin@0.2.0", "1"), ("kinga:plugin@0.2.1", "1")];
+const CASE_VERSION_OF_CONTRACT: &[(&str, &str)] = &[
+    ("kinga:plugin@0.2.0", "1"),
+    ("kinga:plugin@0.2.1", "1"),
+    ("kinga:plugin@0.2.2", "1.1"),
+];
 
 /// The fields only case 1.1 has, which a plugin reading 1.0 cannot declare.
 pub(crate) const CASE_1_1_FIELDS: &[&str] = &["/identified_by", "/child/age_estimated_on"];
@@ -545,4 +548,75 @@ pub(crate) fn effective_rules(
         })
         .map(|r| r.id.clone())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn first(case: &Value, declared: &[&str]) -> Option<String> {
+        let declared: Vec<String> = declared.iter().map(|d| (*d).to_owned()).collect();
+        let valid = crate::case::ValidCase::from_value(case.clone()).unwrap();
+        first_case_1_1_field(&valid.projected(&declared), case, &declared)
+    }
+
+    fn case(edit: impl FnOnce(&mut Value)) -> Value {
+        let mut case = json!({
+            "schema_version": "1.1", "case_id": "U-1", "survivor_status": "survivor",
+            "registered_on": "2026-05-04", "status": "open",
+            "child": {"age_estimate_years": 12, "sex": "female", "county": "kwale"},
+            "incidents": [{"occurred_at": "2026-06-28T09:00:00+03:00", "kind": "other"}]
+        });
+        edit(&mut case);
+        case
+    }
+
+    #[test]
+    fn a_case_1_0_reader_is_told_of_each_field_it_would_misread() {
+        let plain = case(|_| {});
+        assert_eq!(
+            first(&plain, &["/child", "/incidents", "/survivor_status"]),
+            None
+        );
+        // The day of an estimate, declared or not.
+        let dated = case(|c| c["child"]["age_estimated_on"] = json!("2025-01-01"));
+        for declared in [&["/child/age_estimate_years"][..], &["/child"]] {
+            assert_eq!(
+                first(&dated, declared).as_deref(),
+                Some("/child/age_estimated_on"),
+                "{declared:?}"
+            );
+        }
+        // ... but not when the plugin reads no estimate.
+        assert_eq!(first(&dated, &["/child/sex"]), None);
+        let day_only =
+            case(|c| c["incidents"][0] = json!({"occurred_on": "2026-06-28", "kind": "other"}));
+        assert_eq!(
+            first(&day_only, &["/incidents"]).as_deref(),
+            Some("/incidents/0/occurred_on")
+        );
+        assert_eq!(first(&day_only, &["/child"]), None);
+        let unassessed = case(|c| {
+            c.as_object_mut().unwrap().remove("survivor_status");
+        });
+        assert_eq!(
+            first(&unassessed, &["/survivor_status"]).as_deref(),
+            Some("/survivor_status")
+        );
+        assert_eq!(first(&unassessed, &["/child"]), None);
+        let identified = case(|c| c["identified_by"] = json!("school"));
+        assert_eq!(
+            first(&identified, &["/identified_by"]).as_deref(),
+            Some("/identified_by")
+        );
+    }
+
+    #[test]
+    fn each_contract_reads_its_case_version() {
+        assert_eq!(case_version_of("kinga:plugin@0.2.0"), "1");
+        assert_eq!(case_version_of("kinga:plugin@0.2.1"), "1");
+        assert_eq!(case_version_of(CONTRACT), "1.1");
+    }
 }

@@ -195,7 +195,7 @@ pub fn child_rights_club(case: &Case, age: Option<Age>, s: &Settings) -> Decisio
 pub type Track = Rule<fn(&Case, Option<Age>, &Settings) -> Decision>;
 
 /// The fields the age is computed from, for every track.
-pub const AGE_FIELDS: &[&str] = &["/child/date_of_birth", "/child/age_estimate_years"];
+pub const AGE_FIELDS: &[&str] = kinga_plugin_sdk::age::AGE_FIELDS;
 
 /// The reasons every track gives: an open case in a served county.
 const COMMON_REASONS: &[ReasonText] = &[
@@ -255,6 +255,7 @@ pub const RULES: [Track; 4] = [
         "/survivor_status",
         "/child/date_of_birth",
         "/child/age_estimate_years",
+        "/child/age_estimated_on",
     ]),
     Track::new(
         VOCATIONAL,
@@ -277,6 +278,7 @@ pub const RULES: [Track; 4] = [
         "/survivor_status",
         "/child/date_of_birth",
         "/child/age_estimate_years",
+        "/child/age_estimated_on",
     ]),
     Track::new(
         LIVELIHOOD,
@@ -323,6 +325,7 @@ pub const RULES: [Track; 4] = [
         "/child/county",
         "/child/date_of_birth",
         "/child/age_estimate_years",
+        "/child/age_estimated_on",
         "/education",
     ]),
 ];

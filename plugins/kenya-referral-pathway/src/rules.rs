@@ -8,7 +8,19 @@
 //! the incident holds when it holds for any of them, so the answer never
 //! depends on the order the platform lists incidents in. A rule fires only when
 //! every condition is known to hold: a condition that cannot be decided
-//! routes nothing (and is logged by rule id, never with case data).
+//! routes nothing (and is logged by rule id, never with case data); so a
+//! case whose survivor status is not assessed yet fires no rule whose only
+//! trigger is "survivor".
+//!
+//! An incident recorded by its day only (`occurred_on` D, case 1.1)
+//! happened at an unknown moment of D at the programme's offset. Whether a
+//! window is still open, how old the incident is and which incident is the
+//! most recent are decided at the latest moment it can have happened (the
+//! midnight ending D), so that no window closes too early; when a window
+//! closes is taken from the earliest (the midnight starting D), so that no
+//! deadline is set too late, and never before the as-of: a window that may
+//! already have closed is due at the as-of, with the reason
+//! `window-may-have-closed`.
 //!
 //! [`route`] makes a whole-case pass first: it checks the case's dates and
 //! gathers the [`Facts`] every rule shares, then runs the rules switched on
@@ -18,8 +30,8 @@ use kinga_plugin_sdk::age::{Age, age_at};
 use kinga_plugin_sdk::rule::enabled;
 use kinga_plugin_sdk::time::{Duration, OffsetDateTime};
 use kinga_plugin_sdk::{
-    Case, ConsentStatus, Context, ErrorKind, ErrorText, Incident, PluginError, Provider, Reason,
-    ReasonText, Referral, Rule, Sex, SurvivorStatus, Urgency, log,
+    Case, ConsentStatus, Context, ErrorKind, ErrorText, Incident, Occurred, PluginError, Provider,
+    Reason, ReasonText, Referral, Rule, Sex, SurvivorStatus, Urgency, log,
 };
 
 use crate::settings::{ProviderEntry, Settings};
@@ -52,6 +64,7 @@ pub const WHOLE_CASE_FIELDS: &[&str] = &[
     "/incidents",
     "/child/date_of_birth",
     "/child/age_estimate_years",
+    "/child/age_estimated_on",
     "/child/county",
     "/child/sub_county",
 ];
@@ -66,7 +79,8 @@ pub struct Facts<'a> {
     pub incident: Option<&'a Incident>,
     /// Every sexual incident at that instant.
     pub latest: Vec<&'a Incident>,
-    /// Time since it.
+    /// Time since the latest moment it can have happened (negative for an
+    /// incident recorded by the as-of's own day).
     pub since: Option<Duration>,
     /// The child's age at the as-of date.
     pub age: Option<Age>,
@@ -75,19 +89,34 @@ pub struct Facts<'a> {
 impl<'a> Facts<'a> {
     /// Gathers the facts.
     ///
+    /// `as_of` is at the programme's offset, which also places the days of
+    /// date-only incidents.
+    ///
     /// # Errors
-    /// `invalid-case` for an incident after the as-of or a birth after it.
+    /// `invalid-case` for an incident after the as-of (an instant after it,
+    /// or a day after its date), or a birth or an estimate after it.
     pub fn gather(case: &'a Case, as_of: OffsetDateTime) -> Result<Facts<'a>, PluginError> {
+        let offset = as_of.offset();
         for (i, incident) in case.incidents.iter().flatten().enumerate() {
-            if incident.occurred_at > as_of {
+            let after = match incident.occurred() {
+                Some(Occurred::At(at)) => at > as_of,
+                Some(Occurred::On(day)) => day > as_of.date(),
+                None => {
+                    return Err(PluginError::invalid_case(
+                        "case-not-canonical",
+                        Some(&format!("/incidents/{i}")),
+                    ));
+                }
+            };
+            if after {
                 return Err(PluginError::invalid_case(
                     "incident-after-as-of",
-                    Some(&format!("/incidents/{i}/occurred_at")),
+                    Some(&incident.time_pointer(i)),
                 ));
             }
         }
         let latest: Vec<&Incident> = case
-            .latest_incidents(|i| i.kind.is_sexual())
+            .latest_incidents(offset, |i| i.kind.is_sexual())
             .into_iter()
             .map(|(_, i)| i)
             .collect();
@@ -96,8 +125,10 @@ impl<'a> Facts<'a> {
             case,
             as_of,
             incident,
+            since: incident
+                .and_then(|i| i.latest_moment(offset))
+                .map(|at| as_of - at),
             latest,
-            since: incident.map(|i| as_of - i.occurred_at),
             age: age_at(case, as_of.date())?,
         })
     }
@@ -136,13 +167,31 @@ impl<'a> Facts<'a> {
         self.as_of.checked_add(duration)
     }
 
-    /// The end of a window of `hours` after the incident, at the as-of's
-    /// offset; `None` when not representable.
-    fn window_end(&self, incident: &Incident, hours: u32) -> Option<OffsetDateTime> {
-        incident
-            .occurred_at
-            .checked_add(Duration::hours(i64::from(hours)))?
-            .checked_to_offset(self.as_of.offset())
+    /// When the window of `hours` after the most recent sexual incident
+    /// closes: `hours` after the earliest moment it can have happened, at
+    /// the as-of's offset, and never before the as-of. The note says when
+    /// the window may already have closed (a date-only incident). The due
+    /// time is `None` when not representable.
+    fn window_end(&self, rule: &str, hours: u32) -> (Option<OffsetDateTime>, Option<Reason>) {
+        let offset = self.as_of.offset();
+        let Some(earliest) = self
+            .latest
+            .iter()
+            .filter_map(|i| i.earliest_moment(offset))
+            .min()
+        else {
+            return (None, None);
+        };
+        let end = earliest
+            .checked_add(Duration::hours(i64::from(hours)))
+            .and_then(|end| end.checked_to_offset(offset));
+        match end {
+            Some(end) if end < self.as_of => (
+                Some(self.as_of),
+                Some(Reason::new(rule, "window-may-have-closed")),
+            ),
+            end => (end, None),
+        }
     }
 }
 
@@ -156,6 +205,8 @@ pub struct Draft<'r> {
     due: Option<OffsetDateTime>,
     consent: ConsentStatus,
     reason: Reason,
+    /// A second reason of the rule's own, when it has one.
+    note: Option<Reason>,
 }
 
 fn undecidable(rule: &str, what: &str) -> Option<Draft<'static>> {
@@ -165,21 +216,26 @@ fn undecidable(rule: &str, what: &str) -> Option<Draft<'static>> {
 
 /// `post-rape-care`: a sexual incident at most `pep_window_hours` old.
 fn post_rape_care(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
-    let incident = f.incident?;
-    f.within(s.pep_window_hours)?.then(|| Draft {
+    f.incident?;
+    if !f.within(s.pep_window_hours)? {
+        return None;
+    }
+    let (due, note) = f.window_end(POST_RAPE_CARE, s.pep_window_hours);
+    Some(Draft {
         rule: POST_RAPE_CARE,
         service: "health.post-rape-care",
         urgency: Urgency::Emergency,
-        due: f.window_end(incident, s.pep_window_hours),
+        due,
         consent: ConsentStatus::NotRequired,
         reason: Reason::new(POST_RAPE_CARE, "within-pep-window"),
+        note,
     })
 }
 
 /// `emergency-contraception`: a girl of at least `ec_min_age`, a sexual
 /// incident at most `ec_window_hours` old.
 fn emergency_contraception(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
-    let incident = f.incident?;
+    f.incident?;
     if !f.within(s.ec_window_hours)? {
         return None;
     }
@@ -191,13 +247,18 @@ fn emergency_contraception(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
     let Some(age) = f.age else {
         return undecidable(EMERGENCY_CONTRACEPTION, "the child's age");
     };
-    (age.years >= s.ec_min_age).then(|| Draft {
+    if age.years < s.ec_min_age {
+        return None;
+    }
+    let (due, note) = f.window_end(EMERGENCY_CONTRACEPTION, s.ec_window_hours);
+    Some(Draft {
         rule: EMERGENCY_CONTRACEPTION,
         service: "health.emergency-contraception",
         urgency: Urgency::Emergency,
-        due: f.window_end(incident, s.ec_window_hours),
+        due,
         consent: ConsentStatus::NotRequired,
         reason: Reason::new(EMERGENCY_CONTRACEPTION, "within-ec-window"),
+        note,
     })
 }
 
@@ -216,6 +277,7 @@ fn medical_examination(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         due: f.due_in(Duration::hours(72)),
         consent: ConsentStatus::NotRequired,
         reason: Reason::new(MEDICAL_EXAMINATION, "no-health-care-recorded"),
+        note: None,
     })
 }
 
@@ -254,6 +316,7 @@ fn childrens_officer(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         due: f.due_in(within),
         consent: ConsentStatus::NotRequired,
         reason: Reason::new(CHILDRENS_OFFICER, code),
+        note: None,
     })
 }
 
@@ -275,6 +338,7 @@ fn police(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
         due: f.due_in(within),
         consent,
         reason: Reason::new(POLICE, "not-reported"),
+        note: None,
     })
 }
 
@@ -296,6 +360,7 @@ fn safe_shelter(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
         due: f.due_in(Duration::hours(24)),
         consent: ConsentStatus::NotRequired,
         reason: Reason::new(SAFE_SHELTER, code),
+        note: None,
     })
 }
 
@@ -308,6 +373,7 @@ fn psychosocial(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
         due: f.due_in(Duration::days(14)),
         consent: f.sharing_consent(),
         reason: Reason::new(PSYCHOSOCIAL, "needs-psychosocial-support"),
+        note: None,
     })
 }
 
@@ -322,6 +388,7 @@ fn legal_aid(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
             due: f.due_in(Duration::days(14)),
             consent: f.sharing_consent(),
             reason: Reason::new(LEGAL_AID, "reported-to-police"),
+            note: None,
         })
 }
 
@@ -344,6 +411,7 @@ fn education_reentry(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
             due: f.due_in(Duration::days(30)),
             consent: f.sharing_consent(),
             reason: Reason::new(EDUCATION_REENTRY, "out-of-school"),
+            note: None,
         }),
         Some(true) => None,
         None => undecidable(EDUCATION_REENTRY, "school enrolment"),
@@ -366,8 +434,16 @@ fn vocational(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
             due: f.due_in(Duration::days(30)),
             consent: f.sharing_consent(),
             reason: Reason::new(VOCATIONAL, "survivor-of-training-age"),
+            note: None,
         })
 }
+
+/// The note of a window rule whose window, counted from the start of the
+/// day a date-only incident is recorded on, ends before the as-of.
+const WINDOW_MAY_HAVE_CLOSED: ReasonText = (
+    "window-may-have-closed",
+    "the incident is recorded by its day only, so the window may already have closed: act now",
+);
 
 /// The reasons [`route`] adds to a referral of any rule: about its
 /// provider and its consent.
@@ -411,6 +487,7 @@ pub const RULES: [PathwayRule; 10] = [
     .gives(&[
         &[
             ("within-pep-window", "a sexual incident happened within the last {/pep_window_hours} hours: HIV PEP must start in time"),
+            WINDOW_MAY_HAVE_CLOSED,
         ],
         ROUTING_REASONS,
     ])
@@ -425,6 +502,7 @@ pub const RULES: [PathwayRule; 10] = [
     .gives(&[
         &[
             ("within-ec-window", "a sexual incident happened within the last {/ec_window_hours} hours"),
+            WINDOW_MAY_HAVE_CLOSED,
         ],
         ROUTING_REASONS,
     ])
@@ -433,6 +511,7 @@ pub const RULES: [PathwayRule; 10] = [
         "/child/sex",
         "/child/date_of_birth",
         "/child/age_estimate_years",
+        "/child/age_estimated_on",
     ]),
     PathwayRule::new(
         MEDICAL_EXAMINATION,
@@ -538,6 +617,7 @@ pub const RULES: [PathwayRule; 10] = [
         "/survivor_status",
         "/child/date_of_birth",
         "/child/age_estimate_years",
+        "/child/age_estimated_on",
         "/education/enrolled",
         "/consent",
     ]),
@@ -558,6 +638,7 @@ pub const RULES: [PathwayRule; 10] = [
         "/survivor_status",
         "/child/date_of_birth",
         "/child/age_estimate_years",
+        "/child/age_estimated_on",
         "/consent",
     ]),
 ];
@@ -621,6 +702,7 @@ fn finish(draft: Draft<'_>, case: &Case, s: &Settings) -> Result<Referral, Plugi
         .due
         .ok_or_else(|| PluginError::invalid_case("due-out-of-range", None))?;
     let mut reasons = vec![draft.reason];
+    reasons.extend(draft.note);
     let provider = provider_for(draft.service, case, &s.providers).map(|p| Provider {
         id: p.id.clone(),
         name: p.name.clone(),

@@ -11,7 +11,8 @@ use crate::date::completed_years;
 pub enum AgeSource {
     /// Computed from the date of birth.
     DateOfBirth,
-    /// Taken from `child.age_estimate_years`.
+    /// Taken from `child.age_estimate_years` (aged from
+    /// `child.age_estimated_on` when that day is recorded).
     Estimate,
 }
 
@@ -34,11 +35,24 @@ impl Age {
 /// The pointer to name when no age can be computed.
 pub const DATE_OF_BIRTH: &str = "/child/date_of_birth";
 
+/// The pointer of the day an estimate was made.
+pub const AGE_ESTIMATED_ON: &str = "/child/age_estimated_on";
+
+/// Every field [`age_at`] reads, for a plugin's `case-fields`.
+pub const AGE_FIELDS: &[&str] = &[
+    "/child/date_of_birth",
+    "/child/age_estimate_years",
+    "/child/age_estimated_on",
+];
+
 /// The child's age at `on`: completed years from the date of birth, else the
-/// estimate; `Ok(None)` when neither is recorded.
+/// estimate plus the completed years since the day it was made (when that
+/// day is recorded; else the estimate as it stands); `Ok(None)` when
+/// neither is recorded.
 ///
 /// # Errors
-/// `invalid-case` when the date of birth is after `on`.
+/// `invalid-case` when the date of birth (`born-after-as-of`) or the day of
+/// the estimate (`estimated-after-as-of`) is after `on`.
 pub fn age_at(case: &Case, on: Date) -> Result<Option<Age>, PluginError> {
     let Some(child) = &case.child else {
         return Ok(None);
@@ -53,8 +67,55 @@ pub fn age_at(case: &Case, on: Date) -> Result<Option<Age>, PluginError> {
             })
             .ok_or_else(|| PluginError::invalid_case("born-after-as-of", Some(DATE_OF_BIRTH)));
     }
-    Ok(child.age_estimate_years.map(|years| Age {
-        years: u32::from(years),
+    let Some(estimate) = child.age_estimate_years else {
+        return Ok(None);
+    };
+    let since = match child.age_estimated_on {
+        Some(day) => completed_years(day, on).ok_or_else(|| {
+            PluginError::invalid_case("estimated-after-as-of", Some(AGE_ESTIMATED_ON))
+        })?,
+        None => 0,
+    };
+    Ok(Some(Age {
+        years: u32::from(estimate) + since,
         source: AgeSource::Estimate,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::date::parse_date;
+
+    fn age(child: &str, on: &str) -> Result<Option<u32>, PluginError> {
+        let case = Case::from_json(&format!(r#"{{"case_id": "C-1", "child": {child}}}"#)).unwrap();
+        age_at(&case, parse_date(on).unwrap()).map(|a| a.map(|a| a.years))
+    }
+
+    #[test]
+    fn a_dated_estimate_ages_with_the_child() {
+        let dated = r#"{"age_estimate_years": 12, "age_estimated_on": "2023-03-01"}"#;
+        assert_eq!(age(dated, "2023-03-01").unwrap(), Some(12));
+        assert_eq!(age(dated, "2026-02-28").unwrap(), Some(14));
+        assert_eq!(age(dated, "2026-03-01").unwrap(), Some(15));
+        // Undated: the estimate as it stands.
+        assert_eq!(
+            age(r#"{"age_estimate_years": 12}"#, "2026-03-01").unwrap(),
+            Some(12)
+        );
+        // The date of birth wins.
+        let both = r#"{"date_of_birth": "2016-01-01", "age_estimate_years": 12, "age_estimated_on": "2023-03-01"}"#;
+        assert_eq!(age(both, "2026-03-01").unwrap(), Some(10));
+    }
+
+    #[test]
+    fn an_estimate_made_after_the_as_of_is_refused() {
+        let err = age(
+            r#"{"age_estimate_years": 12, "age_estimated_on": "2026-03-02"}"#,
+            "2026-03-01",
+        )
+        .unwrap_err();
+        assert_eq!(err.code, "estimated-after-as-of");
+        assert_eq!(err.pointer.as_deref(), Some(AGE_ESTIMATED_ON));
+    }
 }

@@ -1,4 +1,11 @@
-//! A typed view of the canonical case, version 1 (`schemas/case.schema.json`).
+//! A typed view of the canonical case, version 1.1 (`schemas/case.schema.json`).
+//!
+//! Case 1.1 lets a case say what a platform does not record: no
+//! `survivor_status` (not assessed yet: a condition on it cannot be
+//! decided), an incident known only by its day ([`Incident::occurred_on`]:
+//! see [`Incident::latest_moment`] and [`Incident::earliest_moment`]), an age
+//! estimate with the day it was made (aged by [`crate::age::age_at`]), and
+//! who identified the child ([`IdentifiedBy`]). Every 1.0 case is a 1.1 case.
 //!
 //! The host validates every case against the schema before a plugin sees it,
 //! so this view does not re-check ranges or formats; it only gives the fields
@@ -28,14 +35,14 @@
 //! exactly the schema's values.
 
 use serde::Deserialize;
-use time::{Date, OffsetDateTime};
+use time::{Date, OffsetDateTime, Time, UtcOffset};
 
 use crate::date::{date_serde, datetime_serde};
 
 /// One case, as a plugin receives it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Case {
-    /// The schema version, `"1"` when present.
+    /// The schema version, `"1"` or `"1.1"` when present.
     #[serde(default)]
     pub schema_version: Option<String>,
     /// Pseudonymous case reference. Never a name; still, never log it.
@@ -49,9 +56,13 @@ pub struct Case {
     /// The child.
     #[serde(default)]
     pub child: Option<Child>,
-    /// Whether the child is an identified survivor.
+    /// Whether the child is an identified survivor; `None` when not
+    /// assessed yet (case 1.1), which never means "not a survivor".
     #[serde(default)]
     pub survivor_status: Option<SurvivorStatus>,
+    /// Who first identified or reported the case (case 1.1).
+    #[serde(default)]
+    pub identified_by: Option<IdentifiedBy>,
     /// Protection concerns recorded for the child.
     #[serde(default)]
     pub protection_concerns: Option<Vec<ProtectionConcern>>,
@@ -100,6 +111,10 @@ pub struct Child {
     /// Estimated age in years, used only when the date of birth is absent.
     #[serde(default)]
     pub age_estimate_years: Option<u8>,
+    /// The day the estimate was made (case 1.1): the estimate ages with the
+    /// child from that day. Absent: the estimate is the age at the as-of.
+    #[serde(default, with = "date_serde::option")]
+    pub age_estimated_on: Option<Date>,
     /// Sex.
     #[serde(default)]
     pub sex: Option<Sex>,
@@ -163,6 +178,48 @@ impl SurvivorStatus {
             SurvivorStatus::Survivor => "survivor",
             SurvivorStatus::AtRisk => "at_risk",
             SurvivorStatus::NotIdentified => "not_identified",
+        }
+    }
+}
+
+/// Who first identified or reported a case (case 1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifiedBy {
+    /// A school.
+    School,
+    /// A community volunteer.
+    CommunityVolunteer,
+    /// A child protection committee.
+    ChildProtectionCommittee,
+    /// The police.
+    Police,
+    /// A health facility.
+    HealthFacility,
+    /// A helpline (116 in Kenya).
+    Helpline,
+    /// The child's family.
+    Family,
+    /// The child herself.
+    #[serde(rename = "self")]
+    Myself,
+    /// Someone else.
+    Other,
+}
+
+impl IdentifiedBy {
+    /// The value as the schema spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentifiedBy::School => "school",
+            IdentifiedBy::CommunityVolunteer => "community_volunteer",
+            IdentifiedBy::ChildProtectionCommittee => "child_protection_committee",
+            IdentifiedBy::Police => "police",
+            IdentifiedBy::HealthFacility => "health_facility",
+            IdentifiedBy::Helpline => "helpline",
+            IdentifiedBy::Family => "family",
+            IdentifiedBy::Myself => "self",
+            IdentifiedBy::Other => "other",
         }
     }
 }
@@ -259,12 +316,18 @@ pub enum Caregiver {
     None,
 }
 
-/// An incident recorded for the child.
+/// An incident recorded for the child. A case from the host has exactly one
+/// of [`Incident::occurred_at`] and [`Incident::occurred_on`] for each
+/// ([`Case::from_json`] refuses anything else).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Incident {
     /// When it happened (with the offset it was recorded in).
-    #[serde(with = "datetime_serde")]
-    pub occurred_at: OffsetDateTime,
+    #[serde(default, with = "datetime_serde::option")]
+    pub occurred_at: Option<OffsetDateTime>,
+    /// The day it happened, when the platform records only the day (case
+    /// 1.1): at an unknown moment of that day in the programme's offset.
+    #[serde(default, with = "date_serde::option")]
+    pub occurred_on: Option<Date>,
     /// What kind of incident it was.
     pub kind: IncidentKind,
     /// Whether the perpetrator lives in the child's household.
@@ -292,6 +355,63 @@ pub enum IncidentKind {
     PhysicalAbuse,
     /// Another kind.
     Other,
+}
+
+/// When an incident happened, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occurred {
+    /// At this instant.
+    At(OffsetDateTime),
+    /// At an unknown moment of this day.
+    On(Date),
+}
+
+impl Incident {
+    /// When it happened; `None` only for an incident with neither time
+    /// field, which no case from the host has.
+    pub fn occurred(&self) -> Option<Occurred> {
+        match (self.occurred_at, self.occurred_on) {
+            (Some(at), None) => Some(Occurred::At(at)),
+            (None, Some(on)) => Some(Occurred::On(on)),
+            _ => None,
+        }
+    }
+
+    /// The latest instant it can have happened: `occurred_at`, or for a
+    /// date-only incident the end of its day (the next midnight) at
+    /// `offset`. Whether a window is still open, how old the incident is
+    /// and which incident is the most recent are decided at this moment, so
+    /// that no window is closed too early.
+    pub fn latest_moment(&self, offset: UtcOffset) -> Option<OffsetDateTime> {
+        Some(match self.occurred()? {
+            Occurred::At(at) => at,
+            Occurred::On(day) => match day.next_day() {
+                Some(next) => next.midnight().assume_offset(offset),
+                // The last representable day: its last instant.
+                None => day.with_time(Time::MAX).assume_offset(offset),
+            },
+        })
+    }
+
+    /// The earliest instant it can have happened: `occurred_at`, or for a
+    /// date-only incident the start of its day at `offset`. When a window
+    /// closes is taken from this moment, so that no deadline is set too late.
+    pub fn earliest_moment(&self, offset: UtcOffset) -> Option<OffsetDateTime> {
+        Some(match self.occurred()? {
+            Occurred::At(at) => at,
+            Occurred::On(day) => day.midnight().assume_offset(offset),
+        })
+    }
+
+    /// The pointer of its time field, for incident `index`.
+    pub fn time_pointer(&self, index: usize) -> String {
+        let member = if self.occurred_on.is_some() {
+            "occurred_on"
+        } else {
+            "occurred_at"
+        };
+        format!("/incidents/{index}/{member}")
+    }
 }
 
 impl IncidentKind {
@@ -411,51 +531,69 @@ impl Case {
     /// A [`crate::PluginError`] of kind `invalid-case` when the text does not
     /// fit the canonical case (which means the host and plugin disagree on
     /// the schema version).
+    /// An incident with both `occurred_at` and `occurred_on`, or neither,
+    /// is refused the same way, naming the incident.
     pub fn from_json(text: &str) -> Result<Case, crate::PluginError> {
-        serde_json::from_str(text).map_err(|e| {
+        let case: Case = serde_json::from_str(text).map_err(|e| {
             crate::log::warn(&format!(
-                "the case does not fit canonical case v1: {}",
+                "the case does not fit canonical case 1.1: {}",
                 e.classify_message()
             ));
             crate::PluginError::invalid_case("case-not-canonical", None)
-        })
+        })?;
+        if let Some(i) = case
+            .incidents
+            .iter()
+            .flatten()
+            .position(|incident| incident.occurred().is_none())
+        {
+            return Err(crate::PluginError::invalid_case(
+                "case-not-canonical",
+                Some(&format!("/incidents/{i}")),
+            ));
+        }
+        Ok(case)
     }
 
     /// Every incident for which `filter` holds at the latest instant any of
-    /// them happened (equal instants, whatever their offsets): one event a
+    /// them can have happened ([`Incident::latest_moment`] at `offset`, the
+    /// programme's; equal instants, whatever their offsets): one event a
     /// platform may record several ways, "sexual exploitation" and
     /// "trafficking" say. A condition on *the* most recent incident holds
     /// when it holds for any of them, so that an answer never depends on the
     /// order a platform lists incidents in.
-    pub fn latest_incidents(&self, filter: impl Fn(&Incident) -> bool) -> Vec<(usize, &Incident)> {
-        let matching: Vec<(usize, &Incident)> = self
+    pub fn latest_incidents(
+        &self,
+        offset: UtcOffset,
+        filter: impl Fn(&Incident) -> bool,
+    ) -> Vec<(usize, &Incident)> {
+        let matching: Vec<(usize, &Incident, OffsetDateTime)> = self
             .incidents
             .iter()
             .flatten()
             .enumerate()
             .filter(|(_, i)| filter(i))
+            .filter_map(|(n, i)| Some((n, i, i.latest_moment(offset)?)))
             .collect();
-        let Some(latest) = matching.iter().map(|(_, i)| i.occurred_at).max() else {
+        let Some(latest) = matching.iter().map(|(_, _, at)| *at).max() else {
             return Vec::new();
         };
         matching
             .into_iter()
-            .filter(|(_, i)| i.occurred_at == latest)
+            .filter(|(_, _, at)| *at == latest)
+            .map(|(n, i, _)| (n, i))
             .collect()
     }
 
     /// The most recent incident for which `filter` holds, if any (of
-    /// several at that instant, any one: see [`Case::latest_incidents`]).
+    /// several at that instant, the first listed: see
+    /// [`Case::latest_incidents`]).
     pub fn latest_incident(
         &self,
+        offset: UtcOffset,
         filter: impl Fn(&Incident) -> bool,
     ) -> Option<(usize, &Incident)> {
-        self.incidents
-            .iter()
-            .flatten()
-            .enumerate()
-            .filter(|(_, i)| filter(i))
-            .max_by_key(|(_, i)| i.occurred_at)
+        self.latest_incidents(offset, filter).into_iter().next()
     }
 }
 
@@ -509,6 +647,68 @@ mod tests {
             case.services.expect("the services")[0].kind,
             ServiceType::Health
         );
+    }
+
+    #[test]
+    fn a_day_spans_its_midnights_at_the_programmes_offset() {
+        use crate::date::{EAST_AFRICA_TIME, parse_datetime};
+        let case = Case::from_json(
+            r#"{"case_id": "C-1", "incidents": [
+                {"occurred_on": "2026-06-28", "kind": "sexual_abuse"},
+                {"occurred_at": "2026-06-29T00:00:00+03:00", "kind": "trafficking"},
+                {"occurred_at": "2026-06-28T20:59:59Z", "kind": "sexual_exploitation"}
+            ]}"#,
+        )
+        .unwrap();
+        let incidents = case.incidents.as_ref().unwrap();
+        let day = &incidents[0];
+        assert_eq!(
+            day.latest_moment(EAST_AFRICA_TIME),
+            parse_datetime("2026-06-29T00:00:00+03:00")
+        );
+        assert_eq!(
+            day.earliest_moment(EAST_AFRICA_TIME),
+            parse_datetime("2026-06-28T00:00:00+03:00")
+        );
+        assert_eq!(
+            day.earliest_moment(time::UtcOffset::UTC),
+            parse_datetime("2026-06-28T03:00:00+03:00")
+        );
+        assert_eq!(day.time_pointer(0), "/incidents/0/occurred_on");
+        // The day's latest moment ties with the instant at its midnight,
+        // and is later than the instant one second before it.
+        let latest: Vec<usize> = case
+            .latest_incidents(EAST_AFRICA_TIME, |i| i.kind.is_sexual())
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(latest, [0, 1]);
+        // At UTC the day ends three hours later: it alone is the latest.
+        let latest: Vec<usize> = case
+            .latest_incidents(time::UtcOffset::UTC, |i| i.kind.is_sexual())
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(latest, [0]);
+    }
+
+    #[test]
+    fn an_incident_needs_exactly_one_time() {
+        for (case, pointer) in [
+            (
+                r#"{"case_id": "C-1", "incidents": [{"kind": "other"}]}"#,
+                "/incidents/0",
+            ),
+            (
+                r#"{"case_id": "C-1", "incidents": [{"occurred_on": "2026-06-28", "kind": "other"},
+                    {"occurred_on": "2026-06-28", "occurred_at": "2026-06-28T09:00:00+03:00", "kind": "other"}]}"#,
+                "/incidents/1",
+            ),
+        ] {
+            let err = Case::from_json(case).expect_err(case);
+            assert_eq!(err.code, "case-not-canonical");
+            assert_eq!(err.pointer.as_deref(), Some(pointer));
+        }
     }
 
     #[test]

@@ -112,15 +112,22 @@ pub(crate) mod date_serde {
     }
 }
 
-/// Serde adapter for RFC 3339 date-times.
+/// Serde adapter for optional RFC 3339 date-times.
 pub(crate) mod datetime_serde {
-    use serde::{Deserialize, Deserializer};
-    use time::OffsetDateTime;
+    pub mod option {
+        use serde::{Deserialize, Deserializer};
+        use time::OffsetDateTime;
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
-        let text = <&str>::deserialize(d)?;
-        super::parse_datetime(text)
-            .ok_or_else(|| serde::de::Error::custom("not an RFC 3339 date-time"))
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<OffsetDateTime>, D::Error> {
+            match Option::<&str>::deserialize(d)? {
+                None => Ok(None),
+                Some(text) => super::super::parse_datetime(text)
+                    .map(Some)
+                    .ok_or_else(|| serde::de::Error::custom("not an RFC 3339 date-time")),
+            }
+        }
     }
 }
 

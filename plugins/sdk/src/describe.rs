@@ -37,6 +37,11 @@ pub const SDK_ERRORS: &[ErrorText] = &[
         "the date of birth is after the as-of date",
     ),
     (
+        ErrorKind::InvalidCase,
+        "estimated-after-as-of",
+        "the day an age estimate was made is after the as-of date",
+    ),
+    (
         ErrorKind::InvalidSettings,
         "bad-as-of",
         "the as-of is not an RFC 3339 date-time",

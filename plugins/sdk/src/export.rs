@@ -157,8 +157,12 @@ macro_rules! __kinga_common_glue {
 /// Exports `$plugin` (an [`EligibilityPlugin`](crate::EligibilityPlugin)) as
 /// the component's `eligibility-plugin` world.
 ///
-/// `wit = "path"` names the folder holding the `kinga:plugin@0.2.1` WIT,
-/// relative to the plugin crate (default `"wit"`).
+/// `wit = "path"` names the folder holding the contract's WIT, relative to
+/// the plugin crate (default `"wit"`; `kinga new` copies `kinga:plugin@0.2.2`
+/// there). The plugin is built against the contract version that folder
+/// holds, and is given the case version of that contract (`wit/README.md`,
+/// "Case versions"): 0.2.2 reads case 1.1; a folder still holding 0.2.1
+/// builds a plugin the host gives case 1.0 only.
 #[macro_export]
 macro_rules! export_eligibility_plugin {
     ($plugin:ty) => {
@@ -168,7 +172,7 @@ macro_rules! export_eligibility_plugin {
         mod __kinga_bindings {
             $crate::__private::wit_bindgen::generate!({
                 path: $wit,
-                world: "kinga:plugin/eligibility-plugin@0.2.1",
+                world: "eligibility-plugin",
                 runtime_path: "::kinga_plugin_sdk::__private::wit_bindgen::rt",
             });
         }
@@ -226,7 +230,7 @@ macro_rules! export_referral_plugin {
         mod __kinga_bindings {
             $crate::__private::wit_bindgen::generate!({
                 path: $wit,
-                world: "kinga:plugin/referral-plugin@0.2.1",
+                world: "referral-plugin",
                 runtime_path: "::kinga_plugin_sdk::__private::wit_bindgen::rt",
             });
         }
@@ -293,7 +297,7 @@ macro_rules! export_reporting_plugin {
         mod __kinga_bindings {
             $crate::__private::wit_bindgen::generate!({
                 path: $wit,
-                world: "kinga:plugin/reporting-plugin@0.2.1",
+                world: "reporting-plugin",
                 runtime_path: "::kinga_plugin_sdk::__private::wit_bindgen::rt",
             });
         }

@@ -1,11 +1,14 @@
 //! The guest SDK for Kinga plugins.
 //!
 //! A Kinga plugin is a WebAssembly component built for `wasm32-wasip2` that
-//! implements one world of the `kinga:plugin@0.2.1` contract (see `wit/`).
+//! implements one world of the `kinga:plugin@0.2.2` contract (see `wit/`).
 //! This crate lets a plugin be written as plain Rust:
 //!
-//! - [`Case`] is a typed view of the canonical case v1, which the host has
-//!   already validated;
+//! - [`Case`] is a typed view of the canonical case 1.1, which the host has
+//!   already validated: a survivor status that may not be assessed yet, an
+//!   incident known only by its day ([`Incident::latest_moment`],
+//!   [`Incident::earliest_moment`]), an age estimate that ages from the day
+//!   it was made ([`age::age_at`]), who identified the child;
 //! - [`Context`] carries the as-of moment, the enabled rules and the
 //!   plugin's settings in the plugin's own `Settings` type;
 //! - [`age::age_at`] and [`date`] do ages and dates with integer calendar

@@ -1,11 +1,10 @@
 //! The SDK's case types held to the canonical case they read, by a
 //! mechanism rather than a hand list.
 //!
-//! The SDK of contract 0.2.1 reads **case 1.0**: the host never hands a
-//! plugin built with it a case 1.1 field (see `wit/README.md`), so the
-//! types are held to the frozen 1.0 schema,
-//! `tests/contract/case-1.0.schema.json`, not to `schemas/case.schema.json`
-//! (1.1).
+//! The SDK of contract 0.2.2 reads **case 1.1**, so the types are held to
+//! `schemas/case.schema.json`. (Plugins built against 0.2.1 or older read
+//! case 1.0, frozen in `tests/contract/case-1.0.schema.json`, and the host
+//! never hands them a 1.1 field: see `wit/README.md`.)
 //!
 //! A [`Probe`] is a serde deserializer that walks the schema beside the
 //! types: when a type asks for a struct, the probe compares the struct's
@@ -58,7 +57,7 @@ impl Schemas {
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         };
         Schemas {
-            case: read("tests/contract/case-1.0.schema.json"),
+            case: read("schemas/case.schema.json"),
             common: read("schemas/common.schema.json"),
         }
     }
@@ -560,7 +559,7 @@ fn the_case_types_have_exactly_the_schemas_members_and_values() {
     let findings = walk.findings();
     assert!(
         parsed.is_ok() && findings.is_empty(),
-        "the SDK's Case and the case 1.0 schema disagree:\n  {}\n(walk: {:?})",
+        "the SDK's Case and the case schema disagree:\n  {}\n(walk: {:?})",
         findings.join("\n  "),
         parsed.err()
     );

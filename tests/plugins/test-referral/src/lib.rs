@@ -100,21 +100,26 @@ impl ReferralPlugin for TestReferral {
     fn route(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Referral>, PluginError> {
         let mut out = Vec::new();
         if ctx.enabled("recent-incident")
-            && let Some((index, incident)) = case.latest_incident(|_| true)
+            && let Some((index, incident)) = case.latest_incident(ctx.as_of.offset(), |_| true)
         {
-            if incident.occurred_at > ctx.as_of {
+            // Built against contract 0.2.1, this plugin reads case 1.0:
+            // every incident it is given has its instant.
+            let at = incident
+                .latest_moment(ctx.as_of.offset())
+                .ok_or_else(|| PluginError::invalid_case("case-not-canonical", None))?;
+            if at > ctx.as_of {
                 return Err(PluginError::invalid_case(
                     "incident-after-as-of",
-                    Some(&format!("/incidents/{index}/occurred_at")),
+                    Some(&incident.time_pointer(index)),
                 ));
             }
             let window = Duration::hours(i64::from(ctx.settings.window_hours));
-            if ctx.as_of - incident.occurred_at <= window {
+            if ctx.as_of - at <= window {
                 out.push(Referral {
                     rule: "recent-incident".into(),
                     service: "health.post-rape-care".into(),
                     urgency: Urgency::Emergency,
-                    due: incident.occurred_at + window,
+                    due: at + window,
                     provider: None,
                     consent: ConsentStatus::NotRequired,
                     reasons: vec![Reason::new("recent-incident", "within-window")],
@@ -140,4 +145,6 @@ impl ReferralPlugin for TestReferral {
     }
 }
 
-kinga_plugin_sdk::export_referral_plugin!(TestReferral, wit = "../../../wit");
+// Built against the frozen contract 0.2.1, so that the host's promise to
+// plugins reading case 1.0 is tested with a real one (`wit/README.md`).
+kinga_plugin_sdk::export_referral_plugin!(TestReferral, wit = "../../contract/wit-0.2.1");

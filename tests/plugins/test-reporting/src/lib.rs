@@ -150,4 +150,6 @@ impl ReportingPlugin for TestReporting {
     }
 }
 
-kinga_plugin_sdk::export_reporting_plugin!(TestReporting, wit = "../../../wit");
+// Built against the frozen contract 0.2.1, so that the host's promise to
+// plugins reading case 1.0 is tested with a real one (`wit/README.md`).
+kinga_plugin_sdk::export_reporting_plugin!(TestReporting, wit = "../../contract/wit-0.2.1");
