@@ -162,7 +162,7 @@ fn the_reference_plugins_pass_their_fixtures_through_kinga_test() {
             41,
         ),
         (KENYA_REFERRAL_PATHWAY, "kenya-referral-pathway", 57),
-        (BUILDING_A_FUTURE_REPORTS, "building-a-future-reports", 4),
+        (BUILDING_A_FUTURE_REPORTS, "building-a-future-reports", 6),
     ] {
         let out = kinga(&["test", component, "--fixtures", &cases(plugin)]);
         let printed = text(&out);

@@ -7,7 +7,11 @@
 //! - `baf-quarterly` (`period=YYYY-Qn`): **participants** by track × sex ×
 //!   age band × county; **school retention** of survivors aged 9-15 with
 //!   education support; **PS.5.1-29** survivors referred, by service category
-//!   × sex; **new survivors** registered in the quarter.
+//!   × sex; **new survivors** registered in the quarter; **identified by**:
+//!   those new survivors by who identified them (`identified_by`, case 1.1;
+//!   `unknown` when not recorded) × county.
+//! - A case whose survivor status is not assessed yet (case 1.1) is never
+//!   counted as a survivor; `caseload-summary` labels it `unknown`.
 //! - `caseload-summary` (`as_of=YYYY-MM-DD`): open cases registered by that
 //!   day, by county × survivor status × sex.
 //!
@@ -22,7 +26,8 @@ use kinga_plugin_sdk::*;
 
 use period::Quarter;
 use templates::{
-    CaseloadSummary, NEW_SURVIVORS, OPEN_CASES, PARTICIPANTS, Quarterly, REFERRED, RETENTION,
+    CaseloadSummary, IDENTIFIED, NEW_SURVIVORS, OPEN_CASES, PARTICIPANTS, Quarterly, REFERRED,
+    RETENTION,
 };
 
 /// The plugin.
@@ -71,9 +76,11 @@ impl Plugin for BuildingAFutureReports {
                 "/status",
                 "/child/date_of_birth",
                 "/child/age_estimate_years",
+                "/child/age_estimated_on",
                 "/child/sex",
                 "/child/county",
                 "/survivor_status",
+                "/identified_by",
                 "/education/enrolled",
                 "/services",
                 "/referrals",
@@ -151,13 +158,13 @@ impl ReportingPlugin for BuildingAFutureReports {
             TemplateInfo {
                 id: "baf-quarterly".into(),
                 title: "Building a Future quarterly report, {period}".into(),
-                description: "Participants by track, school retention, PS.5.1-29 referrals and new survivors for one quarter.".into(),
+                description: "Participants by track, school retention, PS.5.1-29 referrals, new survivors and who identified them, for one quarter.".into(),
                 parameters: vec![ParameterInfo {
                     name: "period".into(),
                     description: "The calendar quarter, YYYY-Qn (e.g. 2026-Q3).".into(),
                     required: true,
                 }],
-                tables: vec![PARTICIPANTS, RETENTION, REFERRED, NEW_SURVIVORS],
+                tables: vec![PARTICIPANTS, RETENTION, REFERRED, NEW_SURVIVORS, IDENTIFIED],
                 narrative: Some(
                     "Period {period}. Age bands are computed at the period's last day; the band other includes ages not recorded."
                         .into(),

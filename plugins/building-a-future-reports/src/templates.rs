@@ -118,6 +118,24 @@ pub const SURVIVOR_STATUS: Dimension = Dimension {
     labels: &["survivor", "at_risk", "not_identified", "unknown"],
 };
 
+/// `identified_by`: who first identified or reported the case (case 1.1),
+/// `unknown` when not recorded.
+pub const IDENTIFIED_BY: Dimension = Dimension {
+    name: "identified_by",
+    labels: &[
+        "school",
+        "community_volunteer",
+        "child_protection_committee",
+        "police",
+        "health_facility",
+        "helpline",
+        "family",
+        "self",
+        "other",
+        "unknown",
+    ],
+};
+
 /// `baf-quarterly`'s participants table.
 pub const PARTICIPANTS: TableSpec = TableSpec {
     id: "participants",
@@ -148,6 +166,15 @@ pub const NEW_SURVIVORS: TableSpec = TableSpec {
     title: "New survivors registered in the quarter",
     unit: "cases",
     dimensions: &[SEX, AGE_BAND, COUNTY],
+};
+
+/// `baf-quarterly`'s identified-by table: the programme's second outcome,
+/// that schools identify and report through the referral pathway.
+pub const IDENTIFIED: TableSpec = TableSpec {
+    id: "identified-by",
+    title: "New survivors registered in the quarter, by who identified them",
+    unit: "cases",
+    dimensions: &[IDENTIFIED_BY, COUNTY],
 };
 
 /// `caseload-summary`'s one table.
@@ -214,6 +241,7 @@ pub struct Quarterly {
     retention: Table,
     referred: Table,
     new_survivors: Table,
+    identified: Table,
 }
 
 impl Quarterly {
@@ -225,6 +253,7 @@ impl Quarterly {
             retention: Table::new(&RETENTION),
             referred: Table::new(&REFERRED),
             new_survivors: Table::new(&NEW_SURVIVORS),
+            identified: Table::new(&IDENTIFIED),
         }
     }
 }
@@ -262,6 +291,8 @@ impl ReportBuilder for Quarterly {
         }
         if case.registered_on.is_some_and(|d| q.contains(d)) {
             self.new_survivors.count(&[sex, band, county]);
+            let by = case.identified_by.map_or("unknown", |by| by.as_str());
+            self.identified.count(&[by, county]);
         }
         Ok(())
     }
@@ -273,6 +304,7 @@ impl ReportBuilder for Quarterly {
                 self.retention,
                 self.referred,
                 self.new_survivors,
+                self.identified,
             ],
         })
     }
@@ -453,6 +485,50 @@ mod tests {
             rows(&out, "new-survivors"),
             vec![(labels(&["female", "9-15", "kilifi"]), 1)]
         );
+    }
+
+    #[test]
+    fn new_survivors_are_counted_by_who_identified_them() {
+        let out = quarterly(&[
+            case(|v| v["identified_by"] = json!("school")),
+            case(|_| {}),
+            case(|v| {
+                v["identified_by"] = json!("school");
+                v["survivor_status"] = json!("at_risk");
+            }),
+            case(|v| {
+                v["identified_by"] = json!("helpline");
+                v.as_object_mut().unwrap().remove("survivor_status");
+            }),
+        ]);
+        assert_eq!(
+            rows(&out, "identified-by"),
+            vec![
+                (labels(&["school", "kilifi"]), 1),
+                (labels(&["unknown", "kilifi"]), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_status_not_assessed_is_unknown_in_the_caseload_never_a_survivor() {
+        let mut summary =
+            CaseloadSummary::new(kinga_plugin_sdk::date::parse_date("2026-07-15").unwrap());
+        summary
+            .add(&case(|v| {
+                v.as_object_mut().unwrap().remove("survivor_status");
+            }))
+            .unwrap();
+        let out = summary.finish().unwrap();
+        assert_eq!(
+            rows(&out, "open-cases"),
+            vec![(labels(&["kilifi", "unknown", "female"]), 1)]
+        );
+        let out = quarterly(&[case(|v| {
+            v.as_object_mut().unwrap().remove("survivor_status");
+        })]);
+        assert!(rows(&out, "new-survivors").is_empty());
+        assert!(rows(&out, "ps-5-1-29-referred").is_empty());
     }
 
     #[test]
