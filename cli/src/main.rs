@@ -128,7 +128,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["case", "cases"])))]
 pub struct EvaluateArgs {
-    /// One case, as a JSON file (canonical case v1). Prints a JSON array.
+    /// One case, as a JSON file (canonical case 1.1). Prints a JSON array.
     #[arg(long, value_name = "FILE")]
     pub case: Option<PathBuf>,
     /// Many cases, one JSON object per line. Prints one JSON line per case;

@@ -165,6 +165,7 @@ pub fn run(_global: &Global, args: &NewArgs, errors: &ErrorPrinter) -> u8 {
         ("kind_arg", args.kind.arg()),
         ("kind_title", args.kind.title()),
         ("sdk_path", sdk_path.as_str()),
+        ("contract", kinga_host::CONTRACT),
     ];
     let (lib, settings, fixture) = args.kind.templates();
     let mut files: Vec<(PathBuf, String)> = vec![

@@ -161,7 +161,7 @@ fn the_reference_plugins_pass_their_fixtures_through_kinga_test() {
             "building-a-future-eligibility",
             41,
         ),
-        (KENYA_REFERRAL_PATHWAY, "kenya-referral-pathway", 57),
+        (KENYA_REFERRAL_PATHWAY, "kenya-referral-pathway", 59),
         (BUILDING_A_FUTURE_REPORTS, "building-a-future-reports", 6),
     ] {
         let out = kinga(&["test", component, "--fixtures", &cases(plugin)]);

@@ -113,7 +113,7 @@ fn a_python_plugin_and_its_rust_twin_pass_the_same_fixtures_and_agree_on_every_c
         ]);
         let printed = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{}:\n{printed}", component.display());
-        assert!(printed.contains("13 passed, 0 failed"), "{printed}");
+        assert!(printed.contains("15 passed, 0 failed"), "{printed}");
     }
 
     let plugins = dir.path().join("both");

@@ -1,4 +1,4 @@
-//! Validation of incoming cases against the canonical case v1, and the
+//! Validation of incoming cases against the canonical case 1.1, and the
 //! reduced copy each plugin receives.
 //!
 //! A case passes three gates before any plugin sees it: strict JSON (size,

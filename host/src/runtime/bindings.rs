@@ -1,4 +1,4 @@
-//! Host-side bindings of the `kinga:plugin@0.2.1` contract, generated from
+//! Host-side bindings of the `kinga:plugin@0.2.2` contract, generated from
 //! `wit/` by wasmtime's `bindgen!`.
 //!
 //! The host binds worlds of its own (`kinga:host`, `host/wit/host-worlds`), not the
@@ -6,8 +6,9 @@
 //! (`plugin` and the capability), and `settings-checker` holds the
 //! `settings` interface that 0.2.1 added. A plugin built against 0.2.0 has
 //! no `settings` export and still loads; one built against 0.2.1 must have
-//! it (see [`crate::runtime::settings_check`]). wasmtime finds a `@0.2.0`
-//! export under a `@0.2.1` name, as the two are semver-compatible.
+//! it, as must one built against 0.2.2 (see [`crate::runtime::settings_check`]).
+//! wasmtime finds a `@0.2.0` or `@0.2.1` export under a `@0.2.2` name, as
+//! they are semver-compatible.
 //!
 //! The worlds share the `types` and `log` interfaces; the referral and
 //! reporting bindings reuse the eligibility bindings' modules for them so a

@@ -65,7 +65,7 @@ struct Described {
     templates: Vec<TemplateDescription>,
     refusals: Vec<RefusalDescription>,
     kind: PluginKind,
-    /// `kinga:plugin@0.2.1`, say.
+    /// `kinga:plugin@0.2.2`, say.
     contract: String,
     sha256: String,
 }

@@ -234,7 +234,7 @@ pub struct PluginDescription {
     pub kind: PluginKind,
     /// Why it processes children's data.
     pub purpose: String,
-    /// The contract version it was built against (`kinga:plugin@0.2.1`).
+    /// The contract version it was built against (`kinga:plugin@0.2.2`).
     pub contract: String,
     /// SHA-256 of the component, hex.
     pub content_sha256: String,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use kinga_plugin_sdk::age::age_at;
+use kinga_plugin_sdk::age::age_on;
 use kinga_plugin_sdk::time::Date;
 use kinga_plugin_sdk::{
     Case, CaseStatus, Dimension, PluginError, ReportBuilder, ReportOutput, Service, ServiceStatus,
@@ -186,11 +186,12 @@ pub const OPEN_CASES: TableSpec = TableSpec {
 };
 
 /// The programme's age bands at a date: `9-15`, `16-18`, `other` (which
-/// includes children whose age is not recorded).
+/// includes children whose age is not recorded). A report may run after
+/// its period, on an estimate made since: [`age_on`] counts back to `on`.
 pub fn age_band(case: &Case, on: Date) -> &'static str {
-    match age_at(case, on) {
-        Ok(Some(age)) if age.within(9, 15) => "9-15",
-        Ok(Some(age)) if age.within(16, 18) => "16-18",
+    match age_on(case, on) {
+        Some(age) if age.within(9, 15) => "9-15",
+        Some(age) if age.within(16, 18) => "16-18",
         _ => "other",
     }
 }
@@ -398,6 +399,15 @@ mod tests {
         );
         let out = quarterly(&[case(|v| v["child"]["date_of_birth"] = json!("2010-09-30"))]);
         assert_eq!(rows(&out, "participants")[0].0[2], "16-18");
+    }
+
+    #[test]
+    fn an_estimate_made_after_the_quarter_still_places_the_child() {
+        let out = quarterly(&[case(|v| {
+            v["child"] = json!({"age_estimate_years": 12, "age_estimated_on": "2026-10-05", "sex": "female", "county": "kilifi"});
+        })]);
+        assert_eq!(rows(&out, "participants")[0].0[2], "9-15");
+        assert_eq!(rows(&out, "school-retention").len(), 1);
     }
 
     #[test]

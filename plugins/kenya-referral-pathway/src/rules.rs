@@ -3,7 +3,8 @@
 //!
 //! Every rule looks at the most recent *sexual incident* (sexual abuse,
 //! sexual exploitation or trafficking); hours since it are the exact
-//! difference between the as-of and `occurred_at`. Several sexual incidents
+//! difference between the as-of and `occurred_at` (for a date-only
+//! incident, the end of its day: see below). Several sexual incidents
 //! at that same instant are one event recorded several ways: a condition on
 //! the incident holds when it holds for any of them, so the answer never
 //! depends on the order the platform lists incidents in. A rule fires only when
@@ -394,6 +395,9 @@ fn legal_aid(f: &Facts, _s: &Settings) -> Option<Draft<'static>> {
 
 /// `education-reentry`: a survivor aged 9-15 who is not enrolled.
 fn education_reentry(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
+    if f.case.survivor_status.is_none() {
+        return undecidable(EDUCATION_REENTRY, "the survivor status");
+    }
     if !f.is_survivor() {
         return None;
     }
@@ -420,6 +424,9 @@ fn education_reentry(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
 
 /// `vocational`: a survivor aged 16-18.
 fn vocational(f: &Facts, s: &Settings) -> Option<Draft<'static>> {
+    if f.case.survivor_status.is_none() {
+        return undecidable(VOCATIONAL, "the survivor status");
+    }
     if !f.is_survivor() {
         return None;
     }

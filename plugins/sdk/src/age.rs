@@ -82,10 +82,49 @@ pub fn age_at(case: &Case, on: Date) -> Result<Option<Age>, PluginError> {
     }))
 }
 
+/// The child's age on any `day`, earlier or later than the data was
+/// recorded, for reports over past periods: from the date of birth (`None`
+/// before it), else the estimate aged forward from the day it was made, or
+/// backward to a `day` before it (an estimate made in October still says
+/// how old the child was in September); `None` when neither is recorded.
+/// An evaluation uses [`age_at`], which refuses data dated after its as-of.
+pub fn age_on(case: &Case, day: Date) -> Option<Age> {
+    let child = case.child.as_ref()?;
+    if let Some(birth) = child.date_of_birth {
+        return completed_years(birth, day).map(|years| Age {
+            years,
+            source: AgeSource::DateOfBirth,
+        });
+    }
+    let estimate = u32::from(child.age_estimate_years?);
+    let years = match child.age_estimated_on {
+        Some(made) if made <= day => estimate + completed_years(made, day)?,
+        Some(made) => estimate.saturating_sub(completed_years(day, made)?),
+        None => estimate,
+    };
+    Some(Age {
+        years,
+        source: AgeSource::Estimate,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::date::parse_date;
+
+    #[test]
+    fn an_age_on_a_day_before_the_estimate_counts_back() {
+        let case = Case::from_json(
+            r#"{"case_id": "C-1", "child": {"age_estimate_years": 12, "age_estimated_on": "2026-10-05"}}"#,
+        )
+        .unwrap();
+        let on = |day: &str| age_on(&case, parse_date(day).unwrap()).map(|a| a.years);
+        assert_eq!(on("2026-09-30"), Some(12));
+        assert_eq!(on("2025-10-05"), Some(11));
+        assert_eq!(on("2027-10-05"), Some(13));
+        assert_eq!(on("2000-01-01"), Some(0));
+    }
 
     fn age(child: &str, on: &str) -> Result<Option<u32>, PluginError> {
         let case = Case::from_json(&format!(r#"{{"case_id": "C-1", "child": {child}}}"#)).unwrap();
