@@ -429,6 +429,10 @@ fn a_template_belongs_to_one_plugin_and_is_answered_only_as_itself() {
             "inflated",
             "/tables/0/rows/0/count: is larger than the number of cases added",
         ),
+        (
+            "forged-target",
+            "/tables/0/rows/0/labels: is a cell the host fills from the plugin's settings",
+        ),
     ] {
         let out = kinga(&[
             "--plugins",

@@ -162,7 +162,7 @@ fn the_reference_plugins_pass_their_fixtures_through_kinga_test() {
             41,
         ),
         (KENYA_REFERRAL_PATHWAY, "kenya-referral-pathway", 59),
-        (BUILDING_A_FUTURE_REPORTS, "building-a-future-reports", 6),
+        (BUILDING_A_FUTURE_REPORTS, "building-a-future-reports", 8),
     ] {
         let out = kinga(&["test", component, "--fixtures", &cases(plugin)]);
         let printed = text(&out);

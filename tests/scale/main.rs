@@ -115,7 +115,10 @@ fn a_hundred_thousand_synthetic_cases_through_the_cli() {
         peak_large * 10 <= peak_small * 12,
         "report memory grew with the caseload: {peak_small} KiB for 10k, {peak_large} KiB for 100k"
     );
-    assert!(small_report.starts_with("table,track,sex,age_band,county,cases\n"));
+    assert!(
+        small_report.starts_with("table,track,measure,cases\nreach,education_support,target,130\n")
+    );
+    assert!(small_report.contains("\n\ntable,track,sex,age_band,county,cases\n"));
     assert!(
         large_report.contains("ps-5-1-29-referred,health,female,"),
         "{large_report}"

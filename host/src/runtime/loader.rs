@@ -445,12 +445,15 @@ impl Loader<'_> {
                         }),
                 );
             }
-            problems.extend(declared::check(&description).into_iter().chain(
-                settings_check::check_declarations(
-                    &description.settings_refusals,
-                    &description.default_settings,
-                ),
-            ));
+            problems.extend(
+                declared::check(&description)
+                    .into_iter()
+                    .chain(settings_check::check_declarations(
+                        &description.settings_refusals,
+                        &description.default_settings,
+                    ))
+                    .chain(crate::runtime::setting_cells::check(&description)),
+            );
             match schema::compile_settings_schema(&description.settings_schema) {
                 Ok(validator) => settings_validator = Some(validator),
                 Err(e) => problems.push(format!("its settings schema does not compile: {e}")),

@@ -16,6 +16,7 @@
 //! | `settings_check` | the plugin's own check of its settings (contract 0.2.1) |
 //! | `output`, `report`, `render` | checking answers, streaming reports, rendering them |
 //! | `margins` | tables of one report that sum one another, suppressed together |
+//! | `setting_cells` | report cells the host fills from the plugin's settings (targets) |
 //! | `cache`, `engine`, `gate`, `limits` | compiled artifacts, epochs, slots and breaker, limits |
 
 pub(crate) mod bindings;
@@ -36,6 +37,7 @@ pub(crate) mod plugin;
 pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod sandbox;
+pub(crate) mod setting_cells;
 pub(crate) mod settings_check;
 pub(crate) mod store;
 pub(crate) mod wording;

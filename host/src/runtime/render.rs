@@ -126,6 +126,7 @@ mod tests {
                 rows: vec![crate::runtime::report::ReportRow {
                     labels: vec!["x,@`\"\"".into(), "=1+1".into()],
                     count: crate::runtime::report::Count::Exact(1),
+                    setting: None,
                 }],
             }],
         };

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
+use serde_json::Value;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
@@ -46,20 +47,24 @@ pub enum Count {
     /// A count hidden so that no suppressed count beside it can be worked
     /// out from a total (complementary suppression), shown as `withheld`.
     Withheld,
+    /// Not a count of cases: a value the host took from the plugin's
+    /// settings (a target declared with `x-kinga-report-cells` in its
+    /// settings schema), never suppressed.
+    Setting(u64),
 }
 
 impl Count {
     /// The text shown for the count.
     pub fn display(&self) -> String {
         match self {
-            Count::Exact(n) => n.to_string(),
+            Count::Exact(n) | Count::Setting(n) => n.to_string(),
             Count::Suppressed(threshold) => format!("<{threshold}"),
             Count::Withheld => WITHHELD.to_owned(),
         }
     }
 
     pub(crate) fn hidden(&self) -> bool {
-        !matches!(self, Count::Exact(_))
+        matches!(self, Count::Suppressed(_) | Count::Withheld)
     }
 }
 
@@ -69,7 +74,7 @@ pub const WITHHELD: &str = "withheld";
 impl Serialize for Count {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Count::Exact(n) => s.serialize_u64(*n),
+            Count::Exact(n) | Count::Setting(n) => s.serialize_u64(*n),
             Count::Suppressed(_) | Count::Withheld => s.serialize_str(&self.display()),
         }
     }
@@ -82,6 +87,10 @@ pub struct ReportRow {
     pub labels: Vec<String>,
     /// The count.
     pub count: Count,
+    /// For a cell the host filled from the plugin's settings, the setting's
+    /// pointer: the value is not a count of cases.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<String>,
 }
 
 /// A table of labelled counts.
@@ -436,6 +445,10 @@ impl<'h> ReportRun<'h> {
             pointer,
             message: message.to_owned(),
         };
+        let cells = crate::runtime::setting_cells::declared(&plugin.settings_schema)
+            .map_err(|problem| invalid(String::new(), &problem))?;
+        let settings: Value = serde_json::from_str(&self.plugin.settings_json)
+            .map_err(|_| invalid(String::new(), "its settings cannot be read"))?;
         let mut counted: Vec<Option<Vec<ReportRow>>> = vec![None; self.template.tables.len()];
         let mut items = 0usize;
         for (t, table) in output.tables.into_iter().enumerate() {
@@ -485,9 +498,18 @@ impl<'h> ReportRun<'h> {
                         "a second row with the same labels",
                     ));
                 }
+                if crate::runtime::setting_cells::of_table(&cells, &self.template.id, &table.id)
+                    .any(|cell| cell.labels == row.labels)
+                {
+                    return Err(invalid(
+                        format!("{at}/labels"),
+                        "is a cell the host fills from the plugin's settings",
+                    ));
+                }
                 rows.push(ReportRow {
                     labels: row.labels,
                     count: Count::Exact(row.count),
+                    setting: None,
                 });
             }
             items += rows.len();
@@ -521,14 +543,48 @@ impl<'h> ReportRun<'h> {
                 .tables
                 .iter()
                 .zip(counted)
-                .map(|(declared, rows)| ReportTable {
-                    id: declared.id.clone(),
-                    title: declared.title.clone(),
-                    unit: declared.unit.clone(),
-                    dimensions: declared.dimensions.iter().map(|d| d.name.clone()).collect(),
-                    rows: rows.unwrap_or_default(),
+                .map(|(declared, rows)| {
+                    let mut rows = rows.unwrap_or_default();
+                    let mut filled = false;
+                    for cell in crate::runtime::setting_cells::of_table(
+                        &cells,
+                        &self.template.id,
+                        &declared.id,
+                    ) {
+                        filled = true;
+                        let value = crate::runtime::setting_cells::value(cell, &settings)
+                            .ok_or_else(|| {
+                                invalid(
+                                    String::new(),
+                                    "a setting that fills a report cell holds no whole number",
+                                )
+                            })?;
+                        rows.push(ReportRow {
+                            labels: cell.labels.clone(),
+                            count: Count::Setting(value),
+                            setting: Some(cell.setting.clone()),
+                        });
+                    }
+                    if filled {
+                        // Each target beside what was reached: rows in the
+                        // order the dimensions declare their labels.
+                        rows.sort_by_key(|row| {
+                            row.labels
+                                .iter()
+                                .zip(&declared.dimensions)
+                                .map(|(label, d)| d.labels.iter().position(|l| l == label))
+                                .collect::<Vec<_>>()
+                        });
+                    }
+                    Ok(ReportTable {
+                        id: declared.id.clone(),
+                        title: declared.title.clone(),
+                        unit: declared.unit.clone(),
+                        dimensions: declared.dimensions.iter().map(|d| d.name.clone()).collect(),
+                        rows,
+                    })
                 })
-                .collect(),
+                .collect::<Result<Vec<_>, Error>>()?,
         };
         let value = serde_json::to_value(&report)
             .map_err(|_| invalid(String::new(), "cannot be represented"))?;
@@ -570,6 +626,7 @@ pub(crate) mod tests {
             rows: rows
                 .iter()
                 .map(|(labels, n)| ReportRow {
+                    setting: None,
                     labels: labels.iter().map(|l| (*l).to_owned()).collect(),
                     count: Count::Exact(*n),
                 })

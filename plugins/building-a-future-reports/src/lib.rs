@@ -4,7 +4,11 @@
 //! caseload, as tables of labelled counts that the host renders (JSON, CSV,
 //! Markdown) and, for publication, suppresses small cells in.
 //!
-//! - `baf-quarterly` (`period=YYYY-Qn`): **participants** by track × sex ×
+//! - `baf-quarterly` (`period=YYYY-Qn`): **reach**, the survivors (families
+//!   counted as cases) served in each track from the setting
+//!   `programme_start` to the period's end, beside the programme's `targets`
+//!   (settings, 130 / 80 / 50, which the host itself shows: the settings
+//!   schema declares those cells); **participants** by track × sex ×
 //!   age band × county; **school retention** of survivors aged 9-15 with
 //!   education support; **PS.5.1-29** survivors referred, by service category
 //!   × sex; **new survivors** registered in the quarter; **identified by**:
@@ -20,15 +24,18 @@
 //! constant memory.
 
 pub mod period;
+pub mod settings;
 pub mod templates;
 
 use kinga_plugin_sdk::*;
 
 use period::Quarter;
 use templates::{
-    CaseloadSummary, IDENTIFIED, NEW_SURVIVORS, OPEN_CASES, PARTICIPANTS, Quarterly, REFERRED,
-    RETENTION,
+    CaseloadSummary, IDENTIFIED, NEW_SURVIVORS, OPEN_CASES, PARTICIPANTS, Quarterly, REACH,
+    REFERRED, RETENTION,
 };
+
+pub use settings::Settings;
 
 /// The plugin.
 pub struct BuildingAFutureReports;
@@ -58,7 +65,14 @@ impl ReportBuilder for Report {
 }
 
 impl Plugin for BuildingAFutureReports {
-    type Settings = serde_json::Map<String, serde_json::Value>;
+    type Settings = Settings;
+
+    const SETTINGS_REFUSALS: &'static [kinga_plugin_sdk::settings::RefusalText] =
+        settings::REFUSALS;
+
+    fn check_settings(settings: &Settings) -> Vec<kinga_plugin_sdk::settings::SettingsRefusal> {
+        settings::check(settings)
+    }
 
     fn info() -> PluginInfo {
         PluginInfo {
@@ -69,7 +83,7 @@ impl Plugin for BuildingAFutureReports {
                       donor reports and caseload management; outputs aggregate counts only."
                 .into(),
             rules: vec![],
-            settings_schema: r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false}"#.into(),
+            settings_schema: include_str!("settings.schema.json").into(),
             errors: Vec::new(),
             case_fields: [
                 "/registered_on",
@@ -120,6 +134,11 @@ const ERRORS: &[ErrorText] = &[
         "as_of must be a date, YYYY-MM-DD",
     ),
     (
+        ErrorKind::InvalidSettings,
+        "bad-programme-start",
+        "the programme start is not a date, YYYY-MM-DD",
+    ),
+    (
         ErrorKind::InvalidParameters,
         "unknown-template",
         "this plugin has no such template",
@@ -158,13 +177,13 @@ impl ReportingPlugin for BuildingAFutureReports {
             TemplateInfo {
                 id: "baf-quarterly".into(),
                 title: "Building a Future quarterly report, {period}".into(),
-                description: "Participants by track, school retention, PS.5.1-29 referrals, new survivors and who identified them, for one quarter.".into(),
+                description: "Reach against the programme's targets, participants by track, school retention, PS.5.1-29 referrals, new survivors and who identified them, for one quarter.".into(),
                 parameters: vec![ParameterInfo {
                     name: "period".into(),
                     description: "The calendar quarter, YYYY-Qn (e.g. 2026-Q3).".into(),
                     required: true,
                 }],
-                tables: vec![PARTICIPANTS, RETENTION, REFERRED, NEW_SURVIVORS, IDENTIFIED],
+                tables: vec![REACH, PARTICIPANTS, RETENTION, REFERRED, NEW_SURVIVORS, IDENTIFIED],
                 narrative: Some(
                     "Period {period}. Age bands are computed at the period's last day; the band other includes ages not recorded."
                         .into(),
@@ -186,7 +205,7 @@ impl ReportingPlugin for BuildingAFutureReports {
     }
 
     fn open(
-        _ctx: &Context<Self::Settings>,
+        ctx: &Context<Self::Settings>,
         template: &str,
         parameters: &[(String, String)],
     ) -> Result<Report, PluginError> {
@@ -195,7 +214,10 @@ impl ReportingPlugin for BuildingAFutureReports {
                 no_other_parameters(parameters, &["period"])?;
                 let quarter = Quarter::parse(parameter(parameters, "period")?)
                     .ok_or_else(|| PluginError::invalid_parameters("bad-period"))?;
-                Ok(Report::Quarterly(Box::new(Quarterly::new(quarter))))
+                let start = ctx.settings.start().ok_or_else(|| {
+                    PluginError::invalid_settings("bad-programme-start", Some("/programme_start"))
+                })?;
+                Ok(Report::Quarterly(Box::new(Quarterly::new(quarter, start))))
             }
             "caseload-summary" => {
                 no_other_parameters(parameters, &["as_of"])?;

@@ -136,6 +136,24 @@ pub const IDENTIFIED_BY: Dimension = Dimension {
     ],
 };
 
+/// `measure`: a programme target (which the host fills from the settings)
+/// or the cases reached.
+pub const MEASURE: Dimension = Dimension {
+    name: "measure",
+    labels: &["target", "reached"],
+};
+
+/// `baf-quarterly`'s reach table: progress against the programme's targets,
+/// which a donor reads first. The plugin counts `reached`; the `target`
+/// cells are filled by the host from the settings (`settings.schema.json`
+/// declares them), since a target is not a count of cases.
+pub const REACH: TableSpec = TableSpec {
+    id: "reach",
+    title: "Reach against the programme's targets, from the programme's start to the period's end",
+    unit: "cases",
+    dimensions: &[TRACK, MEASURE],
+};
+
 /// `baf-quarterly`'s participants table.
 pub const PARTICIPANTS: TableSpec = TableSpec {
     id: "participants",
@@ -238,6 +256,9 @@ const TRACKS: [(ServiceType, &str); 3] = [
 /// `baf-quarterly`: the donor's quarterly tables.
 pub struct Quarterly {
     quarter: Quarter,
+    /// The programme's first day: reach counts from it.
+    start: Date,
+    reach: Table,
     participants: Table,
     retention: Table,
     referred: Table,
@@ -246,10 +267,12 @@ pub struct Quarterly {
 }
 
 impl Quarterly {
-    /// An empty report for `quarter`.
-    pub fn new(quarter: Quarter) -> Quarterly {
+    /// An empty report for `quarter`, counting reach from `start`.
+    pub fn new(quarter: Quarter, start: Date) -> Quarterly {
         Quarterly {
             quarter,
+            start,
+            reach: Table::new(&REACH),
             participants: Table::new(&PARTICIPANTS),
             retention: Table::new(&RETENTION),
             referred: Table::new(&REFERRED),
@@ -270,6 +293,16 @@ impl ReportBuilder for Quarterly {
         }
         if !is_survivor(case) {
             return Ok(());
+        }
+        // From the programme's start to the period's end.
+        let since_start = Quarter {
+            start: self.start,
+            ..q
+        };
+        for (kind, label) in TRACKS {
+            if active_in(case, kind, &since_start) {
+                self.reach.count(&[label, "reached"]);
+            }
         }
         if band == "9-15" && active_in(case, ServiceType::EducationSupport, &q) {
             let enrolment = match case.education.as_ref().and_then(|e| e.enrolled) {
@@ -301,6 +334,7 @@ impl ReportBuilder for Quarterly {
     fn finish(self) -> Result<ReportOutput, PluginError> {
         Ok(ReportOutput {
             tables: vec![
+                self.reach,
                 self.participants,
                 self.retention,
                 self.referred,
@@ -373,7 +407,8 @@ mod tests {
     }
 
     fn quarterly(cases: &[Case]) -> ReportOutput {
-        let mut report = Quarterly::new(Quarter::parse("2026-Q3").unwrap());
+        let start = kinga_plugin_sdk::date::parse_date("2021-01-01").unwrap();
+        let mut report = Quarterly::new(Quarter::parse("2026-Q3").unwrap(), start);
         for c in cases {
             report.add(c).unwrap();
         }
@@ -408,6 +443,37 @@ mod tests {
         })]);
         assert_eq!(rows(&out, "participants")[0].0[2], "9-15");
         assert_eq!(rows(&out, "school-retention").len(), 1);
+    }
+
+    #[test]
+    fn reach_counts_survivors_served_since_the_programme_started() {
+        let out = quarterly(&[
+            // Education support since January, and a family livelihood
+            // service that ended in 2024: both count.
+            case(|v| {
+                v["services"] = json!([
+                    {"type": "education_support", "started_on": "2026-01-10", "status": "active"},
+                    {"type": "family_livelihood", "started_on": "2023-01-01", "ended_on": "2024-06-30", "status": "completed"}
+                ])
+            }),
+            // Dropped: not reached.
+            case(
+                |v| v["services"] = json!([{"type": "vocational_training", "started_on": "2026-01-10", "status": "dropped"}]),
+            ),
+            // Not a survivor (or not assessed): not counted.
+            case(|v| v["survivor_status"] = json!("at_risk")),
+            // Starts after the period: not yet.
+            case(
+                |v| v["services"] = json!([{"type": "vocational_training", "started_on": "2026-10-01", "status": "active"}]),
+            ),
+        ]);
+        assert_eq!(
+            rows(&out, "reach"),
+            vec![
+                (labels(&["education_support", "reached"]), 1),
+                (labels(&["family_livelihood", "reached"]), 1)
+            ]
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! with a table it did not declare (`open-cases`, another plugin's) and a
 //! count larger than the cases added. The host must refuse all three.
 //! Its `tattler` template logs the previous case's id and date of birth,
-//! disguised, which the host must withhold.
+//! disguised, which the host must withhold. Its `forged-target` template
+//! writes a count into a cell its settings schema says the host fills from
+//! a setting (a target), which the host must refuse.
 
 use kinga_plugin_sdk::*;
 
@@ -11,7 +13,7 @@ use kinga_plugin_sdk::*;
 pub struct TestReportingRival;
 
 impl Plugin for TestReportingRival {
-    type Settings = kinga_plugin_sdk::serde_json::Map<String, kinga_plugin_sdk::serde_json::Value>;
+    type Settings = Settings;
 
     fn info() -> PluginInfo {
         PluginInfo {
@@ -20,12 +22,39 @@ impl Plugin for TestReportingRival {
             version: "0.1.0".into(),
             purpose: "Claims templates that are not its own, so the host can be tested.".into(),
             rules: vec![],
-            settings_schema: r#"{"type":"object","additionalProperties":false}"#.into(),
+            settings_schema: r#"{"type":"object","additionalProperties":false,
+                "properties":{"target":{"type":"integer","minimum":0}},
+                "x-kinga-report-cells":[{"template":"forged-target","table":"forged","labels":["target"],"setting":"/target"}]}"#
+                .into(),
             case_fields: vec!["/child/sex".into(), "/child/date_of_birth".into()],
             errors: Vec::new(),
         }
     }
 }
+
+/// Its settings: the target the host shows in `forged-target`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Settings {
+    /// A target.
+    pub target: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings { target: 40 }
+    }
+}
+
+/// The table of `forged-target`: a target cell the host fills, and a count.
+const FORGED: TableSpec = TableSpec {
+    id: "forged",
+    title: "Forged",
+    unit: "cases",
+    dimensions: &[Dimension {
+        name: "measure",
+        labels: &["target", "counted"],
+    }],
+};
 
 /// The table it declares.
 const ALL: TableSpec = TableSpec {
@@ -89,6 +118,13 @@ impl ReportBuilder for Rival {
                 tables: vec![trespass],
             });
         }
+        if self.template == "forged-target" {
+            let mut forged = Table::new(&FORGED);
+            forged.count(&["target"]);
+            return Ok(ReportOutput {
+                tables: vec![forged],
+            });
+        }
         if self.template == "inflated" {
             for count in self.table.counts.values_mut() {
                 *count += 1_000;
@@ -120,6 +156,10 @@ impl ReportingPlugin for TestReportingRival {
             template("rival-summary"),
             template("inflated"),
             template("tattler"),
+            TemplateInfo {
+                tables: vec![FORGED],
+                ..template("forged-target")
+            },
         ]
     }
 
