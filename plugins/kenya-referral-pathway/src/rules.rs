@@ -31,8 +31,8 @@ use kinga_plugin_sdk::age::{Age, age_at};
 use kinga_plugin_sdk::rule::enabled;
 use kinga_plugin_sdk::time::{Duration, OffsetDateTime};
 use kinga_plugin_sdk::{
-    Case, ConsentStatus, Context, ErrorKind, ErrorText, Incident, Occurred, PluginError, Provider,
-    Reason, ReasonText, Referral, Rule, Sex, SurvivorStatus, Urgency, log,
+    Case, ConsentStatus, Context, ErrorKind, ErrorText, Incident, PluginError, Provider, Reason,
+    ReasonText, Referral, Rule, Sex, SurvivorStatus, Urgency, log,
 };
 
 use crate::settings::{ProviderEntry, Settings};
@@ -83,6 +83,9 @@ pub struct Facts<'a> {
     /// Time since the latest moment it can have happened (negative for an
     /// incident recorded by the as-of's own day).
     pub since: Option<Duration>,
+    /// The earliest moment any of those incidents can have happened: a
+    /// window's end is taken from it.
+    pub earliest: Option<OffsetDateTime>,
     /// The child's age at the as-of date.
     pub age: Option<Age>,
 }
@@ -97,38 +100,23 @@ impl<'a> Facts<'a> {
     /// `invalid-case` for an incident after the as-of (an instant after it,
     /// or a day after its date), or a birth or an estimate after it.
     pub fn gather(case: &'a Case, as_of: OffsetDateTime) -> Result<Facts<'a>, PluginError> {
-        let offset = as_of.offset();
-        for (i, incident) in case.incidents.iter().flatten().enumerate() {
-            let after = match incident.occurred() {
-                Some(Occurred::At(at)) => at > as_of,
-                Some(Occurred::On(day)) => day > as_of.date(),
-                None => {
-                    return Err(PluginError::invalid_case(
-                        "case-not-canonical",
-                        Some(&format!("/incidents/{i}")),
-                    ));
-                }
-            };
-            if after {
-                return Err(PluginError::invalid_case(
-                    "incident-after-as-of",
-                    Some(&incident.time_pointer(i)),
-                ));
-            }
+        if let Some(pointer) = case.incident_after(as_of) {
+            return Err(PluginError::invalid_case(
+                "incident-after-as-of",
+                Some(&pointer),
+            ));
         }
-        let latest: Vec<&Incident> = case
-            .latest_incidents(offset, |i| i.kind.is_sexual())
-            .into_iter()
-            .map(|(_, i)| i)
+        let event = case.latest_event(as_of.offset(), |i| i.kind.is_sexual());
+        let latest: Vec<&Incident> = event
+            .iter()
+            .flat_map(|e| e.incidents.iter().map(|(_, i)| *i))
             .collect();
-        let incident = latest.first().copied();
         Ok(Facts {
             case,
             as_of,
-            incident,
-            since: incident
-                .and_then(|i| i.latest_moment(offset))
-                .map(|at| as_of - at),
+            incident: latest.first().copied(),
+            since: event.as_ref().map(|e| as_of - e.latest),
+            earliest: event.as_ref().map(|e| e.earliest),
             latest,
             age: age_at(case, as_of.date())?,
         })
@@ -174,18 +162,12 @@ impl<'a> Facts<'a> {
     /// the window may already have closed (a date-only incident). The due
     /// time is `None` when not representable.
     fn window_end(&self, rule: &str, hours: u32) -> (Option<OffsetDateTime>, Option<Reason>) {
-        let offset = self.as_of.offset();
-        let Some(earliest) = self
-            .latest
-            .iter()
-            .filter_map(|i| i.earliest_moment(offset))
-            .min()
-        else {
+        let Some(earliest) = self.earliest else {
             return (None, None);
         };
         let end = earliest
             .checked_add(Duration::hours(i64::from(hours)))
-            .and_then(|end| end.checked_to_offset(offset));
+            .and_then(|end| end.checked_to_offset(self.as_of.offset()));
         match end {
             Some(end) if end < self.as_of => (
                 Some(self.as_of),

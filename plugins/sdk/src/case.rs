@@ -357,6 +357,20 @@ pub enum IncidentKind {
     Other,
 }
 
+/// The most recent event of a case ([`Case::latest_event`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatestEvent<'c> {
+    /// The incidents recorded at its latest moment, with their indexes:
+    /// one event a platform may record several ways.
+    pub incidents: Vec<(usize, &'c Incident)>,
+    /// The latest moment it can have happened: whether a window is still
+    /// open, and how old the event is, are decided from it.
+    pub latest: OffsetDateTime,
+    /// The earliest moment any of them can have happened: when a window
+    /// closes is taken from it.
+    pub earliest: OffsetDateTime,
+}
+
 /// When an incident happened, as recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Occurred {
@@ -585,15 +599,44 @@ impl Case {
             .collect()
     }
 
-    /// The most recent incident for which `filter` holds, if any (of
-    /// several at that instant, the first listed: see
-    /// [`Case::latest_incidents`]).
-    pub fn latest_incident(
+    /// The most recent event for which `filter` holds: the incidents at
+    /// the latest moment ([`Case::latest_incidents`]), that moment, and the
+    /// earliest any of them can have happened, from which a window's end is
+    /// taken, whatever order they are listed in.
+    pub fn latest_event(
         &self,
         offset: UtcOffset,
         filter: impl Fn(&Incident) -> bool,
-    ) -> Option<(usize, &Incident)> {
-        self.latest_incidents(offset, filter).into_iter().next()
+    ) -> Option<LatestEvent<'_>> {
+        let incidents = self.latest_incidents(offset, filter);
+        let latest = incidents
+            .iter()
+            .filter_map(|(_, i)| i.latest_moment(offset))
+            .max()?;
+        let earliest = incidents
+            .iter()
+            .filter_map(|(_, i)| i.earliest_moment(offset))
+            .min()?;
+        Some(LatestEvent {
+            incidents,
+            latest,
+            earliest,
+        })
+    }
+
+    /// The pointer of the first incident dated after `as_of`: an instant
+    /// after it, or a day after its date at its offset. Such a case is an
+    /// input error for every rule.
+    pub fn incident_after(&self, as_of: OffsetDateTime) -> Option<String> {
+        self.incidents
+            .iter()
+            .flatten()
+            .enumerate()
+            .find(|(_, i)| {
+                i.earliest_moment(as_of.offset())
+                    .is_some_and(|at| at > as_of)
+            })
+            .map(|(index, i)| i.time_pointer(index))
     }
 }
 
@@ -683,6 +726,28 @@ mod tests {
             .map(|(n, _)| n)
             .collect();
         assert_eq!(latest, [0, 1]);
+        let event = case
+            .latest_event(EAST_AFRICA_TIME, |i| i.kind.is_sexual())
+            .unwrap();
+        assert_eq!(
+            event.latest,
+            parse_datetime("2026-06-29T00:00:00+03:00").unwrap()
+        );
+        assert_eq!(
+            event.earliest,
+            parse_datetime("2026-06-28T00:00:00+03:00").unwrap()
+        );
+        // The day is after an as-of the evening before; the instants are not.
+        let evening = parse_datetime("2026-06-27T23:00:00+03:00").unwrap();
+        assert_eq!(
+            case.incident_after(evening).as_deref(),
+            Some("/incidents/0/occurred_on")
+        );
+        let night = parse_datetime("2026-06-28T23:59:59+03:00").unwrap();
+        assert_eq!(
+            case.incident_after(night).as_deref(),
+            Some("/incidents/1/occurred_at")
+        );
         // At UTC the day ends three hours later: it alone is the latest.
         let latest: Vec<usize> = case
             .latest_incidents(time::UtcOffset::UTC, |i| i.kind.is_sexual())

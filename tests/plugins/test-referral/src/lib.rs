@@ -100,19 +100,17 @@ impl ReferralPlugin for TestReferral {
     fn route(ctx: &Context<Settings>, case: &Case) -> Result<Vec<Referral>, PluginError> {
         let mut out = Vec::new();
         if ctx.enabled("recent-incident")
-            && let Some((index, incident)) = case.latest_incident(ctx.as_of.offset(), |_| true)
+            && let Some(event) = case.latest_event(ctx.as_of.offset(), |_| true)
         {
-            // Built against contract 0.2.1, this plugin reads case 1.0:
-            // every incident it is given has its instant.
-            let at = incident
-                .latest_moment(ctx.as_of.offset())
-                .ok_or_else(|| PluginError::invalid_case("case-not-canonical", None))?;
-            if at > ctx.as_of {
+            if let Some(pointer) = case.incident_after(ctx.as_of) {
                 return Err(PluginError::invalid_case(
                     "incident-after-as-of",
-                    Some(&incident.time_pointer(index)),
+                    Some(&pointer),
                 ));
             }
+            // Built against contract 0.2.1, this plugin reads case 1.0:
+            // every incident it is given has its instant.
+            let at = event.latest;
             let window = Duration::hours(i64::from(ctx.settings.window_hours));
             if ctx.as_of - at <= window {
                 out.push(Referral {
