@@ -3,9 +3,11 @@
 use std::io::{BufReader, Read, Write};
 
 use kinga_host::CaseLines;
+use kinga_host::adapt::{Platform, Profile};
 use kinga_host::{Error, EvalOptions, Host, ValidCase};
 use serde_json::{Value, json};
 
+use super::convert;
 use super::setup::{self, ErrorPrinter};
 use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EvaluateArgs, Global};
 
@@ -39,6 +41,9 @@ pub fn run(global: &Global, args: &EvaluateArgs, kind: Kind, errors: &ErrorPrint
     if !args.only.is_empty() {
         options = options.plugins(args.only.iter().cloned());
     }
+    if let Some(platform) = args.source.from {
+        return from_platform(global, args, platform, kind, &options, errors);
+    }
     if let Some(path) = &args.case {
         // The case is checked before any plugin is loaded: bad input never
         // reaches a plugin, and is reported at once.
@@ -50,7 +55,7 @@ pub fn run(global: &Global, args: &EvaluateArgs, kind: Kind, errors: &ErrorPrint
         };
         return match setup::host(global).and_then(|host| with_settings(host, args)) {
             Ok(host) if args.explain => explain(&host, &case, kind, &options, &args.only, errors),
-            Ok(host) => single(&host, &case, kind, &options, errors),
+            Ok(host) => single(&host, &case, kind, &options, None, errors),
             Err(e) => errors.fail(&e),
         };
     }
@@ -61,6 +66,106 @@ pub fn run(global: &Global, args: &EvaluateArgs, kind: Kind, errors: &ErrorPrint
     match &args.cases {
         Some(path) => batch(&host, path, kind, &options, errors),
         None => errors.usage("give --case FILE or --cases FILE.jsonl"),
+    }
+}
+
+/// `--from PLATFORM`: the platform's records mapped by the profile, then
+/// evaluated. One record is answered as `--case` answers; several (a list
+/// page, a collection, JSON Lines) one JSON line each, naming the record.
+fn from_platform(
+    global: &Global,
+    args: &EvaluateArgs,
+    platform: Platform,
+    kind: Kind,
+    options: &EvalOptions,
+    errors: &ErrorPrinter,
+) -> u8 {
+    let profile = match convert::profile(platform, args.source.profile.as_deref()) {
+        Ok(profile) => profile,
+        Err(e) => return errors.fail(&e),
+    };
+    let records = match convert::read_records(&profile, args.case.as_deref(), args.cases.as_deref())
+    {
+        Ok(records) => records,
+        Err(e @ Error::Mapping(_)) => return convert::report_refusal(errors, "", &e),
+        Err(e) => return errors.fail(&e),
+    };
+    let host = match setup::host(global).and_then(|host| with_settings(host, args)) {
+        Ok(host) => host,
+        Err(e) => return errors.fail(&e),
+    };
+    if let ([record], Some(_)) = (records.as_slice(), &args.case) {
+        return match &record.case {
+            Ok(case) if args.explain => explain(&host, case, kind, options, &args.only, errors),
+            Ok(case) => single(&host, case, kind, options, Some(&profile), errors),
+            Err(e) => convert::report_refusal(errors, &record.place, e),
+        };
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut bad_input, mut failed) = (0u64, 0u64);
+    for record in &records {
+        let line = match &record.case {
+            Err(e) => {
+                bad_input += 1;
+                json!({ "record": record.place, "error": e.report(), "problems": problems(e) })
+            }
+            Ok(case) => match evaluate(&host, case, kind, options) {
+                Ok(mut answer) => {
+                    annotate(&mut answer.outputs, &profile);
+                    if answer.failures.iter().any(|e| !e.is_bad_input()) {
+                        failed += 1;
+                    } else if !answer.failures.is_empty() {
+                        bad_input += 1;
+                    }
+                    json!({ "record": record.place, "case_id": case.case_id(), kind.field(): answer.outputs, "errors": answer.failure_reports() })
+                }
+                Err(e) => {
+                    if e.is_bad_input() {
+                        bad_input += 1;
+                    } else {
+                        failed += 1;
+                    }
+                    json!({ "record": record.place, "case_id": case.case_id(), "error": e.report() })
+                }
+            },
+        };
+        if writeln!(out, "{line}").is_err() {
+            return EXIT_FAILED;
+        }
+    }
+    let _ = out.flush();
+    summarise(records.len() as u64, bad_input, failed, "records", errors)
+}
+
+/// Every problem of a refused record, for its JSON line.
+fn problems(error: &Error) -> Value {
+    match error {
+        Error::Mapping(rejection) => {
+            serde_json::to_value(&rejection.violations).unwrap_or_default()
+        }
+        _ => Value::Array(Vec::new()),
+    }
+}
+
+/// With `--from`: each answer that names missing fields also says where
+/// the platform records them (`collect`), in the platform's own terms.
+fn annotate(outputs: &mut Value, profile: &Profile) {
+    let Some(items) = outputs.as_array_mut() else {
+        return;
+    };
+    for item in items {
+        let hints: Vec<Value> = item
+            .get("missing")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|pointer| json!({ "pointer": pointer, "collect": profile.collect_hint(pointer) }))
+            .collect();
+        if !hints.is_empty() {
+            item["collect"] = Value::Array(hints);
+        }
     }
 }
 
@@ -136,12 +241,16 @@ fn single(
     case: &ValidCase,
     kind: Kind,
     options: &EvalOptions,
+    profile: Option<&Profile>,
     errors: &ErrorPrinter,
 ) -> u8 {
-    let answer = match evaluate(host, case, kind, options) {
+    let mut answer = match evaluate(host, case, kind, options) {
         Ok(answer) => answer,
         Err(e) => return errors.fail(&e),
     };
+    if let Some(profile) = profile {
+        annotate(&mut answer.outputs, profile);
+    }
     let printed = if answer.trace.is_none() && answer.failures.is_empty() {
         answer.outputs.clone()
     } else {
@@ -226,9 +335,15 @@ fn batch(
         }
     }
     let _ = out.flush();
+    summarise(total, bad_input, failed, "cases", errors)
+}
+
+/// Reports how many of a batch's items were not evaluated by every plugin,
+/// and returns the batch's exit code.
+fn summarise(total: u64, bad_input: u64, failed: u64, items: &str, errors: &ErrorPrinter) -> u8 {
     if bad_input + failed > 0 {
         let message = format!(
-            "{} of {total} cases were not evaluated by every plugin ({bad_input} invalid, {failed} failed; see each line's errors)",
+            "{} of {total} {items} were not evaluated by every plugin ({bad_input} invalid, {failed} failed; see each line's errors)",
             bad_input + failed
         );
         if errors.json {

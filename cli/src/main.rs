@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod batch;
+mod convert;
 mod demo;
 mod devkit;
 mod keys;
@@ -106,6 +107,9 @@ pub enum Command {
     Audit(audit::AuditCommand),
     /// Re-run a recorded decision and say whether the outcome is identical.
     Replay(audit::ReplayArgs),
+    /// Read a platform's own payload (Primero, Kenya CPIMS, DHIS2) through
+    /// a mapping profile and print the canonical case.
+    Convert(convert::ConvertArgs),
     /// Write synthetic canonical cases as JSON Lines (no real data, ever).
     Synth(synth::SynthArgs),
     /// Show Kinga at work: screen, route and report on a synthetic caseload.
@@ -149,6 +153,9 @@ pub struct EvaluateArgs {
     /// why, from the plugin's reasons (with --case only).
     #[arg(long, conflicts_with_all = ["cases", "trace"])]
     pub explain: bool,
+    /// A platform's payload instead of canonical cases (--from, --profile).
+    #[command(flatten)]
+    pub source: convert::SourceArgs,
     /// Override a plugin setting for this run, as PLUGIN.KEY=VALUE (VALUE
     /// is JSON, or else taken as a string); checked against the plugin's
     /// settings schema. Repeat for several.
@@ -195,6 +202,7 @@ pub fn run() -> ExitCode {
         Command::Keys(command) => keys::run(&cli.global, command, &errors),
         Command::Settings(command) => admin::settings(&cli.global, command, &errors),
         Command::Synth(args) => synth::run(args, &errors),
+        Command::Convert(args) => convert::run(args, &errors),
         Command::Audit(command) => audit::run(&cli.global, command, &errors),
         Command::Replay(args) => audit::replay(&cli.global, args, &errors),
         Command::Demo(args) => demo::run(&cli.global, args, &errors),

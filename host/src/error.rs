@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::adapt::{MappingRejection, ProfileRejection};
 use crate::case::CaseRejection;
 use crate::case::schema::Violation;
 use crate::runtime::plugin::PluginKind;
@@ -17,6 +18,15 @@ pub enum Error {
     /// The case failed validation; nothing was evaluated.
     #[error("invalid case: {0}")]
     InvalidCase(CaseRejection),
+
+    /// A platform's payload could not be mapped to a canonical case: each
+    /// problem names the platform's JSON pointer, never its value.
+    #[error("cannot map the platform's record: {0}")]
+    Mapping(MappingRejection),
+
+    /// A mapping profile failed its checks; it was not used or stored.
+    #[error("invalid mapping profile: {0}")]
+    InvalidProfile(ProfileRejection),
 
     /// The as-of moment is not a date or an RFC 3339 date-time, or the case
     /// cannot be evaluated at it (a birth after the as-of, say).
@@ -326,6 +336,8 @@ impl Error {
     pub fn kind(&self) -> &'static str {
         match self {
             Error::InvalidCase(_) => "invalid-case",
+            Error::Mapping(_) => "mapping",
+            Error::InvalidProfile(_) => "invalid-profile",
             Error::InvalidAsOf(_) => "invalid-as-of",
             Error::PluginLoad { .. } => "plugin-load",
             Error::InvalidSettings { .. } => "invalid-settings",
@@ -355,6 +367,8 @@ impl Error {
     pub fn is_bad_input(&self) -> bool {
         match self {
             Error::InvalidCase(_)
+            | Error::Mapping(_)
+            | Error::InvalidProfile(_)
             | Error::InvalidAsOf(_)
             | Error::InvalidSettings { .. }
             | Error::CaseVersion { .. }
@@ -373,6 +387,8 @@ impl Error {
     pub fn pointer(&self) -> Option<&str> {
         match self {
             Error::InvalidCase(r) => r.violations.first().map(|v| v.pointer.as_str()),
+            Error::Mapping(r) => r.violations.first().map(|v| v.pointer.as_str()),
+            Error::InvalidProfile(r) => r.violations.first().map(|v| v.pointer.as_str()),
             Error::InvalidSettings { violations, .. } => {
                 violations.first().map(|v| v.pointer.as_str())
             }
@@ -435,6 +451,18 @@ impl Error {
             pointer: self.pointer().map(str::to_owned),
             plugin: self.plugin().map(str::to_owned),
         }
+    }
+}
+
+impl From<MappingRejection> for Error {
+    fn from(r: MappingRejection) -> Self {
+        Error::Mapping(r)
+    }
+}
+
+impl From<ProfileRejection> for Error {
+    fn from(r: ProfileRejection) -> Self {
+        Error::InvalidProfile(r)
     }
 }
 

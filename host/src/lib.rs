@@ -58,6 +58,7 @@
 
 #![deny(missing_docs)]
 
+pub mod adapt;
 pub mod admin;
 mod case;
 #[cfg(feature = "devkit")]

@@ -55,12 +55,7 @@ impl CaseRejection {
 
 impl std::fmt::Display for CaseRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let first = &self.violations[0];
-        write!(f, "{first}")?;
-        if self.violations.len() > 1 {
-            write!(f, " (and {} more)", self.violations.len() - 1)?;
-        }
-        Ok(())
+        crate::case::schema::write_first(f, &self.violations, "invalid case")
     }
 }
 

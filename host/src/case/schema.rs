@@ -45,6 +45,10 @@ const BUNDLED: &[(&str, &str)] = &[
         "fixture.schema.json",
         include_str!("../../../schemas/fixture.schema.json"),
     ),
+    (
+        "mapping-profile.schema.json",
+        include_str!("../../../schemas/mapping-profile.schema.json"),
+    ),
 ];
 
 /// The bundled schemas as `(file name, text)`, for documents that embed
@@ -72,6 +76,23 @@ impl std::fmt::Display for Violation {
         };
         write!(f, "{pointer}: {}", self.message)
     }
+}
+
+/// Writes the first of `violations` and how many more there are, or
+/// `empty` when there is none: one line for any list of problems.
+pub(crate) fn write_first(
+    f: &mut std::fmt::Formatter<'_>,
+    violations: &[Violation],
+    empty: &str,
+) -> std::fmt::Result {
+    match violations.first() {
+        Some(first) => write!(f, "{first}")?,
+        None => f.write_str(empty)?,
+    }
+    if violations.len() > 1 {
+        write!(f, " (and {} more)", violations.len() - 1)?;
+    }
+    Ok(())
 }
 
 /// Serves the bundled schemas to `$ref`s and refuses everything else: the
@@ -150,6 +171,11 @@ bundled_validator!(
     fixture, "fixture.schema.json"
 );
 
+bundled_validator!(
+    /// `schemas/mapping-profile.schema.json`.
+    mapping_profile, "mapping-profile.schema.json"
+);
+
 /// The case schema as a JSON value (to check pointers a plugin declares).
 pub fn case_schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
@@ -183,7 +209,13 @@ pub fn declared_names<'a>(documents: impl IntoIterator<Item = &'a Value>) -> BTr
 pub fn bundled_names() -> &'static BTreeSet<String> {
     static NAMES: OnceLock<BTreeSet<String>> = OnceLock::new();
     NAMES.get_or_init(|| {
-        let schemas: Vec<Value> = BUNDLED.iter().map(|(name, _)| bundled(name)).collect();
+        // A mapping profile's names (`note`, `source` ...) describe
+        // profiles, not cases: they never make a case's key showable.
+        let schemas: Vec<Value> = BUNDLED
+            .iter()
+            .filter(|(name, _)| *name != "mapping-profile.schema.json")
+            .map(|(name, _)| bundled(name))
+            .collect();
         declared_names(&schemas)
     })
 }

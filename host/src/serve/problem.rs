@@ -82,6 +82,8 @@ impl Problem {
         let detail = error.to_string();
         let (status, code) = match error {
             Error::InvalidCase(_) => (StatusCode::BAD_REQUEST, "invalid-case"),
+            Error::Mapping(_) => (StatusCode::UNPROCESSABLE_ENTITY, "mapping"),
+            Error::InvalidProfile(_) => (StatusCode::BAD_REQUEST, "invalid-profile"),
             Error::InvalidAsOf(_) => (StatusCode::BAD_REQUEST, "invalid-as-of"),
             Error::InvalidSettings { .. } => (StatusCode::BAD_REQUEST, "invalid-settings"),
             Error::UnknownPlugin(_) => (StatusCode::NOT_FOUND, "unknown-plugin"),
@@ -118,18 +120,25 @@ impl Problem {
             | Error::Engine(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let mut problem = Problem::new(status, code, detail);
+        let prefixed = |violations: &[Violation]| -> Vec<Violation> {
+            violations
+                .iter()
+                .map(|v| Violation {
+                    pointer: format!("{prefix}{}", v.pointer),
+                    message: v.message.clone(),
+                })
+                .collect()
+        };
         match error {
             Error::InvalidCase(rejection) => {
-                problem.errors = rejection
-                    .violations
-                    .iter()
-                    .map(|v| Violation {
-                        pointer: format!("{prefix}{}", v.pointer),
-                        message: v.message.clone(),
-                    })
-                    .collect();
+                problem.errors = prefixed(&rejection.violations);
                 problem.pointer = problem.errors.first().map(|v| v.pointer.clone());
             }
+            Error::Mapping(rejection) => {
+                problem.errors = prefixed(&rejection.violations);
+                problem.pointer = problem.errors.first().map(|v| v.pointer.clone());
+            }
+            Error::InvalidProfile(rejection) => problem.errors = rejection.violations.clone(),
             Error::InvalidAsOf(_) => problem.pointer = Some("/as_of".into()),
             Error::PluginRefused {
                 kind: PluginErrorKind::InvalidCase,

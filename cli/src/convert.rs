@@ -1,0 +1,221 @@
+//! `kinga convert` and the `--from` option: a platform's own payload read
+//! through a mapping profile (`docs/adapters.md`).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use kinga_host::adapt::{MAX_DOCUMENT_BYTES, MappingRejection, Platform, Profile};
+use kinga_host::{Error, ValidCase};
+
+use super::setup::ErrorPrinter;
+use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
+
+/// Which platform's payload, and which profile reads it.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Read the platform's own payload instead of canonical cases:
+    /// primero, cpims-crs, cpims-record or dhis2.
+    #[arg(long, value_name = "PLATFORM", value_parser = parse_platform)]
+    pub from: Option<Platform>,
+    /// The mapping profile to read it with (a JSON file). Default: the
+    /// profile bundled for the platform (profiles/ in the repository).
+    #[arg(long, value_name = "FILE.json", requires = "from")]
+    pub profile: Option<PathBuf>,
+}
+
+/// Arguments of `kinga convert`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["case", "cases"])))]
+pub struct ConvertArgs {
+    /// The platform whose payload this is: primero, cpims-crs,
+    /// cpims-record or dhis2.
+    #[arg(long, value_name = "PLATFORM", value_parser = parse_platform)]
+    pub from: Platform,
+    /// The mapping profile (a JSON file). Default: the bundled one.
+    #[arg(long, value_name = "FILE.json")]
+    pub profile: Option<PathBuf>,
+    /// One platform document (a case, a webhook body, a list page, a
+    /// collection). Prints the canonical case, or one per line for a
+    /// document holding several.
+    #[arg(long, value_name = "FILE")]
+    pub case: Option<PathBuf>,
+    /// Platform documents, one per line. Prints one canonical case per line.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub cases: Option<PathBuf>,
+}
+
+fn parse_platform(text: &str) -> Result<Platform, String> {
+    Platform::from_name(text).ok_or_else(|| {
+        let names: Vec<_> = Platform::ALL.iter().map(|p| p.name()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
+}
+
+/// One record read from the input: where it was, and its case.
+pub struct SourceRecord {
+    /// `line 3, /data/2`: where the record was, for messages.
+    pub place: String,
+    /// The canonical case, or why there is none.
+    pub case: Result<ValidCase, Error>,
+}
+
+/// The profile to read `platform` with.
+pub fn profile(platform: Platform, path: Option<&Path>) -> Result<Profile, Error> {
+    let Some(path) = path else {
+        return Ok(Profile::bundled(platform).clone());
+    };
+    let bytes = kinga_host::read_regular_file(path, kinga_host::adapt::MAX_PROFILE_BYTES).map_err(
+        |cause| Error::Io {
+            path: path.display().to_string(),
+            cause,
+        },
+    )?;
+    let profile = Profile::parse(&bytes)?;
+    if profile.platform() != platform {
+        return Err(Error::InvalidProfile(kinga_host::adapt::ProfileRejection {
+            violations: vec![kinga_host::Violation {
+                pointer: "/platform".into(),
+                message: format!("the profile reads {}, not {}", profile.platform(), platform),
+            }],
+        }));
+    }
+    Ok(profile)
+}
+
+/// Every record of one document (`--case`) or of every line (`--cases`).
+pub fn read_records(
+    profile: &Profile,
+    case: Option<&Path>,
+    cases: Option<&Path>,
+) -> Result<Vec<SourceRecord>, Error> {
+    let mut records = Vec::new();
+    if let Some(path) = case {
+        let bytes = read_document(path)?;
+        let mapped = profile.map_document(&bytes)?;
+        for record in mapped {
+            records.push(SourceRecord {
+                place: record.pointer.clone(),
+                case: record.case.map_err(Error::Mapping),
+            });
+        }
+    }
+    if let Some(path) = cases {
+        let io = |cause| Error::Io {
+            path: path.display().to_string(),
+            cause,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut reader = BufReader::new(file);
+        let mut line_number = 0u64;
+        loop {
+            let mut line = Vec::new();
+            let read = (&mut reader)
+                .take(MAX_DOCUMENT_BYTES as u64 + 1)
+                .read_until(b'\n', &mut line)
+                .map_err(io)?;
+            if read == 0 {
+                break;
+            }
+            line_number += 1;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match profile.map_document(&line) {
+                Ok(mapped) => records.extend(mapped.into_iter().map(|record| SourceRecord {
+                    place: format!("line {line_number}{}", with_pointer(&record.pointer)),
+                    case: record.case.map_err(Error::Mapping),
+                })),
+                Err(rejection) => records.push(SourceRecord {
+                    place: format!("line {line_number}"),
+                    case: Err(Error::Mapping(rejection)),
+                }),
+            }
+            if line.len() > MAX_DOCUMENT_BYTES {
+                break;
+            }
+        }
+    }
+    Ok(records)
+}
+
+fn with_pointer(pointer: &str) -> String {
+    if pointer.is_empty() {
+        String::new()
+    } else {
+        format!(", {pointer}")
+    }
+}
+
+fn read_document(path: &Path) -> Result<Vec<u8>, Error> {
+    kinga_host::read_regular_file(path, MAX_DOCUMENT_BYTES).map_err(|cause| Error::Io {
+        path: path.display().to_string(),
+        cause,
+    })
+}
+
+/// Prints every problem of a refused record: a headline, then one line per
+/// problem (pointer and message), or a JSON object with `problems`.
+pub fn report_refusal(errors: &ErrorPrinter, place: &str, error: &Error) -> u8 {
+    let Error::Mapping(MappingRejection { violations }) = error else {
+        return errors.fail(error);
+    };
+    let headline = if place.is_empty() {
+        "cannot map the platform's record".to_owned()
+    } else {
+        format!("cannot map the platform's record at {place}")
+    };
+    let problems: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    if errors.json {
+        let report = error.report();
+        eprintln!(
+            "{}",
+            serde_json::json!({
+                "type": report.kind,
+                "message": headline,
+                "pointer": report.pointer,
+                "problems": violations,
+            })
+        );
+        EXIT_BAD_INPUT
+    } else {
+        errors.usage_list(&headline, &problems)
+    }
+}
+
+/// Runs `kinga convert`.
+pub fn run(args: &ConvertArgs, errors: &ErrorPrinter) -> u8 {
+    let profile = match profile(args.from, args.profile.as_deref()) {
+        Ok(profile) => profile,
+        Err(e) => return errors.fail(&e),
+    };
+    let records = match read_records(&profile, args.case.as_deref(), args.cases.as_deref()) {
+        Ok(records) => records,
+        Err(e @ Error::Mapping(_)) => return report_refusal(errors, "", &e),
+        Err(e) => return errors.fail(&e),
+    };
+    let one = args.case.is_some() && records.len() == 1;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut code = EXIT_OK;
+    for record in &records {
+        match &record.case {
+            Ok(case) => {
+                let text = if one {
+                    serde_json::to_string_pretty(case.value()).unwrap_or_default()
+                } else {
+                    case.canonical_json()
+                };
+                if writeln!(out, "{text}").is_err() {
+                    return EXIT_FAILED;
+                }
+            }
+            Err(e) => {
+                let _ = out.flush();
+                code = report_refusal(errors, &record.place, e).max(code);
+            }
+        }
+    }
+    let _ = out.flush();
+    code
+}
