@@ -3,8 +3,9 @@
 use std::io::{BufReader, Read, Write};
 
 use kinga_host::CaseLines;
+use kinga_host::adapt::outbound::{Answers, Target};
 use kinga_host::adapt::{Platform, Profile};
-use kinga_host::{Error, EvalOptions, Host, ValidCase};
+use kinga_host::{Decision, Error, EvalOptions, Host, Referral, ValidCase};
 use serde_json::{Value, json};
 
 use super::convert;
@@ -82,7 +83,7 @@ fn from_platform(
 ) -> u8 {
     let profile = match convert::profile(platform, args.source.profile.as_deref()) {
         Ok(profile) => profile,
-        Err(e) => return errors.fail(&e),
+        Err(e) => return convert::report_refusal(errors, "", &e),
     };
     let records = match convert::read_records(&profile, args.case.as_deref(), args.cases.as_deref())
     {
@@ -90,19 +91,36 @@ fn from_platform(
         Err(e @ Error::Mapping(_)) => return convert::report_refusal(errors, "", &e),
         Err(e) => return errors.fail(&e),
     };
+    if let Some(to) = args.source.to
+        && !to.writes_back(platform)
+    {
+        return errors.usage(&format!(
+            "--to {} writes back to the record a case came from: give --from {}",
+            to.name(),
+            match to {
+                Target::Primero => "primero",
+                Target::Cpims => "cpims-record",
+                Target::Dhis2 => "dhis2",
+            }
+        ));
+    }
     let host = match setup::host(global).and_then(|host| with_settings(host, args)) {
         Ok(host) => host,
         Err(e) => return errors.fail(&e),
     };
+    let out = Out {
+        profile: &profile,
+        to: args.source.to,
+    };
     if let ([record], Some(_)) = (records.as_slice(), &args.case) {
         return match &record.case {
             Ok(case) if args.explain => explain(&host, case, kind, options, &args.only, errors),
-            Ok(case) => single(&host, case, kind, options, Some(&profile), errors),
+            Ok(case) => single(&host, case, kind, options, Some(out), errors),
             Err(e) => convert::report_refusal(errors, &record.place, e),
         };
     }
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut writer = std::io::BufWriter::new(stdout.lock());
     let (mut bad_input, mut failed) = (0u64, 0u64);
     for record in &records {
         let line = match &record.case {
@@ -110,15 +128,20 @@ fn from_platform(
                 bad_input += 1;
                 json!({ "record": record.place, "error": e.report(), "problems": problems(e) })
             }
-            Ok(case) => match evaluate(&host, case, kind, options) {
-                Ok(mut answer) => {
-                    annotate(&mut answer.outputs, &profile);
+            Ok(case) => match evaluate(&host, case, kind, options)
+                .and_then(|answer| out.apply(answer, case, options))
+            {
+                Ok(answer) => {
                     if answer.failures.iter().any(|e| !e.is_bad_input()) {
                         failed += 1;
                     } else if !answer.failures.is_empty() {
                         bad_input += 1;
                     }
-                    json!({ "record": record.place, "case_id": case.case_id(), kind.field(): answer.outputs, "errors": answer.failure_reports() })
+                    let mut line = json!({ "record": record.place, "case_id": case.case_id(), kind.field(): answer.outputs, "errors": answer.failure_reports() });
+                    if let Some(delivery) = answer.delivery {
+                        line["delivery"] = delivery;
+                    }
+                    line
                 }
                 Err(e) => {
                     if e.is_bad_input() {
@@ -130,12 +153,46 @@ fn from_platform(
                 }
             },
         };
-        if writeln!(out, "{line}").is_err() {
+        if writeln!(writer, "{line}").is_err() {
             return EXIT_FAILED;
         }
     }
-    let _ = out.flush();
+    let _ = writer.flush();
     summarise(records.len() as u64, bad_input, failed, "records", errors)
+}
+
+/// How answers for a platform's record are given: annotated with what to
+/// collect, or (`--to`) as the platform's own requests or rows.
+#[derive(Clone, Copy)]
+struct Out<'a> {
+    profile: &'a Profile,
+    to: Option<Target>,
+}
+
+impl Out<'_> {
+    /// The answer as it is printed.
+    fn apply(
+        self,
+        mut answer: Answer,
+        case: &ValidCase,
+        options: &EvalOptions,
+    ) -> Result<Answer, Error> {
+        annotate(&mut answer.outputs, self.profile);
+        let Some(to) = self.to else {
+            return Ok(answer);
+        };
+        let answers = Answers {
+            decisions: &answer.decisions,
+            referrals: &answer.referrals,
+            as_of: options.as_of,
+        };
+        let delivery = self
+            .profile
+            .deliver(to, case, answers)
+            .map_err(Error::Delivery)?;
+        answer.delivery = Some(serde_json::to_value(delivery).unwrap_or(Value::Null));
+        Ok(answer)
+    }
 }
 
 /// Every problem of a refused record, for its JSON line.
@@ -191,6 +248,10 @@ struct Answer {
     outputs: Value,
     trace: Option<Value>,
     failures: Vec<Error>,
+    decisions: Vec<Decision>,
+    referrals: Vec<Referral>,
+    /// With `--to`: the platform's requests or rows for this answer.
+    delivery: Option<Value>,
 }
 
 impl Answer {
@@ -208,29 +269,31 @@ fn evaluate(
     kind: Kind,
     options: &EvalOptions,
 ) -> Result<Answer, Error> {
-    let (outputs, trace, failures) = match kind {
+    let mut answer = Answer {
+        outputs: Value::Null,
+        trace: None,
+        failures: Vec::new(),
+        decisions: Vec::new(),
+        referrals: Vec::new(),
+        delivery: None,
+    };
+    match kind {
         Kind::Eligibility => {
             let e = host.evaluate_with(case, options)?;
-            (
-                serde_json::to_value(e.outputs),
-                e.trace.map(serde_json::to_value),
-                e.failures,
-            )
+            answer.outputs = serde_json::to_value(&e.outputs).unwrap_or(Value::Null);
+            answer.trace = e.trace.and_then(|t| serde_json::to_value(t).ok());
+            answer.failures = e.failures;
+            answer.decisions = e.outputs;
         }
         Kind::Route => {
             let e = host.route_with(case, options)?;
-            (
-                serde_json::to_value(e.outputs),
-                e.trace.map(serde_json::to_value),
-                e.failures,
-            )
+            answer.outputs = serde_json::to_value(&e.outputs).unwrap_or(Value::Null);
+            answer.trace = e.trace.and_then(|t| serde_json::to_value(t).ok());
+            answer.failures = e.failures;
+            answer.referrals = e.outputs;
         }
-    };
-    Ok(Answer {
-        outputs: outputs.unwrap_or(Value::Null),
-        trace: trace.and_then(Result::ok),
-        failures,
-    })
+    }
+    Ok(answer)
 }
 
 /// Prints the answer for one case: the bare outputs when every plugin
@@ -241,28 +304,32 @@ fn single(
     case: &ValidCase,
     kind: Kind,
     options: &EvalOptions,
-    profile: Option<&Profile>,
+    out: Option<Out<'_>>,
     errors: &ErrorPrinter,
 ) -> u8 {
-    let mut answer = match evaluate(host, case, kind, options) {
+    let answer = match evaluate(host, case, kind, options).and_then(|answer| match out {
+        Some(out) => out.apply(answer, case, options),
+        None => Ok(answer),
+    }) {
         Ok(answer) => answer,
-        Err(e) => return errors.fail(&e),
+        Err(e) => return convert::report_refusal(errors, "", &e),
     };
-    if let Some(profile) = profile {
-        annotate(&mut answer.outputs, profile);
-    }
-    let printed = if answer.trace.is_none() && answer.failures.is_empty() {
-        answer.outputs.clone()
-    } else {
-        let mut printed = json!({ kind.field(): answer.outputs });
-        if let Some(trace) = &answer.trace {
-            printed["trace"] = trace.clone();
-        }
-        if !answer.failures.is_empty() {
-            printed["errors"] = answer.failure_reports();
-        }
-        printed
-    };
+    let printed =
+        if answer.trace.is_none() && answer.failures.is_empty() && answer.delivery.is_none() {
+            answer.outputs.clone()
+        } else {
+            let mut printed = json!({ kind.field(): answer.outputs });
+            if let Some(delivery) = &answer.delivery {
+                printed["delivery"] = delivery.clone();
+            }
+            if let Some(trace) = &answer.trace {
+                printed["trace"] = trace.clone();
+            }
+            if !answer.failures.is_empty() {
+                printed["errors"] = answer.failure_reports();
+            }
+            printed
+        };
     setup::emit(&(serde_json::to_string_pretty(&printed).unwrap_or_default() + "\n"));
     let codes: Vec<u8> = answer.failures.iter().map(|e| errors.fail(e)).collect();
     if codes.contains(&EXIT_FAILED) {

@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use kinga_host::adapt::outbound::Target;
 use kinga_host::adapt::{MAX_DOCUMENT_BYTES, MappingRejection, Platform, Profile};
 use kinga_host::{Error, ValidCase};
 
@@ -22,6 +23,18 @@ pub struct SourceArgs {
     /// profile bundled for the platform (profiles/ in the repository).
     #[arg(long, value_name = "FILE.json", requires = "from")]
     pub profile: Option<PathBuf>,
+    /// Answer in the platform's own terms: the requests (Primero, DHIS2)
+    /// or rows (CPIMS) that write the answers back to the record the case
+    /// came from, and what the platform cannot hold.
+    #[arg(long, value_name = "PLATFORM", requires = "from", value_parser = parse_target)]
+    pub to: Option<Target>,
+}
+
+fn parse_target(text: &str) -> Result<Target, String> {
+    Target::from_name(text).ok_or_else(|| {
+        let names: Vec<_> = Target::ALL.iter().map(|t| t.name()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
 }
 
 /// Arguments of `kinga convert`.
@@ -154,16 +167,22 @@ fn read_document(path: &Path) -> Result<Vec<u8>, Error> {
     })
 }
 
-/// Prints every problem of a refused record: a headline, then one line per
-/// problem (pointer and message), or a JSON object with `problems`.
+/// Prints every problem of a refused record, profile or write-back: a
+/// headline, then one line per problem (pointer and message), or a JSON
+/// object with `problems`.
 pub fn report_refusal(errors: &ErrorPrinter, place: &str, error: &Error) -> u8 {
-    let Error::Mapping(MappingRejection { violations }) = error else {
-        return errors.fail(error);
+    let (what, violations) = match error {
+        Error::Mapping(MappingRejection { violations }) => {
+            ("cannot map the platform's record", violations)
+        }
+        Error::InvalidProfile(rejection) => ("invalid mapping profile", &rejection.violations),
+        Error::Delivery(refusal) => ("cannot write the answer back", &refusal.violations),
+        _ => return errors.fail(error),
     };
     let headline = if place.is_empty() {
-        "cannot map the platform's record".to_owned()
+        what.to_owned()
     } else {
-        format!("cannot map the platform's record at {place}")
+        format!("{what} at {place}")
     };
     let problems: Vec<String> = violations.iter().map(ToString::to_string).collect();
     if errors.json {
@@ -187,7 +206,7 @@ pub fn report_refusal(errors: &ErrorPrinter, place: &str, error: &Error) -> u8 {
 pub fn run(args: &ConvertArgs, errors: &ErrorPrinter) -> u8 {
     let profile = match profile(args.from, args.profile.as_deref()) {
         Ok(profile) => profile,
-        Err(e) => return errors.fail(&e),
+        Err(e) => return report_refusal(errors, "", &e),
     };
     let records = match read_records(&profile, args.case.as_deref(), args.cases.as_deref()) {
         Ok(records) => records,

@@ -24,6 +24,11 @@ pub enum Error {
     #[error("cannot map the platform's record: {0}")]
     Mapping(MappingRejection),
 
+    /// Kinga's answers cannot be written to the platform asked for (the
+    /// case came from another, or the profile has no outbound tables).
+    #[error("cannot write the answers back: {0}")]
+    Delivery(crate::adapt::outbound::DeliveryRefusal),
+
     /// A mapping profile failed its checks; it was not used or stored.
     #[error("invalid mapping profile: {0}")]
     InvalidProfile(ProfileRejection),
@@ -337,6 +342,7 @@ impl Error {
         match self {
             Error::InvalidCase(_) => "invalid-case",
             Error::Mapping(_) => "mapping",
+            Error::Delivery(_) => "delivery",
             Error::InvalidProfile(_) => "invalid-profile",
             Error::InvalidAsOf(_) => "invalid-as-of",
             Error::PluginLoad { .. } => "plugin-load",
@@ -368,6 +374,7 @@ impl Error {
         match self {
             Error::InvalidCase(_)
             | Error::Mapping(_)
+            | Error::Delivery(_)
             | Error::InvalidProfile(_)
             | Error::InvalidAsOf(_)
             | Error::InvalidSettings { .. }
@@ -388,6 +395,7 @@ impl Error {
         match self {
             Error::InvalidCase(r) => r.violations.first().map(|v| v.pointer.as_str()),
             Error::Mapping(r) => r.violations.first().map(|v| v.pointer.as_str()),
+            Error::Delivery(r) => r.violations.first().map(|v| v.pointer.as_str()),
             Error::InvalidProfile(r) => r.violations.first().map(|v| v.pointer.as_str()),
             Error::InvalidSettings { violations, .. } => {
                 violations.first().map(|v| v.pointer.as_str())

@@ -32,3 +32,4 @@ mod support;
 mod twin;
 mod validation;
 mod wat;
+mod write_back;

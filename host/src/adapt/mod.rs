@@ -23,6 +23,7 @@
 //! | `envelope` | the records inside each platform's responses |
 //! | `map` | one record to one case, with provenance |
 //! | `collect` | what to collect, in the platform's own field names |
+//! | `outbound` | Kinga's answers as the platform's requests or rows (`--to`) |
 //! | `bundled` | the profiles shipped in `profiles/` |
 //!
 //! `docs/adapters.md` explains a profile line by line, per platform.
@@ -32,6 +33,7 @@ mod canonical;
 mod collect;
 mod envelope;
 mod map;
+pub mod outbound;
 mod path;
 mod profile;
 mod values;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::canonical::{self, Kind};
+use super::outbound::{Outbound, parse_outbound};
 use super::path::SourcePath;
 use super::values::{self, Conversion};
 use crate::case::json::{JsonLimits, escape_token, parse_strict};
@@ -117,6 +118,10 @@ pub struct ProfileDocument {
     /// What to say of canonical fields this deployment does not record.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub not_recorded: BTreeMap<String, String>,
+    /// The tables that write Kinga's answers back (one shape per platform,
+    /// `docs/adapters.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbound: Option<Value>,
 }
 
 /// Where the case id comes from.
@@ -289,6 +294,7 @@ pub struct Profile {
     pub(crate) keep: Vec<(String, SourcePath)>,
     pub(crate) fields: Vec<CompiledField>,
     pub(crate) collections: Vec<CompiledCollection>,
+    pub(crate) outbound: Option<Outbound>,
 }
 
 /// A field mapping with its paths parsed and its target looked up.
@@ -503,8 +509,14 @@ fn compile(document: ProfileDocument) -> Result<Profile, ProfileRejection> {
             );
         }
     }
+    let outbound = document.outbound.as_ref().and_then(|value| {
+        parse_outbound(document.platform, value)
+            .map_err(|problems| check.problems.extend(problems))
+            .ok()
+    });
     match zone {
         Some(zone) if check.problems.is_empty() => Ok(Profile {
+            outbound,
             document,
             zone,
             case_id,

@@ -83,6 +83,7 @@ impl Problem {
         let (status, code) = match error {
             Error::InvalidCase(_) => (StatusCode::BAD_REQUEST, "invalid-case"),
             Error::Mapping(_) => (StatusCode::UNPROCESSABLE_ENTITY, "mapping"),
+            Error::Delivery(_) => (StatusCode::UNPROCESSABLE_ENTITY, "delivery"),
             Error::InvalidProfile(_) => (StatusCode::BAD_REQUEST, "invalid-profile"),
             Error::InvalidAsOf(_) => (StatusCode::BAD_REQUEST, "invalid-as-of"),
             Error::InvalidSettings { .. } => (StatusCode::BAD_REQUEST, "invalid-settings"),
