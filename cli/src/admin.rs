@@ -231,8 +231,16 @@ pub fn report(
     match outcome {
         Ok((state, change)) => {
             let text = if who.json {
-                serde_json::to_string_pretty(&json!({"revision": state.revision, "change": change, "state": state.plugin(change.plugin())}))
-                    .unwrap_or_default()
+                let touched = match &change {
+                    Change::SetProfile { platform, .. } | Change::ResetProfile { platform } => {
+                        json!({ "profile": state.profiles.get(platform) })
+                    }
+                    _ => json!(state.plugin(change.plugin())),
+                };
+                serde_json::to_string_pretty(
+                    &json!({"revision": state.revision, "change": change, "state": touched}),
+                )
+                .unwrap_or_default()
             } else {
                 format!("{} (revision {})", describe(&change), state.revision)
             };
@@ -242,6 +250,11 @@ pub fn report(
         Err(AdminError::MissingAccountability(_)) if who.request().actor.trim().is_empty() => {
             errors.usage(&format!("refused: {NO_ACTOR}"))
         }
+        Err(AdminError::InvalidProfile(rejection)) => super::convert::report_refusal(
+            errors,
+            "",
+            &kinga_host::Error::InvalidProfile(rejection),
+        ),
         Err(e) => {
             let code = match e {
                 AdminError::StaleRevision { .. } | AdminError::Io(_) | AdminError::Key(_) => {
@@ -255,6 +268,7 @@ pub fn report(
     }
 }
 
+/// A change in one sentence.
 fn describe(change: &Change) -> String {
     match change {
         Change::EnablePlugin { plugin } => format!("plugin {plugin} is now on"),
@@ -301,6 +315,13 @@ fn describe(change: &Change) -> String {
         ),
         Change::TrustKey { key_id } => format!("publisher key {key_id} is trusted"),
         Change::UntrustKey { key_id } => format!("publisher key {key_id} is no longer trusted"),
+        Change::SetProfile { platform, profile } => format!(
+            "{platform} is now read with profile {} (sha256 {})",
+            profile.profile, profile.sha256
+        ),
+        Change::ResetProfile { platform } => {
+            format!("{platform} is now read with its bundled profile")
+        }
     }
 }
 

@@ -81,7 +81,7 @@ fn from_platform(
     options: &EvalOptions,
     errors: &ErrorPrinter,
 ) -> u8 {
-    let profile = match convert::profile(platform, args.source.profile.as_deref()) {
+    let profile = match convert::profile(global, platform, args.source.profile.as_deref()) {
         Ok(profile) => profile,
         Err(e) => return convert::report_refusal(errors, "", &e),
     };

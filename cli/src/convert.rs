@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use kinga_host::adapt::outbound::Target;
 use kinga_host::adapt::{MAX_DOCUMENT_BYTES, MappingRejection, Platform, Profile};
+use kinga_host::admin::AdminError;
 use kinga_host::{Error, ValidCase};
 
 use super::setup::ErrorPrinter;
-use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
+use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Global};
 
 /// Which platform's payload, and which profile reads it.
 #[derive(Debug, Clone, Args)]
@@ -58,7 +59,8 @@ pub struct ConvertArgs {
     pub cases: Option<PathBuf>,
 }
 
-fn parse_platform(text: &str) -> Result<Platform, String> {
+/// A platform by its command-line name.
+pub fn parse_platform(text: &str) -> Result<Platform, String> {
     Platform::from_name(text).ok_or_else(|| {
         let names: Vec<_> = Platform::ALL.iter().map(|p| p.name()).collect();
         format!("expected one of {}", names.join(", "))
@@ -73,10 +75,22 @@ pub struct SourceRecord {
     pub case: Result<ValidCase, Error>,
 }
 
-/// The profile to read `platform` with.
-pub fn profile(platform: Platform, path: Option<&Path>) -> Result<Profile, Error> {
+/// The profile to read `platform` with: `--profile FILE`, else the one
+/// the administration state names (`kinga profiles`), else the bundled one.
+pub fn profile(global: &Global, platform: Platform, path: Option<&Path>) -> Result<Profile, Error> {
     let Some(path) = path else {
-        return Ok(Profile::bundled(platform).clone());
+        let Ok(store) = super::setup::state_store(global) else {
+            // No administration directory can be named: no state to read.
+            return Ok(Profile::bundled(platform).clone());
+        };
+        return store
+            .load()
+            .and_then(|state| store.profile_in_use(&state, platform))
+            .map(|in_use| in_use.profile)
+            .map_err(|e| match e {
+                AdminError::InvalidProfile(rejection) => Error::InvalidProfile(rejection),
+                other => Error::InvalidState(format!("the profile in use for {platform}: {other}")),
+            });
     };
     let bytes = kinga_host::read_regular_file(path, kinga_host::adapt::MAX_PROFILE_BYTES).map_err(
         |cause| Error::Io {
@@ -84,16 +98,7 @@ pub fn profile(platform: Platform, path: Option<&Path>) -> Result<Profile, Error
             cause,
         },
     )?;
-    let profile = Profile::parse(&bytes)?;
-    if profile.platform() != platform {
-        return Err(Error::InvalidProfile(kinga_host::adapt::ProfileRejection {
-            violations: vec![kinga_host::Violation {
-                pointer: "/platform".into(),
-                message: format!("the profile reads {}, not {}", profile.platform(), platform),
-            }],
-        }));
-    }
-    Ok(profile)
+    Ok(Profile::parse_for(platform, &bytes)?)
 }
 
 /// Every record of one document (`--case`) or of every line (`--cases`).
@@ -203,8 +208,8 @@ pub fn report_refusal(errors: &ErrorPrinter, place: &str, error: &Error) -> u8 {
 }
 
 /// Runs `kinga convert`.
-pub fn run(args: &ConvertArgs, errors: &ErrorPrinter) -> u8 {
-    let profile = match profile(args.from, args.profile.as_deref()) {
+pub fn run(global: &Global, args: &ConvertArgs, errors: &ErrorPrinter) -> u8 {
+    let profile = match profile(global, args.from, args.profile.as_deref()) {
         Ok(profile) => profile,
         Err(e) => return report_refusal(errors, "", &e),
     };

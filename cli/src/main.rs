@@ -9,6 +9,7 @@ mod demo;
 mod devkit;
 mod keys;
 mod plugins;
+mod profiles;
 mod report;
 mod scaffold;
 mod serve;
@@ -110,6 +111,10 @@ pub enum Command {
     /// Read a platform's own payload (Primero, Kenya CPIMS, DHIS2) through
     /// a mapping profile and print the canonical case.
     Convert(convert::ConvertArgs),
+    /// Mapping profiles: which one each platform is read with; show, set
+    /// (checked and audited) or reset one.
+    #[command(subcommand)]
+    Profiles(profiles::ProfilesCommand),
     /// Write synthetic canonical cases as JSON Lines (no real data, ever).
     Synth(synth::SynthArgs),
     /// Show Kinga at work: screen, route and report on a synthetic caseload.
@@ -202,7 +207,8 @@ pub fn run() -> ExitCode {
         Command::Keys(command) => keys::run(&cli.global, command, &errors),
         Command::Settings(command) => admin::settings(&cli.global, command, &errors),
         Command::Synth(args) => synth::run(args, &errors),
-        Command::Convert(args) => convert::run(args, &errors),
+        Command::Convert(args) => convert::run(&cli.global, args, &errors),
+        Command::Profiles(command) => profiles::run(&cli.global, command, &errors),
         Command::Audit(command) => audit::run(&cli.global, command, &errors),
         Command::Replay(args) => audit::replay(&cli.global, args, &errors),
         Command::Demo(args) => demo::run(&cli.global, args, &errors),

@@ -95,7 +95,7 @@ pub use runtime::plugin::{
 pub use runtime::render::{Format, render};
 pub use runtime::report::{Count, Report, ReportRow, ReportRun, ReportTable};
 pub use runtime::settings_check::RefusalDescription;
-pub use storage::read_regular_file;
+pub use storage::{read_regular_file, sha256_hex};
 pub use text::{is_unsafe_char, neutralise};
 
 /// The bundled JSON Schemas (`schemas/`), compiled once, and checking a

@@ -20,6 +20,7 @@ mod probe;
 #[allow(dead_code, reason = "each includer uses part of it")]
 #[path = "../common/process.rs"]
 mod process;
+mod profiles_admin;
 mod records;
 mod reference;
 mod reload;

@@ -24,6 +24,14 @@ const BUNDLED: [(Platform, &str); 4] = [
     ),
 ];
 
+/// The bundled profile document of `platform`, as shipped.
+pub fn document(platform: Platform) -> &'static str {
+    BUNDLED
+        .iter()
+        .find(|(p, _)| *p == platform)
+        .map_or("", |(_, text)| text)
+}
+
 /// The bundled profile of `platform`.
 pub(crate) fn profile(platform: Platform) -> &'static Profile {
     static PROFILES: OnceLock<Vec<Profile>> = OnceLock::new();

@@ -44,6 +44,7 @@ use crate::case::ValidCase;
 use crate::case::json::{JsonLimits, parse_strict};
 use crate::case::schema::Violation;
 
+pub use bundled::document as bundled_document;
 pub use envelope::MAX_RECORDS;
 pub use profile::{
     CaseIdSource, CollectionMap, Condition, Derivation, FieldMap, LookupTable, MAX_PROFILE_BYTES,

@@ -346,6 +346,20 @@ impl Profile {
         Profile::from_value(value)
     }
 
+    /// Parses and checks a profile document that must read `platform`.
+    pub fn parse_for(platform: Platform, bytes: &[u8]) -> Result<Profile, ProfileRejection> {
+        let profile = Profile::parse(bytes)?;
+        if profile.platform() != platform {
+            return Err(ProfileRejection {
+                violations: vec![Violation {
+                    pointer: "/platform".into(),
+                    message: format!("the profile reads {}, not {platform}", profile.platform()),
+                }],
+            });
+        }
+        Ok(profile)
+    }
+
     /// Checks a profile already parsed as JSON.
     pub fn from_value(value: Value) -> Result<Profile, ProfileRejection> {
         let problems = schema::violations(schema::mapping_profile(), &value, 20);
@@ -377,6 +391,11 @@ impl Profile {
     /// The platform it reads.
     pub fn platform(&self) -> Platform {
         self.document.platform
+    }
+
+    /// Whether it has outbound tables (answers can be written back).
+    pub fn writes_back(&self) -> bool {
+        self.outbound.is_some()
     }
 }
 

@@ -10,6 +10,8 @@
 //!   [`own_fixtures`], [`describe`], [`trusted_keys`];
 //! - signed plugin packages and keys: [`write_package`], [`verify_package`],
 //!   [`TrustedKeys`];
+//! - the mapping profile each platform is read with, kept by hash:
+//!   [`StateStore::set_profile`], [`StateStore::profile_in_use`];
 //! - a host built from plugins, packages and state, and hot reload:
 //!   [`Deployment`], [`LiveHost`].
 //!
@@ -20,6 +22,7 @@ mod deployment;
 mod operations;
 pub mod own_fixtures;
 mod package;
+mod profiles;
 pub mod smoke;
 mod state;
 
@@ -33,6 +36,7 @@ pub use package::{
     key_id, read_public_key, read_signing_key, verify as verify_package, write_key_pair,
     write_package, write_public_key,
 };
+pub use profiles::{ProfileInUse, ProfileRef, ProfileSource};
 pub use state::{
     AdminError, AdminState, Change, LOG_KEY_FILE, PackageHistory, PackageRef, PluginState, Request,
     StateStore,

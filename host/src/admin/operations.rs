@@ -100,6 +100,8 @@ fn validation<'a>(
                 | Change::Rollback { .. }
                 | Change::TrustKey { .. }
                 | Change::UntrustKey { .. }
+                | Change::SetProfile { .. }
+                | Change::ResetProfile { .. }
         );
         if about_a_loaded_plugin && host.plugin(change.plugin()).is_none() {
             return Err(format!("no plugin {} is loaded", change.plugin()));

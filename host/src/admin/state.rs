@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::profiles::ProfileRef;
 use crate::case::asof::AsOf;
 use crate::case::json::{JsonLimits, parse_strict};
 use crate::records::{Broken, ChainLog, LogKey, Verified};
@@ -113,6 +114,11 @@ pub struct AdminState {
     /// in `trusted-keys/`).
     #[serde(default)]
     pub trusted_keys: Vec<String>,
+    /// The mapping profile each platform is read with, by platform name
+    /// (`primero`); a platform not named here is read with its bundled
+    /// profile. The documents are in `profiles/` ([`StateStore::profile_in_use`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub profiles: BTreeMap<String, ProfileRef>,
 }
 
 impl AdminState {
@@ -194,6 +200,18 @@ pub enum Change {
         /// The key's id.
         key_id: String,
     },
+    /// Read a platform with this (checked and stored) mapping profile.
+    SetProfile {
+        /// The platform's name (`primero`).
+        platform: String,
+        /// The profile.
+        profile: ProfileRef,
+    },
+    /// Read a platform with its bundled profile again.
+    ResetProfile {
+        /// The platform's name.
+        platform: String,
+    },
 }
 
 impl Change {
@@ -208,7 +226,10 @@ impl Change {
             | Change::Install { plugin, .. }
             | Change::Rollback { plugin }
             | Change::CloseBreaker { plugin } => plugin,
-            Change::TrustKey { .. } | Change::UntrustKey { .. } => "",
+            Change::TrustKey { .. }
+            | Change::UntrustKey { .. }
+            | Change::SetProfile { .. }
+            | Change::ResetProfile { .. } => "",
         }
     }
 
@@ -228,6 +249,9 @@ impl Change {
             Change::UntrustKey { key_id } if !state.trusted_keys.contains(key_id) => {
                 Err(format!("publisher key {key_id} is not trusted"))
             }
+            Change::ResetProfile { platform } if !state.profiles.contains_key(platform) => Err(
+                format!("{platform} is already read with its bundled profile"),
+            ),
             Change::SetSettings {
                 plugin,
                 settings,
@@ -313,6 +337,12 @@ impl Change {
                 }
             }
             Change::UntrustKey { key_id } => next.trusted_keys.retain(|k| k != key_id),
+            Change::SetProfile { platform, profile } => {
+                next.profiles.insert(platform.clone(), profile.clone());
+            }
+            Change::ResetProfile { platform } => {
+                next.profiles.remove(platform);
+            }
         }
         next.revision = state.revision + 1;
         next
@@ -327,6 +357,9 @@ impl Change {
             }
             Change::TrustKey { key_id } | Change::UntrustKey { key_id } => {
                 json!({ "trusted": state.trusted_keys.contains(key_id) })
+            }
+            Change::SetProfile { platform, .. } | Change::ResetProfile { platform } => {
+                json!({ "platform": platform, "profile": state.profiles.get(platform) })
             }
             Change::EnablePlugin { .. } | Change::DisablePlugin { .. } => {
                 json!({ "enabled": plugin.enabled })
@@ -395,6 +428,10 @@ pub enum AdminError {
     /// A trusted key file is unreadable or not a key.
     #[error(transparent)]
     Key(#[from] crate::admin::package::KeyError),
+    /// A mapping profile was refused: every problem, with its pointer in
+    /// the profile.
+    #[error(transparent)]
+    InvalidProfile(crate::adapt::ProfileRejection),
 }
 
 /// The state directory: `state.json`, `state.lock`, `audit.jsonl`.

@@ -158,6 +158,13 @@ enum Action {
         /// Whether a lower version may replace the one in use.
         allow_downgrade: bool,
     },
+    /// A mapping profile (already checked) to keep and put in use.
+    SetProfile {
+        /// The platform it reads.
+        platform: crate::adapt::Platform,
+        /// The document, as it will be kept.
+        document: Vec<u8>,
+    },
 }
 
 /// Runs an administrative request: reads the body, builds the action,
@@ -220,7 +227,7 @@ async fn administer(
                 Action::Change(change) | Action::Preview(change) => {
                     crate::admin::setting_changes(&host, change)
                 }
-                Action::Install { .. } => Vec::new(),
+                Action::Install { .. } | Action::SetProfile { .. } => Vec::new(),
             };
             let applied = match action {
                 Action::Preview(change) => {
@@ -247,6 +254,15 @@ async fn administer(
                     drop(staged);
                     installed
                 }
+                Action::SetProfile { platform, document } => store
+                    .set_profile(&request, platform, &document)
+                    .map(|state| {
+                        let change = Change::SetProfile {
+                            platform: platform.name().to_owned(),
+                            profile: state.profiles[platform.name()].clone(),
+                        };
+                        (state, change)
+                    }),
             };
             let (state, change) = applied.map_err(|e| admin_problem(&e, &host, &change_target(&describe)))?;
             let reload = app.reload();
@@ -258,17 +274,21 @@ async fn administer(
                 .plugins()
                 .find(|p| p.description().id == change.plugin())
                 .map(|p| plugin_view(p, &served));
-            Ok::<_, Problem>((
-                json!({
-                    "revision": state.revision,
-                    "change": change,
-                    "changes": changes,
-                    "plugin": plugin,
-                    "serving_revision": revision,
-                    "reload": reload.err().map(|e| e.to_string()),
-                }),
-                state.revision,
-            ))
+            let mut answer = json!({
+                "revision": state.revision,
+                "change": change,
+                "changes": changes,
+                "plugin": plugin,
+                "serving_revision": revision,
+                "reload": reload.err().map(|e| e.to_string()),
+            });
+            if let Change::SetProfile { platform, .. } | Change::ResetProfile { platform } = &change
+                && let Some(platform) = crate::adapt::Platform::from_name(platform)
+            {
+                let profile = super::profiles::in_use(Some(&store), &served, platform)?;
+                answer["profile"] = super::profiles::profile_view(platform, &profile);
+            }
+            Ok::<_, Problem>((answer, state.revision))
         })
         .await;
     match outcome {
@@ -301,6 +321,9 @@ fn admin_problem(error: &AdminError, host: &Host, plugin: &str) -> Problem {
         }
         AdminError::Invalid(message) => {
             Problem::new(StatusCode::BAD_REQUEST, "change-refused", message.clone())
+        }
+        AdminError::InvalidProfile(rejection) => {
+            Problem::from(crate::Error::InvalidProfile(rejection.clone()))
         }
         AdminError::Io(_) | AdminError::Key(_) => {
             tracing::error!(target: "kinga::http", error = %error, "administration failed");
@@ -471,6 +494,95 @@ pub async fn close_breaker(
     );
     let change = Change::CloseBreaker { plugin: id };
     reason_only(app, principal, (headers, body), route, change).await
+}
+
+/// `PUT /v1/profiles/{platform}`: `{"profile": {...}, "reason": "..."}`:
+/// the mapping profile the platform is read with from now on, checked
+/// first (every problem, its pointer under `/profile`), kept by hash.
+pub async fn put_profile(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Arc<Principal>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut route = Route::json(
+        &app,
+        "PUT /v1/profiles/{platform}",
+        "",
+        request::put_profile(),
+    );
+    // A profile may be as large as MAX_PROFILE_BYTES, whatever the
+    // limit of other bodies.
+    route.limit = route
+        .limit
+        .max(crate::adapt::MAX_PROFILE_BYTES + (64 << 10));
+    route.describe["platform"] = json!(name);
+    administer(
+        app,
+        principal,
+        (headers, body),
+        route,
+        move |_, _, reason, mut fields| {
+            let platform = super::profiles::platform_named(&name)?;
+            let value = fields.remove("profile").unwrap_or(Value::Null);
+            let mut document = serde_json::to_string_pretty(&value).unwrap_or_default();
+            document.push('\n');
+            if let Err(rejection) = crate::adapt::Profile::parse_for(platform, document.as_bytes())
+            {
+                let mut problem = Problem::from(crate::Error::InvalidProfile(rejection.clone()));
+                problem.errors = rejection
+                    .violations
+                    .into_iter()
+                    .map(|mut v| {
+                        v.pointer = format!("/profile{}", v.pointer);
+                        v
+                    })
+                    .collect();
+                return Err(problem);
+            }
+            Ok((
+                reason,
+                Action::SetProfile {
+                    platform,
+                    document: document.into_bytes(),
+                },
+            ))
+        },
+    )
+    .await
+}
+
+/// `POST /v1/profiles/{platform}/reset`: `{"reason": "..."}`: the platform
+/// is read with its bundled profile again.
+pub async fn reset_profile(
+    State(app): State<Arc<App>>,
+    Extension(principal): Extension<Arc<Principal>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut route = Route::json(
+        &app,
+        "POST /v1/profiles/{platform}/reset",
+        "",
+        request::reset_profile(),
+    );
+    route.describe["platform"] = json!(name);
+    administer(
+        app,
+        principal,
+        (headers, body),
+        route,
+        move |_, _, reason, _| {
+            let platform = super::profiles::platform_named(&name)?;
+            let change = Change::ResetProfile {
+                platform: platform.name().to_owned(),
+            };
+            Ok((reason, Action::Change(change)))
+        },
+    )
+    .await
 }
 
 /// A change whose request body holds nothing but its reason.

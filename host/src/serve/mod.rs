@@ -40,6 +40,7 @@ pub mod openapi;
 pub mod ops;
 pub mod plugins;
 pub mod problem;
+pub mod profiles;
 pub mod refusals;
 pub mod reports;
 pub mod request;
@@ -52,7 +53,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch, post, put};
 
 use crate::Error;
 use crate::RequestBudget;
@@ -269,7 +270,9 @@ pub fn public_router(app: Arc<App>) -> Router {
         READ,
         Router::new()
             .route("/v1/plugins", get(plugins::list))
-            .route("/v1/plugins/{id}", get(plugins::show)),
+            .route("/v1/plugins/{id}", get(plugins::show))
+            .route("/v1/profiles", get(profiles::list))
+            .route("/v1/profiles/{platform}", get(profiles::show)),
     );
     let administer = guarded(
         ADMINISTER,
@@ -279,7 +282,9 @@ pub fn public_router(app: Arc<App>) -> Router {
             .route("/v1/plugins/{id}/settings", patch(admin::patch_settings))
             .route("/v1/plugins/{id}/rollback", post(admin::rollback))
             .route("/v1/plugins/{id}/close-breaker", post(admin::close_breaker))
-            .route("/v1/packages", post(admin::install)),
+            .route("/v1/packages", post(admin::install))
+            .route("/v1/profiles/{platform}", put(admin::put_profile))
+            .route("/v1/profiles/{platform}/reset", post(admin::reset_profile)),
     );
     let audit = guarded(
         AUDIT,

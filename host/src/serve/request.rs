@@ -193,6 +193,14 @@ request_schema!(
     patch_settings, "/v1/plugins/{id}/settings", "patch"
 );
 request_schema!(
+    /// The body of `PUT /v1/profiles/{platform}`.
+    put_profile, "/v1/profiles/{platform}", "put"
+);
+request_schema!(
+    /// The body of `POST /v1/profiles/{platform}/reset`.
+    reset_profile, "/v1/profiles/{platform}/reset", "post"
+);
+request_schema!(
     /// The body of `POST /v1/plugins/{id}/rollback`.
     rollback, "/v1/plugins/{id}/rollback", "post"
 );

@@ -7,6 +7,7 @@ mod bounds;
 mod contract;
 mod evaluate;
 mod operations;
+mod profiles;
 mod readme;
 mod security;
 pub mod server;
