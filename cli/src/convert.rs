@@ -1,12 +1,12 @@
 //! `kinga convert` and the `--from` option: a platform's own payload read
 //! through a mapping profile (`docs/adapters.md`).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use kinga_host::adapt::outbound::Target;
-use kinga_host::adapt::{MAX_DOCUMENT_BYTES, MappingRejection, Platform, Profile};
+use kinga_host::adapt::{MAX_DOCUMENT_BYTES, MappedLines, MappingRejection, Platform, Profile};
 use kinga_host::admin::AdminError;
 use kinga_host::{Error, ValidCase};
 
@@ -124,45 +124,15 @@ pub fn read_records(
             cause,
         };
         let file = std::fs::File::open(path).map_err(io)?;
-        let mut reader = BufReader::new(file);
-        let mut line_number = 0u64;
-        loop {
-            let mut line = Vec::new();
-            let read = (&mut reader)
-                .take(MAX_DOCUMENT_BYTES as u64 + 1)
-                .read_until(b'\n', &mut line)
-                .map_err(io)?;
-            if read == 0 {
-                break;
-            }
-            line_number += 1;
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            match profile.map_document(&line) {
-                Ok(mapped) => records.extend(mapped.into_iter().map(|record| SourceRecord {
-                    place: format!("line {line_number}{}", with_pointer(&record.pointer)),
-                    case: record.case.map_err(Error::Mapping),
-                })),
-                Err(rejection) => records.push(SourceRecord {
-                    place: format!("line {line_number}"),
-                    case: Err(Error::Mapping(rejection)),
-                }),
-            }
-            if line.len() > MAX_DOCUMENT_BYTES {
-                break;
-            }
+        for record in MappedLines::new(profile, BufReader::new(file)) {
+            let record = record.map_err(io)?;
+            records.push(SourceRecord {
+                place: record.place(),
+                case: record.case.map_err(Error::Mapping),
+            });
         }
     }
     Ok(records)
-}
-
-fn with_pointer(pointer: &str) -> String {
-    if pointer.is_empty() {
-        String::new()
-    } else {
-        format!(", {pointer}")
-    }
 }
 
 fn read_document(path: &Path) -> Result<Vec<u8>, Error> {

@@ -23,6 +23,7 @@
 //! | `envelope` | the records inside each platform's responses |
 //! | `map` | one record to one case, with provenance |
 //! | `collect` | what to collect, in the platform's own field names |
+//! | `lines` | JSON Lines of platform documents, mapped as they are read |
 //! | `outbound` | Kinga's answers as the platform's requests or rows (`--to`) |
 //! | `bundled` | the profiles shipped in `profiles/` |
 //!
@@ -32,6 +33,7 @@ mod bundled;
 mod canonical;
 mod collect;
 mod envelope;
+mod lines;
 mod map;
 pub mod outbound;
 mod path;
@@ -46,6 +48,7 @@ use crate::case::schema::Violation;
 
 pub use bundled::document as bundled_document;
 pub use envelope::MAX_RECORDS;
+pub use lines::{MappedLine, MappedLines};
 pub use profile::{
     CaseIdSource, CollectionMap, Condition, Derivation, FieldMap, LookupTable, MAX_PROFILE_BYTES,
     Platform, Profile, ProfileDocument, ProfileRejection, Sources,

@@ -19,12 +19,19 @@
 //! referrals are returned, and `errors` beside them names each plugin that
 //! failed, with the class of its failure. Only when no plugin answered at
 //! all is the case answered with the first failure as a problem.
+//!
+//! With `?from=PLATFORM` (see [`super::source`]) `case` and `cases` hold
+//! the platform's own documents, each of which may hold several records
+//! (a Primero list page): every record is answered with its `record`
+//! pointer and `case_id`, what to `collect` in the platform's own field
+//! names, and with `?to=` the platform's write-back (`delivery`). One
+//! document holding one record is answered as one case.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -34,10 +41,13 @@ use super::App;
 use super::body::{JSON, parse_json, read_bounded, require_content_type};
 use super::problem::Problem;
 use super::request;
+use super::source::Source;
 use crate::RequestBudget;
+use crate::adapt::outbound::Answers;
 use crate::case::ValidCase;
 use crate::case::asof::{AsOf, EAST_AFRICA_TIME};
 use crate::runtime::host::{EvalOptions, Host};
+use crate::runtime::output::{Decision, Referral};
 use crate::runtime::plugin::PluginKind;
 
 /// Which evaluation.
@@ -66,31 +76,43 @@ impl Kind {
 }
 
 /// `POST /v1/eligibility`.
-pub async fn eligibility(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    evaluate(app, headers, body, Kind::Eligibility)
+pub async fn eligibility(
+    State(app): State<Arc<App>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    evaluate(app, query, headers, body, Kind::Eligibility)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
 
 /// `POST /v1/referrals`.
-pub async fn referrals(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    evaluate(app, headers, body, Kind::Referral)
+pub async fn referrals(
+    State(app): State<Arc<App>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    evaluate(app, query, headers, body, Kind::Referral)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn evaluate(
     app: Arc<App>,
+    query: Option<String>,
     headers: HeaderMap,
     body: Body,
     kind: Kind,
 ) -> Result<Response, Problem> {
+    let from = super::source::parse(query.as_deref())?;
     require_content_type(&headers, JSON)?;
     let limits = &app.config.limits;
     let bytes = read_bounded(&headers, body, limits.max_body_bytes, limits.body_timeout()).await?;
     let answer = app
         .run_budgeted(limits.request_timeout(), move |app, budget| {
-            evaluate_body(app, &bytes, kind, budget)
+            evaluate_body(app, &bytes, kind, from, budget)
         })
         .await??;
     Ok(Json(answer).into_response())
@@ -198,9 +220,21 @@ fn evaluate_body(
     app: &App,
     bytes: &[u8],
     kind: Kind,
+    from: Option<(
+        crate::adapt::Platform,
+        Option<crate::adapt::outbound::Target>,
+    )>,
     budget: Arc<RequestBudget>,
 ) -> Result<Value, Problem> {
-    let (host, revision) = app.live.current();
+    let (host, state) = app.live.current_with_state();
+    let revision = state.revision;
+    let source = match from {
+        Some((platform, to)) => Some(Source {
+            profile: app.profiles.get(app.store.as_ref(), &state, platform)?,
+            to,
+        }),
+        None => None,
+    };
     let envelope = parse_envelope(app, &host, bytes, kind)?;
     let mut options = EvalOptions::new(envelope.as_of)
         .trace(envelope.trace)
@@ -210,42 +244,124 @@ fn evaluate_body(
         options = options.plugins(plugins.iter().cloned());
     }
     let mut results = Vec::with_capacity(envelope.cases.len());
-    for (pointer, case) in envelope.cases {
-        let outcome = ValidCase::from_value(case)
-            .map_err(|rejection| {
-                Problem::from_error(&crate::error::Error::InvalidCase(rejection), &pointer)
-            })
-            .and_then(|case| {
-                evaluate_case(app, &host, &case, kind, &options)
-                    .map_err(|e| Problem::from_error(&e, &pointer))
-            });
-        results.push(outcome);
+    for (pointer, document) in envelope.cases {
+        let Some(source) = &source else {
+            let outcome = ValidCase::from_value(document)
+                .map_err(|rejection| {
+                    Problem::from_error(&crate::error::Error::InvalidCase(rejection), &pointer)
+                })
+                .and_then(|case| {
+                    evaluate_case(app, &host, &case, kind, &options)
+                        .map_err(|e| Problem::from_error(&e, &pointer))
+                });
+            results.push((None, outcome));
+            continue;
+        };
+        match source.profile.map_value(&document) {
+            Err(rejection) => results.push((
+                Some(pointer.clone()),
+                Err(Problem::from_error(
+                    &crate::error::Error::Mapping(rejection),
+                    &pointer,
+                )),
+            )),
+            Ok(records) => {
+                for record in records {
+                    let at = format!("{pointer}{}", record.pointer);
+                    let outcome = record
+                        .case
+                        .map_err(crate::error::Error::Mapping)
+                        .and_then(|case| {
+                            let answer = evaluate_case(app, &host, &case, kind, &options)?;
+                            in_platform_terms(source, &case, answer, envelope.as_of)
+                        })
+                        // Mapping problems already point into the document.
+                        .map_err(|e| match e {
+                            crate::error::Error::Mapping(_) => Problem::from_error(&e, &pointer),
+                            _ => Problem::from_error(&e, &at),
+                        });
+                    results.push((Some(at), outcome));
+                }
+            }
+        }
     }
     let mut answer = Map::new();
     answer.insert("as_of".into(), envelope.as_of.to_rfc3339().into());
     answer.insert("revision".into(), revision.into());
-    if envelope.batch {
+    if envelope.batch || results.len() != 1 {
         let items: Vec<Value> = results
             .into_iter()
-            .map(|result| match result {
-                Ok(answer) => item(kind, answer, envelope.trace),
-                Err(problem) => {
-                    let mut body = problem.body("");
-                    if let Some(map) = body.as_object_mut() {
-                        map.remove("correlation_id");
+            .map(|(record, result)| {
+                let mut item = match result {
+                    Ok(answer) => item(kind, answer, envelope.trace),
+                    Err(problem) => {
+                        let mut body = problem.body("");
+                        if let Some(map) = body.as_object_mut() {
+                            map.remove("correlation_id");
+                        }
+                        json!({ "error": body })
                     }
-                    json!({ "error": body })
+                };
+                if let Some(record) = record {
+                    item["record"] = record.into();
                 }
+                item
             })
             .collect();
         answer.insert("results".into(), items.into());
     } else {
-        let single = results.pop().expect("one case")?;
-        if let Value::Object(single) = item(kind, single, envelope.trace) {
+        let (record, single) = results.pop().expect("one result");
+        if let Value::Object(single) = item(kind, single?, envelope.trace) {
             answer.extend(single);
+        }
+        if let Some(record) = record {
+            answer.insert("record".into(), record.into());
         }
     }
     Ok(Value::Object(answer))
+}
+
+/// A record's answer in the platform's terms: its case id, what to collect
+/// in the platform's own field names, and (`?to=`) the write-back.
+fn in_platform_terms(
+    source: &Source,
+    case: &ValidCase,
+    mut answer: Answer,
+    as_of: AsOf,
+) -> Result<Answer, crate::error::Error> {
+    let mut extra = Map::new();
+    extra.insert("case_id".into(), case.case_id().into());
+    let mut missing: Vec<&str> = answer
+        .decisions
+        .iter()
+        .flat_map(|d| d.missing.iter().map(String::as_str))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if !missing.is_empty() {
+        let collect: Vec<Value> = missing
+            .into_iter()
+            .map(|pointer| json!({"pointer": pointer, "collect": source.profile.collect_hint(pointer)}))
+            .collect();
+        extra.insert("collect".into(), collect.into());
+    }
+    if let Some(to) = source.to {
+        let answers = Answers {
+            decisions: &answer.decisions,
+            referrals: &answer.referrals,
+            as_of,
+        };
+        let delivery = source
+            .profile
+            .deliver(to, case, answers)
+            .map_err(crate::error::Error::Delivery)?;
+        extra.insert(
+            "delivery".into(),
+            serde_json::to_value(delivery).unwrap_or(Value::Null),
+        );
+    }
+    answer.extra = extra;
+    Ok(answer)
 }
 
 /// What one case's evaluation gives the caller.
@@ -253,10 +369,17 @@ struct Answer {
     outputs: Value,
     trace: Value,
     errors: Value,
+    /// The decisions, typed (for a write-back).
+    decisions: Vec<Decision>,
+    /// The referrals, typed (for a write-back).
+    referrals: Vec<Referral>,
+    /// With `?from=`: `case_id`, `collect`, `delivery`.
+    extra: Map<String, Value>,
 }
 
 fn item(kind: Kind, answer: Answer, with_trace: bool) -> Value {
     let mut item = Map::new();
+    item.extend(answer.extra);
     item.insert(kind.field().into(), answer.outputs);
     item.insert("errors".into(), answer.errors);
     if with_trace {
@@ -273,6 +396,7 @@ fn evaluate_case(
     kind: Kind,
     options: &EvalOptions,
 ) -> Result<Answer, crate::error::Error> {
+    let (mut decisions, mut referrals) = (Vec::new(), Vec::new());
     let (outputs, answered, mut failures, trace) = match kind {
         Kind::Eligibility => {
             let e = host.evaluate_with(case, options)?;
@@ -289,21 +413,15 @@ fn evaluate_case(
                     })
                     .inc();
             }
-            (
-                serde_json::to_value(&e.outputs),
-                e.answered,
-                e.failures,
-                e.trace,
-            )
+            let outputs = serde_json::to_value(&e.outputs);
+            decisions = e.outputs;
+            (outputs, e.answered, e.failures, e.trace)
         }
         Kind::Referral => {
             let e = host.route_with(case, options)?;
-            (
-                serde_json::to_value(&e.outputs),
-                e.answered,
-                e.failures,
-                e.trace,
-            )
+            let outputs = serde_json::to_value(&e.outputs);
+            referrals = e.outputs;
+            (outputs, e.answered, e.failures, e.trace)
         }
     };
     app.metrics.calls_ok(answered.iter().map(String::as_str));
@@ -320,5 +438,8 @@ fn evaluate_case(
             serde_json::to_value(t).unwrap_or(Value::Null)
         }),
         errors: serde_json::to_value(errors).unwrap_or(Value::Null),
+        decisions,
+        referrals,
+        extra: Map::new(),
     })
 }

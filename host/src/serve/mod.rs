@@ -44,6 +44,7 @@ pub mod profiles;
 pub mod refusals;
 pub mod reports;
 pub mod request;
+pub mod source;
 pub mod staging;
 
 use std::sync::Arc;
@@ -100,6 +101,8 @@ pub struct App {
     /// Refused administration requests nobody accountable made, not yet
     /// audited.
     pub refusals: refusals::RefusalTally,
+    /// The compiled mapping profile in use per platform (`?from=`).
+    pub profiles: source::ProfileCache,
 }
 
 impl App {
@@ -123,6 +126,7 @@ impl App {
             evaluations,
             draining: AtomicBool::new(false),
             refusals: refusals::RefusalTally::default(),
+            profiles: source::ProfileCache::default(),
         })
     }
 

@@ -4,8 +4,10 @@
 //! Template parameters come in the query string (`?period=2026-Q3`), next
 //! to three reserved names: `publish` (suppress small cells even for a
 //! caller allowed unpublished figures), `suppress_below` (the threshold,
-//! default 5; below it only for a caller allowed unpublished figures) and `skip_invalid` (leave invalid cases out and count them
-//! instead of refusing the report). Cases are read as they arrive, on a
+//! default 5; below it only for a caller allowed unpublished figures), `skip_invalid` (leave invalid cases out and count them
+//! instead of refusing the report) and `from` (the lines are a platform's
+//! own documents, read through the mapping profile in use: see
+//! [`super::source`]). Cases are read as they arrive, on a
 //! blocking thread, one bounded line at a time: memory does not grow with
 //! the number of cases. Nothing is answered before the last case is read,
 //! so an invalid case refuses the whole report (400, with its line).
@@ -28,8 +30,11 @@ use super::body::{
     JSON_LINES, LineStream, StreamFault, StreamLimits, check_declared_length, require_content_type,
 };
 use super::problem::Problem;
+use crate::adapt::MappedLines;
+use crate::case::ValidCase;
 use crate::case::asof::{AsOf, EAST_AFRICA_TIME};
 use crate::case::jsonl::CaseLines;
+use crate::error::Error;
 use crate::runtime::render::{Format, render};
 
 /// The smallest count published as it is, unless the caller may see
@@ -43,6 +48,8 @@ struct ReportQuery {
     publish: bool,
     suppress_below: u64,
     skip_invalid: bool,
+    /// `from`: the lines are this platform's documents.
+    from: Option<crate::adapt::Platform>,
 }
 
 fn parse_query(raw: Option<&str>) -> Result<ReportQuery, Problem> {
@@ -51,6 +58,7 @@ fn parse_query(raw: Option<&str>) -> Result<ReportQuery, Problem> {
         publish: false,
         suppress_below: DEFAULT_SUPPRESS_BELOW,
         skip_invalid: false,
+        from: None,
     };
     let flag = |name: &str, value: &str| match value {
         "true" | "1" | "" => Ok(true),
@@ -65,6 +73,15 @@ fn parse_query(raw: Option<&str>) -> Result<ReportQuery, Problem> {
         match name.as_str() {
             "publish" => query.publish = flag(&name, &value)?,
             "skip_invalid" => query.skip_invalid = flag(&name, &value)?,
+            "from" => {
+                query.from = Some(crate::adapt::Platform::from_name(&value).ok_or_else(|| {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid-parameters",
+                        "from must be primero, cpims-crs, cpims-record or dhis2",
+                    )
+                })?);
+            }
             "suppress_below" => {
                 query.suppress_below = value.parse().ok().filter(|n| *n >= 2).ok_or_else(|| {
                     Problem::new(
@@ -90,7 +107,7 @@ fn parse_query(raw: Option<&str>) -> Result<ReportQuery, Problem> {
 }
 
 /// Decodes `a=b&c=d`, refusing malformed percent escapes and non-UTF-8.
-fn form_pairs(raw: &str) -> Result<Vec<(String, String)>, Problem> {
+pub(super) fn form_pairs(raw: &str) -> Result<Vec<(String, String)>, Problem> {
     let malformed = || {
         Problem::new(
             StatusCode::BAD_REQUEST,
@@ -209,44 +226,51 @@ async fn build(
     let suppress = query.publish || !principal.unpublished_figures;
     let text = app
         .run_budgeted(limits.report_timeout(), move |app, budget| {
-            let host = app.live.host();
+            let (host, state) = app.live.current_with_state();
+            let profile = match query.from {
+                Some(platform) => Some(app.profiles.get(app.store.as_ref(), &state, platform)?),
+                None => None,
+            };
             let mut run = host
                 .report(&template, &query.parameters, AsOf::now(EAST_AFRICA_TIME))
                 .map_err(Problem::from)?
                 .budget(budget);
             let mut skipped = 0u64;
-            let mut cases = CaseLines::new(lines);
-            for line in cases.by_ref() {
-                let line = line.map_err(|_| {
-                    fault
-                        .get()
-                        .map_or(StreamFault::Broken, |f| *f)
-                        .problem()
-                })?;
-                let added = line
-                    .case
-                    .map_err(crate::error::Error::InvalidCase)
-                    .and_then(|case| run.add(&case));
-                match added {
-                    Ok(()) => {}
-                    Err(
-                        crate::error::Error::InvalidCase(_)
-                        | crate::error::Error::CaseVersion { .. },
-                    ) if query.skip_invalid => skipped += 1,
-                    Err(
-                        e @ (crate::error::Error::InvalidCase(_)
-                        | crate::error::Error::CaseVersion { .. }),
-                    ) => {
-                        let mut problem = Problem::from_error(&e, "").with("line", line.line);
+            let broken = || fault.get().map_or(StreamFault::Broken, |f| *f).problem();
+            let mut add = |line: u64, case: Result<ValidCase, Error>| -> Result<(), Problem> {
+                match case.and_then(|case| run.add(&case)) {
+                    Ok(()) => Ok(()),
+                    Err(Error::InvalidCase(_) | Error::CaseVersion { .. } | Error::Mapping(_))
+                        if query.skip_invalid =>
+                    {
+                        skipped += 1;
+                        Ok(())
+                    }
+                    Err(e @ (Error::InvalidCase(_) | Error::CaseVersion { .. } | Error::Mapping(_))) => {
+                        let mut problem = Problem::from_error(&e, "").with("line", line);
                         problem.detail = format!(
-                            "line {}: {}; nothing was reported (skip_invalid=true leaves invalid cases out)",
-                            line.line, problem.detail
+                            "line {line}: {}; nothing was reported (skip_invalid=true leaves invalid cases out)",
+                            problem.detail
                         );
-                        return Err(problem);
+                        Err(problem)
                     }
                     Err(e) => {
                         app.metrics.call_failed(&e);
-                        return Err(Problem::from_error(&e, "").with("line", line.line));
+                        Err(Problem::from_error(&e, "").with("line", line))
+                    }
+                }
+            };
+            match &profile {
+                None => {
+                    for line in CaseLines::new(lines) {
+                        let line = line.map_err(|_| broken())?;
+                        add(line.line, line.case.map_err(Error::InvalidCase))?;
+                    }
+                }
+                Some(profile) => {
+                    for record in MappedLines::new(profile, lines) {
+                        let record = record.map_err(|_| broken())?;
+                        add(record.line, record.case.map_err(Error::Mapping))?;
                     }
                 }
             }
@@ -257,7 +281,7 @@ async fn build(
             if suppress {
                 report.suppress_small_cells(query.suppress_below);
             }
-            Ok((render(&report, format), skipped))
+            Ok::<_, Problem>((render(&report, format), skipped))
         })
         .await?;
     let (text, skipped) = text?;

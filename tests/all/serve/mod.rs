@@ -7,6 +7,7 @@ mod bounds;
 mod contract;
 mod evaluate;
 mod operations;
+mod platforms;
 mod profiles;
 mod readme;
 mod security;
