@@ -42,7 +42,7 @@ pub fn run(global: &Global, args: &EvaluateArgs, kind: Kind, errors: &ErrorPrint
     if !args.only.is_empty() {
         options = options.plugins(args.only.iter().cloned());
     }
-    if let Some(platform) = args.source.from {
+    if let Some(platform) = args.source.read.from {
         return from_platform(global, args, platform, kind, &options, errors);
     }
     if let Some(path) = &args.case {
@@ -81,7 +81,7 @@ fn from_platform(
     options: &EvalOptions,
     errors: &ErrorPrinter,
 ) -> u8 {
-    let profile = match convert::profile(global, platform, args.source.profile.as_deref()) {
+    let profile = match convert::profile(global, platform, args.source.read.profile.as_deref()) {
         Ok(profile) => profile,
         Err(e) => return convert::report_refusal(errors, "", &e),
     };

@@ -15,15 +15,25 @@ use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Global};
 
 /// Which platform's payload, and which profile reads it.
 #[derive(Debug, Clone, Args)]
-pub struct SourceArgs {
+pub struct ReadArgs {
     /// Read the platform's own payload instead of canonical cases:
     /// primero, cpims-crs, cpims-record or dhis2.
     #[arg(long, value_name = "PLATFORM", value_parser = parse_platform)]
     pub from: Option<Platform>,
     /// The mapping profile to read it with (a JSON file). Default: the
-    /// profile bundled for the platform (profiles/ in the repository).
+    /// profile in use (`kinga profiles`), else the one bundled for the
+    /// platform.
     #[arg(long, value_name = "FILE.json", requires = "from")]
     pub profile: Option<PathBuf>,
+}
+
+/// Which platform's payload, which profile reads it, and where answers
+/// go back.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// The platform and the profile.
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Answer in the platform's own terms: the requests (Primero, DHIS2)
     /// or rows (CPIMS) that write the answers back to the record the case
     /// came from, and what the platform cannot hold.
@@ -46,7 +56,8 @@ pub struct ConvertArgs {
     /// cpims-record or dhis2.
     #[arg(long, value_name = "PLATFORM", value_parser = parse_platform)]
     pub from: Platform,
-    /// The mapping profile (a JSON file). Default: the bundled one.
+    /// The mapping profile (a JSON file). Default: the profile in use
+    /// (`kinga profiles`), else the bundled one.
     #[arg(long, value_name = "FILE.json")]
     pub profile: Option<PathBuf>,
     /// One platform document (a case, a webhook body, a list page, a
@@ -99,6 +110,54 @@ pub fn profile(global: &Global, platform: Platform, path: Option<&Path>) -> Resu
         },
     )?;
     Ok(Profile::parse_for(platform, &bytes)?)
+}
+
+/// With `--from`, the profile the platform's documents are read with.
+pub fn read_profile(global: &Global, read: &ReadArgs) -> Result<Option<Profile>, Error> {
+    read.from
+        .map(|platform| profile(global, platform, read.profile.as_deref()))
+        .transpose()
+}
+
+/// One case of a JSON Lines file: its line, where it was, and the case or
+/// why there is none.
+pub struct StreamedCase {
+    /// The line's number.
+    pub line: u64,
+    /// `line 3` or `line 3, /data/2`.
+    pub place: String,
+    /// The case, or why there is none.
+    pub case: Result<ValidCase, Error>,
+}
+
+/// The cases of a JSON Lines file, read as they are needed: canonical
+/// cases, or with `--from` the records of platform documents mapped
+/// through the profile.
+pub fn case_stream<'a>(
+    profile: Option<&'a Profile>,
+    path: &Path,
+) -> Result<Box<dyn Iterator<Item = std::io::Result<StreamedCase>> + 'a>, Error> {
+    let file = std::fs::File::open(path).map_err(|cause| Error::Io {
+        path: path.display().to_string(),
+        cause,
+    })?;
+    let reader = BufReader::new(file);
+    Ok(match profile {
+        None => Box::new(kinga_host::CaseLines::new(reader).map(|line| {
+            line.map(|line| StreamedCase {
+                place: format!("line {}", line.line),
+                line: line.line,
+                case: line.case.map_err(Error::InvalidCase),
+            })
+        })),
+        Some(profile) => Box::new(MappedLines::new(profile, reader).map(|record| {
+            record.map(|record| StreamedCase {
+                place: record.place(),
+                line: record.line,
+                case: record.case.map_err(Error::Mapping),
+            })
+        })),
+    })
 }
 
 /// Every record of one document (`--case`) or of every line (`--cases`).

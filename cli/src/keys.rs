@@ -303,6 +303,9 @@ pub struct ShadowArgs<'a> {
     pub candidate: Candidate<'a>,
     /// The cases.
     pub cases: &'a Path,
+    /// With `--from`: the platform and the profile the lines are read
+    /// with.
+    pub read: &'a super::convert::ReadArgs,
     /// The as-of.
     pub as_of: Option<&'a str>,
     /// Development mode.
@@ -342,7 +345,7 @@ pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> 
                 Ok(host)
             });
             return match candidate {
-                Ok(candidate) => compare(&active, &candidate, args, as_of, errors),
+                Ok(candidate) => compare(global, &active, &candidate, args, as_of, errors),
                 Err(e) => errors.fail(&e),
             };
         }
@@ -373,7 +376,7 @@ pub fn shadow(global: &Global, args: &ShadowArgs<'_>, errors: &ErrorPrinter) -> 
         Ok(host)
     });
     match candidate {
-        Ok(candidate) => compare(&active, &candidate, args, as_of, errors),
+        Ok(candidate) => compare(global, &active, &candidate, args, as_of, errors),
         Err(e) => errors.fail(&e),
     }
 }
@@ -389,24 +392,30 @@ fn shadow_host(global: &Global) -> Result<Host, Error> {
 
 /// Runs the shadow comparison of `active` and `candidate` and prints it.
 fn compare(
+    global: &Global,
     active: &Host,
     candidate: &Host,
     args: &ShadowArgs<'_>,
     as_of: kinga_host::AsOf,
     errors: &ErrorPrinter,
 ) -> u8 {
-    let file = match std::fs::File::open(args.cases) {
-        Ok(file) => file,
-        Err(source) => {
-            return errors.fail(&Error::Io {
-                path: args.cases.display().to_string(),
-                cause: source,
-            });
-        }
+    let profile = match super::convert::read_profile(global, args.read) {
+        Ok(profile) => profile,
+        Err(e) => return super::convert::report_refusal(errors, "", &e),
     };
-    let cases = kinga_host::CaseLines::new(std::io::BufReader::new(file))
-        .filter_map(Result::ok)
-        .filter_map(|line| line.case.ok());
+    let lines = match super::convert::case_stream(profile.as_ref(), args.cases) {
+        Ok(lines) => lines,
+        Err(e) => return errors.fail(&e),
+    };
+    // A case that cannot be read is left out of both runs, and counted.
+    let left_out = std::cell::Cell::new(0u64);
+    let cases = lines.filter_map(|line| match line.map(|l| l.case) {
+        Ok(Ok(case)) => Some(case),
+        _ => {
+            left_out.set(left_out.get() + 1);
+            None
+        }
+    });
     let report = match kinga_host::devkit::shadow(active, candidate, args.plugin, cases, as_of) {
         Ok(report) => report,
         Err(e) => return errors.fail(&e),
@@ -429,6 +438,7 @@ fn compare(
                 Candidate::Package(_) => serde_json::Value::Null,
             },
             "report": report,
+            "left_out": left_out.get(),
         }))
         .unwrap_or_default()
             + "\n"
@@ -489,5 +499,11 @@ fn compare(
         text
     };
     setup::emit(&text);
+    if left_out.get() > 0 {
+        eprintln!(
+            "kinga: {} cases could not be read and were left out of both runs",
+            left_out.get()
+        );
+    }
     EXIT_OK
 }

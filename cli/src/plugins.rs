@@ -78,6 +78,9 @@ pub enum PluginsCommand {
         /// The cases, one JSON object per line.
         #[arg(long, value_name = "FILE.jsonl")]
         cases: std::path::PathBuf,
+        /// The lines are a platform's own documents (--from, --profile).
+        #[command(flatten)]
+        read: super::convert::ReadArgs,
         /// The as-of (default: now, East Africa Time).
         #[arg(long, value_name = "WHEN")]
         as_of: Option<String>,
@@ -144,6 +147,7 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
             candidate,
             set,
             cases,
+            read,
             as_of,
             allow_unsigned,
             json,
@@ -157,6 +161,7 @@ pub fn run(global: &Global, command: &PluginsCommand, errors: &ErrorPrinter) -> 
                         None => super::keys::Candidate::Settings(set.iter().cloned().collect()),
                     },
                     cases,
+                    read,
                     as_of: as_of.as_deref(),
                     allow_unsigned: *allow_unsigned,
                     json: *json,

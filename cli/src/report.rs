@@ -1,10 +1,8 @@
 //! `kinga report`: stream a JSON Lines batch through a report template.
 
-use std::io::BufReader;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use kinga_host::CaseLines;
 use kinga_host::{Error, Format, render};
 
 use super::setup::{self, ErrorPrinter};
@@ -46,6 +44,23 @@ pub struct ReportArgs {
     /// whole report.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// The lines are a platform's own documents (--from, --profile).
+    #[command(flatten)]
+    pub read: super::convert::ReadArgs,
+    /// Also print the report in DHIS2's terms: the `POST /api/dataValueSets`
+    /// body of the template's data set for --param period=YYYY-Qn, from
+    /// the outbound reports of the DHIS2 profile (--profile with --from
+    /// dhis2, else the one in use). Prints JSON: the report and its
+    /// delivery.
+    #[arg(long, value_name = "dhis2", value_parser = parse_report_target, conflicts_with = "format")]
+    pub to: Option<kinga_host::adapt::outbound::Target>,
+}
+
+fn parse_report_target(text: &str) -> Result<kinga_host::adapt::outbound::Target, String> {
+    match text {
+        "dhis2" => Ok(kinga_host::adapt::outbound::Target::Dhis2),
+        _ => Err("reports go to DHIS2 only (dhis2): aggregate data value sets".into()),
+    }
 }
 
 fn parse_param(text: &str) -> Result<(String, String), String> {
@@ -61,14 +76,13 @@ pub fn run(global: &Global, args: &ReportArgs, errors: &ErrorPrinter) -> u8 {
         Ok(host) => host,
         Err(e) => return errors.fail(&e),
     };
-    let file = match std::fs::File::open(&args.cases) {
-        Ok(file) => file,
-        Err(source) => {
-            return errors.fail(&Error::Io {
-                path: args.cases.display().to_string(),
-                cause: source,
-            });
-        }
+    let profile = match super::convert::read_profile(global, &args.read) {
+        Ok(profile) => profile,
+        Err(e) => return super::convert::report_refusal(errors, "", &e),
+    };
+    let cases = match super::convert::case_stream(profile.as_ref(), &args.cases) {
+        Ok(cases) => cases,
+        Err(e) => return errors.fail(&e),
     };
     let mut run = match host.report(
         &args.template,
@@ -79,7 +93,7 @@ pub fn run(global: &Global, args: &ReportArgs, errors: &ErrorPrinter) -> u8 {
         Err(e) => return errors.fail(&e),
     };
     let mut skipped = 0u64;
-    for line in CaseLines::new(BufReader::new(file)) {
+    for line in cases {
         let line = match line {
             Ok(line) => line,
             Err(source) => {
@@ -91,23 +105,30 @@ pub fn run(global: &Global, args: &ReportArgs, errors: &ErrorPrinter) -> u8 {
         };
         // A case the schema admits can still be one that cannot be counted
         // at the report's as-of (a birth after it, say): the run says so.
-        let added = line
-            .case
-            .map_err(Error::InvalidCase)
-            .and_then(|case| run.add(&case));
+        let added = line.case.and_then(|case| run.add(&case));
         match added {
             Ok(()) => {}
             // A case the template's plugin cannot be given (a case 1.1
-            // field for a plugin reading 1.0) is left out like an invalid
-            // one, and named by its line.
-            Err(Error::InvalidCase(_) | Error::CaseVersion { .. }) if args.skip_invalid => {
+            // field for a plugin reading 1.0), or a platform record that
+            // cannot be mapped, is left out like an invalid one, and named
+            // by its line.
+            Err(Error::InvalidCase(_) | Error::CaseVersion { .. } | Error::Mapping(_))
+                if args.skip_invalid =>
+            {
                 skipped += 1;
                 tracing::debug!(line = line.line, "invalid case skipped");
             }
+            Err(e @ Error::Mapping(_)) => {
+                let refused = super::convert::report_refusal(errors, &line.place, &e);
+                eprintln!(
+                    "kinga: nothing was reported (use --skip-invalid to leave such records out)"
+                );
+                return refused;
+            }
             Err(e @ (Error::InvalidCase(_) | Error::CaseVersion { .. })) => {
                 let message = format!(
-                    "line {}: {e}; nothing was reported (use --skip-invalid to leave such cases out)",
-                    line.line
+                    "{}: {e}; nothing was reported (use --skip-invalid to leave such cases out)",
+                    line.place
                 );
                 return errors.usage(&message);
             }
@@ -121,12 +142,40 @@ pub fn run(global: &Global, args: &ReportArgs, errors: &ErrorPrinter) -> u8 {
     if args.publish {
         report.suppress_small_cells(args.suppress_below);
     }
-    let format = match args.format {
-        FormatArg::Json => Format::Json,
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Md => Format::Markdown,
-    };
-    setup::emit(&render(&report, format));
+    if args.to.is_some() {
+        let dhis2 = match (args.read.from, &profile) {
+            (Some(kinga_host::adapt::Platform::Dhis2), Some(profile)) => Ok(profile.clone()),
+            _ => super::convert::profile(global, kinga_host::adapt::Platform::Dhis2, None),
+        };
+        let period = args
+            .params
+            .iter()
+            .find(|(name, _)| name == "period")
+            .map_or("", |(_, value)| value.as_str());
+        let delivery = dhis2.and_then(|profile| {
+            profile
+                .deliver_report(&report, period)
+                .map_err(Error::Delivery)
+        });
+        match delivery {
+            Ok(delivery) => setup::emit(
+                &(serde_json::to_string_pretty(&serde_json::json!({
+                    "report": report,
+                    "delivery": delivery,
+                }))
+                .unwrap_or_default()
+                    + "\n"),
+            ),
+            Err(e) => return super::convert::report_refusal(errors, "", &e),
+        }
+    } else {
+        let format = match args.format {
+            FormatArg::Json => Format::Json,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Md => Format::Markdown,
+        };
+        setup::emit(&render(&report, format));
+    }
     if skipped > 0 {
         eprintln!("kinga: {skipped} invalid cases were left out of the report");
         return EXIT_BAD_INPUT;

@@ -24,6 +24,7 @@ mod profiles_admin;
 mod records;
 mod reference;
 mod reload;
+mod report_platforms;
 mod serve;
 mod settings_check;
 mod shadow;

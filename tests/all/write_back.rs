@@ -401,11 +401,21 @@ fn write_backs_that_cannot_be_made_are_refused_with_reasons() {
                 ("/outbound/program", json!("short")),
                 ("/outbound/data_elements/colour", json!("deKgColour1")),
                 ("/outbound/import_strategy", json!("MERGE")),
+                (
+                    "/outbound/reports/baf-quarterly/tables/identified-by/data_element",
+                    json!("de17C3HGrhI"),
+                ),
+                (
+                    "/outbound/reports/baf-quarterly/org_units/kwale",
+                    json!("kwale"),
+                ),
             ],
             vec![
                 "/outbound/program: is not a DHIS2 UID",
                 "/outbound/data_elements/colour: is not a field of Kinga's events",
                 "/outbound/import_strategy: is not CREATE, UPDATE or CREATE_AND_UPDATE",
+                "shares data element de17C3HGrhI",
+                "/outbound/reports/baf-quarterly/org_units/kwale: is not a DHIS2 UID",
             ],
         ),
     ];

@@ -50,6 +50,8 @@ struct ReportQuery {
     skip_invalid: bool,
     /// `from`: the lines are this platform's documents.
     from: Option<crate::adapt::Platform>,
+    /// `to=dhis2`: the report also as a DHIS2 data value set.
+    to_dhis2: bool,
 }
 
 fn parse_query(raw: Option<&str>) -> Result<ReportQuery, Problem> {
@@ -59,6 +61,7 @@ fn parse_query(raw: Option<&str>) -> Result<ReportQuery, Problem> {
         suppress_below: DEFAULT_SUPPRESS_BELOW,
         skip_invalid: false,
         from: None,
+        to_dhis2: false,
     };
     let flag = |name: &str, value: &str| match value {
         "true" | "1" | "" => Ok(true),
@@ -73,6 +76,14 @@ fn parse_query(raw: Option<&str>) -> Result<ReportQuery, Problem> {
         match name.as_str() {
             "publish" => query.publish = flag(&name, &value)?,
             "skip_invalid" => query.skip_invalid = flag(&name, &value)?,
+            "to" if value == "dhis2" => query.to_dhis2 = true,
+            "to" => {
+                return Err(Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-parameters",
+                    "reports go to DHIS2 only: to=dhis2",
+                ));
+            }
             "from" => {
                 query.from = Some(crate::adapt::Platform::from_name(&value).ok_or_else(|| {
                     Problem::new(
@@ -203,6 +214,13 @@ async fn build(
     require_content_type(&headers, JSON_LINES)?;
     let (format, media_type) = negotiate(&headers)?;
     let query = parse_query(query.as_deref())?;
+    if query.to_dhis2 && format != Format::Json {
+        return Err(Problem::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not-acceptable",
+            "a report for DHIS2 (to=dhis2) is offered as application/json only",
+        ));
+    }
     if query.suppress_below < DEFAULT_SUPPRESS_BELOW && !principal.unpublished_figures {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -280,6 +298,21 @@ async fn build(
             })?;
             if suppress {
                 report.suppress_small_cells(query.suppress_below);
+            }
+            if query.to_dhis2 {
+                let profile =
+                    app.profiles
+                        .get(app.store.as_ref(), &state, crate::adapt::Platform::Dhis2)?;
+                let period = query
+                    .parameters
+                    .iter()
+                    .find(|(name, _)| name == "period")
+                    .map_or("", |(_, value)| value.as_str());
+                let delivery = profile
+                    .deliver_report(&report, period)
+                    .map_err(|e| Problem::from_error(&Error::Delivery(e), ""))?;
+                let text = serde_json::json!({"report": report, "delivery": delivery}).to_string();
+                return Ok::<_, Problem>((text, skipped));
             }
             Ok::<_, Problem>((render(&report, format), skipped))
         })

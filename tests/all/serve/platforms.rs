@@ -199,4 +199,21 @@ fn a_report_reads_platform_lines_and_a_profile_change_takes_effect_at_once() {
         &json!({"case": unknown, "as_of": AS_OF}),
     );
     assert_eq!(answer.status, 200, "{}", answer.text);
+
+    // The quarterly report for DHIS2, from the platform's lines.
+    let quarterly = call(
+        "POST",
+        &server.url("/v1/reports/baf-quarterly?period=2026-Q3&from=primero&to=dhis2"),
+        Some(&server.tokens.evaluator),
+        &[("content-type", "application/x-ndjson")],
+        Some(lines.as_bytes()),
+    );
+    assert_eq!(quarterly.status, 200, "{}", quarterly.text);
+    let quarterly = quarterly.json();
+    assert_eq!(quarterly["report"]["cases"], json!(3));
+    assert_eq!(quarterly["delivery"]["period"], json!("2026Q3"));
+    assert_eq!(
+        quarterly["delivery"]["requests"][0]["path"],
+        json!("/api/dataValueSets")
+    );
 }

@@ -6,6 +6,7 @@
 //! | Primero | `PATCH /api/v2/cases/:id` with `services_section` rows; a referral transition only with recorded consent and a recipient | `unique_id`, a UUIDv5 of (case, plugin, rule, service) |
 //! | DHIS2 | `POST /api/tracker` with decision and referral events, `importStrategy` stated | client event UIDs of (case, plugin, track or rule) |
 //! | CPIMS | `ovc_referrals` rows for the CPIMS owners to insert (CPIMS has no write API) | `refferal_id`, a UUIDv5 |
+//! | DHIS2 (reports) | `POST /api/dataValueSets`: a report's cells in a quarterly data set, zeros included | data element, category option combo, org unit, period |
 //!
 //! Whatever the platform cannot hold (an exact due time in CPIMS, a
 //! decision in Primero) is listed in `not_carried`, never dropped
@@ -13,6 +14,7 @@
 //! profile's `outbound` section.
 
 mod cpims;
+mod data_values;
 mod dhis2;
 mod ids;
 mod primero;
@@ -29,6 +31,7 @@ use crate::case::asof::AsOf;
 use crate::case::schema::Violation;
 use crate::runtime::output::{Decision, Referral};
 
+pub use data_values::ReportDelivery;
 pub use tables::Outbound;
 pub(crate) use tables::parse as parse_outbound;
 
@@ -186,6 +189,40 @@ impl Profile {
             Outbound::Dhis2(tables) => dhis2::deliver(tables, &record, answers, &self.zone),
             Outbound::Cpims(tables) => Ok(cpims::deliver(tables, &record, answers)),
         }
+    }
+}
+
+impl Profile {
+    /// A report in the platform's terms: for DHIS2, the data value set of
+    /// the template's data set for `period` (`2026-Q3`).
+    pub fn deliver_report(
+        &self,
+        report: &crate::runtime::report::Report,
+        period: &str,
+    ) -> Result<ReportDelivery, DeliveryRefusal> {
+        let Some(Outbound::Dhis2(tables)) = &self.outbound else {
+            return Err(refuse(
+                "/outbound",
+                format!(
+                    "profile `{}` writes no reports: reports go to DHIS2, through a DHIS2 profile's outbound reports",
+                    self.id()
+                ),
+            ));
+        };
+        let Some(mapping) = tables.reports.get(&report.template) else {
+            return Err(refuse(
+                &format!(
+                    "/outbound/reports/{}",
+                    crate::case::json::escape_token(&report.template)
+                ),
+                format!(
+                    "profile `{}` maps no data set for template {}",
+                    self.id(),
+                    report.template
+                ),
+            ));
+        };
+        data_values::deliver(mapping, report, period)
     }
 }
 

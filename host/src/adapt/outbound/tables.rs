@@ -68,6 +68,50 @@ pub struct Dhis2Tables {
     /// `importStrategy`, always sent: DHIS2's documented default and
     /// its behaviour disagree.
     pub import_strategy: String,
+    /// Report template → the aggregate data set its tables fill.
+    #[serde(default)]
+    pub reports: BTreeMap<String, Dhis2Report>,
+    /// A note for the next administrator.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Where a report's cells go in a DHIS2 data set.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dhis2Report {
+    /// The data set.
+    pub data_set: String,
+    /// The org unit of tables without a `county` dimension (the
+    /// programme's).
+    pub org_unit: String,
+    /// County label (`kwale`) → the county's org unit.
+    #[serde(default)]
+    pub org_units: BTreeMap<String, String>,
+    /// Report table id → its data elements and category option combos.
+    pub tables: BTreeMap<String, Dhis2ReportTable>,
+    /// A note for the next administrator.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Where one report table's cells go.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dhis2ReportTable {
+    /// The data element of every cell; or
+    #[serde(default)]
+    pub data_element: Option<String>,
+    /// the dimension whose label chooses the data element,
+    #[serde(default)]
+    pub data_element_by: Option<String>,
+    /// label → data element.
+    #[serde(default)]
+    pub data_elements: BTreeMap<String, String>,
+    /// The labels of the other dimensions (not the data element's, not
+    /// `county`) joined by `|` (`female|9-15`; `""` for none) → category
+    /// option combo.
+    pub category_option_combos: BTreeMap<String, String>,
     /// A note for the next administrator.
     #[serde(default)]
     pub note: Option<String>,
@@ -189,6 +233,7 @@ pub(crate) fn parse(platform: Platform, value: &Value) -> Result<Outbound, Vec<V
                 );
             }
             check_services(tables.services.keys(), &mut problem);
+            check_reports(&tables.reports, &mut problem);
             Outbound::Dhis2(tables)
         }
         Platform::CpimsRecord => {
@@ -240,6 +285,90 @@ fn check_services<'a>(
                 format!("/services/{}", escape_token(service)),
                 "is not a Kinga service id (group.service)".into(),
             );
+        }
+    }
+}
+
+fn check_reports(
+    reports: &BTreeMap<String, Dhis2Report>,
+    problem: &mut impl FnMut(String, String),
+) {
+    const NOT_A_UID: &str = "is not a DHIS2 UID (11 letters and digits, a letter first)";
+    for (template, report) in reports {
+        let at = format!("/reports/{}", escape_token(template));
+        // A cell is (data element, combo, org unit): two tables sharing a
+        // data element, or two labels sharing a combo, would write one
+        // cell twice (and a zero of one would erase the other's count).
+        let mut elements_seen = std::collections::BTreeMap::new();
+        for (key, uid) in [
+            ("data_set", &report.data_set),
+            ("org_unit", &report.org_unit),
+        ] {
+            if !is_dhis2_uid(uid) {
+                problem(format!("{at}/{key}"), NOT_A_UID.into());
+            }
+        }
+        for (county, uid) in &report.org_units {
+            if !is_dhis2_uid(uid) {
+                problem(
+                    format!("{at}/org_units/{}", escape_token(county)),
+                    NOT_A_UID.into(),
+                );
+            }
+        }
+        for (id, table) in &report.tables {
+            let at = format!("{at}/tables/{}", escape_token(id));
+            match (&table.data_element, &table.data_element_by) {
+                (Some(uid), None) if table.data_elements.is_empty() => {
+                    if !is_dhis2_uid(uid) {
+                        problem(format!("{at}/data_element"), NOT_A_UID.into());
+                    }
+                }
+                (None, Some(_)) if !table.data_elements.is_empty() => {
+                    for (label, uid) in &table.data_elements {
+                        if !is_dhis2_uid(uid) {
+                            problem(
+                                format!("{at}/data_elements/{}", escape_token(label)),
+                                NOT_A_UID.into(),
+                            );
+                        }
+                    }
+                }
+                _ => problem(
+                    at.clone(),
+                    "needs data_element, or data_element_by with data_elements, not both".into(),
+                ),
+            }
+            if table.category_option_combos.is_empty() {
+                problem(
+                    format!("{at}/category_option_combos"),
+                    "is empty: a table without other dimensions maps \"\" to the default combo"
+                        .into(),
+                );
+            }
+            let mut combos_seen = std::collections::BTreeSet::new();
+            for (labels, uid) in &table.category_option_combos {
+                let pointer = format!("{at}/category_option_combos/{}", escape_token(labels));
+                if !is_dhis2_uid(uid) {
+                    problem(pointer, NOT_A_UID.into());
+                } else if !combos_seen.insert(uid) {
+                    problem(pointer, "names a combo another combination of labels of this table names: their counts would overwrite each other".into());
+                }
+            }
+            let elements = table
+                .data_element
+                .iter()
+                .chain(table.data_elements.values());
+            for uid in elements {
+                if let Some(other) = elements_seen.insert(uid.clone(), at.clone()) {
+                    problem(
+                        at.clone(),
+                        format!(
+                            "shares data element {uid} with {other}: their cells would overwrite each other"
+                        ),
+                    );
+                }
+            }
         }
     }
 }
