@@ -8,6 +8,7 @@ mod convert;
 mod demo;
 mod devkit;
 mod keys;
+mod outbox;
 mod plugins;
 mod profiles;
 mod report;
@@ -115,6 +116,9 @@ pub enum Command {
     /// (checked and audited) or reset one.
     #[command(subcommand)]
     Profiles(profiles::ProfilesCommand),
+    /// Deliveries to Primero waiting or failed; replay failed ones.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCommand),
     /// Write synthetic canonical cases as JSON Lines (no real data, ever).
     Synth(synth::SynthArgs),
     /// Show Kinga at work: screen, route and report on a synthetic caseload.
@@ -209,6 +213,7 @@ pub fn run() -> ExitCode {
         Command::Synth(args) => synth::run(args, &errors),
         Command::Convert(args) => convert::run(&cli.global, args, &errors),
         Command::Profiles(command) => profiles::run(&cli.global, command, &errors),
+        Command::Outbox(command) => outbox::run(&cli.global, command, &errors),
         Command::Audit(command) => audit::run(&cli.global, command, &errors),
         Command::Replay(args) => audit::replay(&cli.global, args, &errors),
         Command::Demo(args) => demo::run(&cli.global, args, &errors),

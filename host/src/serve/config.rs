@@ -69,6 +69,9 @@ pub struct ServeConfig {
     /// The API tokens, stored as SHA-256 hashes.
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
+    /// Primero's webhook, and writing answers back to Primero.
+    #[serde(default)]
+    pub primero: Option<super::primero::PrimeroConfig>,
 }
 
 /// Certificate chain and private key, PEM files.
@@ -236,6 +239,7 @@ impl Default for ServeConfig {
             reload_interval_seconds: default_reload_interval(),
             limits: HttpLimits::default(),
             tokens: Vec::new(),
+            primero: None,
         }
     }
 }
@@ -258,6 +262,12 @@ impl ServeConfig {
                 path: shown(),
                 cause: Box::new(cause),
             })?;
+        if let (Some(write), Some(dir)) = (
+            config.primero.as_mut().and_then(|p| p.write_back.as_mut()),
+            path.parent(),
+        ) {
+            write.password_file = dir.join(&write.password_file);
+        }
         if let (Some(tls), Some(dir)) = (config.tls.as_mut(), path.parent()) {
             tls.cert = dir.join(&tls.cert);
             tls.key = dir.join(&tls.key);
@@ -287,6 +297,9 @@ impl ServeConfig {
                     ));
                 }
             }
+        }
+        if let Some(primero) = &self.primero {
+            primero.check()?;
         }
         let mut principals = std::collections::HashSet::new();
         let mut hashes = std::collections::HashSet::new();
@@ -398,7 +411,7 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
+    pub(crate) fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
         ConfigError::Invalid {
             key: key.into(),
             problem: problem.into(),

@@ -57,6 +57,15 @@ pub async fn run(config: ServeConfig, live: LiveHost) -> Result<(), ServeError> 
         None => None,
     };
     let app = App::new(config, live);
+    let worker = match &app.config.primero {
+        Some(primero) => {
+            let dir = app.store.as_ref().map(|s| s.dir().to_path_buf());
+            let primero = super::primero::Primero::new(primero, dir.as_deref())?;
+            let _ = app.primero.set(Arc::new(primero));
+            super::primero::spawn_worker(Arc::clone(&app))
+        }
+        None => None,
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let graceful = Arc::new(GracefulShutdown::new());
     let connections = Arc::new(tokio::sync::Semaphore::new(
@@ -102,6 +111,12 @@ pub async fn run(config: ServeConfig, live: LiveHost) -> Result<(), ServeError> 
         let _ = task.await;
     }
     reloader.abort();
+    if let Some(primero) = app.primero.get() {
+        // The worker finishes the request in hand; what is left stays in
+        // the outbox for the next start.
+        primero.stop();
+    }
+    drop(worker);
     let Ok(graceful) = Arc::try_unwrap(graceful) else {
         unreachable!("the accept loops, the only other holders, have ended")
     };

@@ -99,6 +99,15 @@ pub struct Metrics {
     pub in_flight: Gauge,
     /// The administration state revision being served.
     pub revision: Gauge,
+    /// Primero webhooks by what became of them.
+    pub primero_webhooks: Family<ResultLabels, Counter>,
+    /// Outbox deliveries to Primero by result (`delivered` per request,
+    /// `retry`, `refused`, `failed`).
+    pub outbox_deliveries: Family<ResultLabels, Counter>,
+    /// Deliveries waiting in the outbox.
+    pub outbox_pending: Gauge,
+    /// Deliveries that failed for good (`kinga outbox replay`).
+    pub outbox_failed: Gauge,
 }
 
 impl Default for Metrics {
@@ -126,6 +135,30 @@ impl Metrics {
         let plugin_held = Family::<PluginLabels, Gauge>::default();
         let in_flight = Gauge::default();
         let revision = Gauge::default();
+        let primero_webhooks = Family::<ResultLabels, Counter>::default();
+        let outbox_deliveries = Family::<ResultLabels, Counter>::default();
+        let outbox_pending = Gauge::default();
+        let outbox_failed = Gauge::default();
+        registry.register(
+            "primero_webhooks",
+            "Primero webhooks by result (queued, answered, own-update, refused, unauthenticated, failed)",
+            primero_webhooks.clone(),
+        );
+        registry.register(
+            "outbox_deliveries",
+            "Outbox deliveries to Primero by result (delivered, retry, refused, failed)",
+            outbox_deliveries.clone(),
+        );
+        registry.register(
+            "outbox_pending",
+            "Deliveries to Primero waiting in the outbox",
+            outbox_pending.clone(),
+        );
+        registry.register(
+            "outbox_failed",
+            "Deliveries to Primero that failed for good: kinga outbox replay puts them back",
+            outbox_failed.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -190,6 +223,10 @@ impl Metrics {
             plugin_held,
             in_flight,
             revision,
+            primero_webhooks,
+            outbox_deliveries,
+            outbox_pending,
+            outbox_failed,
         }
     }
 

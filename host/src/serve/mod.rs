@@ -39,6 +39,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod plugins;
+pub mod primero;
 pub mod problem;
 pub mod profiles;
 pub mod refusals;
@@ -103,6 +104,8 @@ pub struct App {
     pub refusals: refusals::RefusalTally,
     /// The compiled mapping profile in use per platform (`?from=`).
     pub profiles: source::ProfileCache,
+    /// Primero's webhook and write-back, when configured (set at start).
+    pub primero: std::sync::OnceLock<Arc<primero::Primero>>,
 }
 
 impl App {
@@ -127,6 +130,7 @@ impl App {
             draining: AtomicBool::new(false),
             refusals: refusals::RefusalTally::default(),
             profiles: source::ProfileCache::default(),
+            primero: std::sync::OnceLock::new(),
         })
     }
 
@@ -298,6 +302,7 @@ pub fn public_router(app: Arc<App>) -> Router {
     );
     let mut router = Router::new()
         .route("/v1/openapi.json", get(openapi_document))
+        .route("/v1/hooks/primero", post(primero::hook::primero))
         .merge(evaluate)
         .merge(read)
         .merge(administer)

@@ -8,6 +8,8 @@ mod contract;
 mod evaluate;
 mod operations;
 mod platforms;
+mod primero_flow;
+pub mod primero_standin;
 mod profiles;
 mod readme;
 mod security;

@@ -1,0 +1,264 @@
+//! Primero end to end, against the stand-in (`primero_standin.rs`):
+//! Primero's webhook in, Kinga's answer written back through Primero's
+//! API from the durable outbox: once, in order, after failures and
+//! restarts, and never again for Kinga's own update.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::primero_standin::StandIn;
+use super::server::{Options, Server, call, get};
+use crate::support::{assert_success, kinga_at, stdout};
+
+const API_KEY: &str = "synthetic-webhook-key";
+const USER: &str = "kinga_sync";
+const PASSWORD: &str = "synthetic-password";
+
+/// Primero's webhook body for the synthetic case, and the case as
+/// Primero's API holds it.
+fn webhook() -> (Value, Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/platforms/primero-2.json");
+    let body: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut case = body["data"].clone();
+    let map = case.as_object_mut().unwrap();
+    let id = map.remove("record_id").unwrap();
+    map.remove("record_type");
+    map.remove("hostname");
+    map.insert("id".into(), id);
+    (body, case)
+}
+
+fn sha256(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A server writing back to `standin`, with its administration directory
+/// `home` (kept across restarts).
+fn server(standin: &StandIn, home: tempfile::TempDir, login: &str, retry_ms: u64) -> Server {
+    let secrets = home.path().join("primero-password");
+    std::fs::write(&secrets, format!("{PASSWORD}\n")).unwrap();
+    let config = format!(
+        "[primero]\nwebhook_auth = \"api_key\"\nwebhook_secret_sha256 = \"{}\"\n\n[primero.write_back]\nbase_url = \"{}\"\nuser = \"{USER}\"\npassword_file = \"{}\"\nlogin = \"{login}\"\nretry_initial_ms = {retry_ms}\nretry_max_seconds = 2\nmax_attempts = 6\n",
+        sha256(API_KEY),
+        standin.url,
+        secrets.display()
+    );
+    Server::start_with(Options {
+        config: &config,
+        home: Some(home),
+        ..Options::default()
+    })
+}
+
+fn post_webhook(server: &Server, body: &Value, key: &str) -> super::server::Answer {
+    call(
+        "POST",
+        &server.url("/v1/hooks/primero"),
+        None,
+        &[("content-type", "application/json"), ("x-api-key", key)],
+        Some(body.to_string().as_bytes()),
+    )
+}
+
+fn metric(server: &Server, line_start: &str) -> f64 {
+    let text = get(&server.ops_url("/metrics"), None).text;
+    text.lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Waits until the metric reaches `value` (the worker updates it after
+/// each look at the outbox).
+fn wait_for_metric(server: &Server, line_start: &str, value: f64) {
+    let start = std::time::Instant::now();
+    while metric(server, line_start) != value {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{line_start} never reached {value}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_webhook_is_answered_in_primero_once_even_when_it_comes_again() {
+    let (body, case) = webhook();
+    let id = case["id"].as_str().unwrap().to_owned();
+    let before = case["services_section"].as_array().unwrap().len();
+    let standin = StandIn::start(vec![case], USER, PASSWORD);
+    let server = server(&standin, tempfile::tempdir().unwrap(), "token", 100);
+    // Like Primero, the stand-in sends a webhook after each update.
+    standin.state.lock().unwrap().webhook = Some((server.url("/v1/hooks/primero"), API_KEY.into()));
+
+    post_webhook(&server, &body, "not-the-key").problem(401, "unauthenticated");
+    let answer = post_webhook(&server, &body, API_KEY);
+    assert_eq!(answer.status, 202, "{}", answer.text);
+    let answer = answer.json();
+    let referrals = answer["referrals"].as_array().unwrap().len();
+    assert_eq!(answer["outbox"]["queued"], json!(referrals + 2), "{answer}");
+    standin.wait_for("the rows and the transitions", |p| {
+        p.transitions.get(&id).map_or(0, Vec::len) == 2
+    });
+
+    // The same webhook again (Primero re-sent it, or a caseworker saved
+    // without a change): nothing new is queued.
+    let again = post_webhook(&server, &body, API_KEY).json();
+    assert_eq!(again["outbox"]["queued"], json!(0), "{again}");
+    assert_eq!(again["outbox"]["already"], json!(referrals + 2));
+    std::thread::sleep(Duration::from_secs(2));
+    let state = standin.state.lock().unwrap();
+    assert_eq!(
+        state.rows(&id).len(),
+        before + referrals,
+        "one row per referral"
+    );
+    assert_eq!(state.patches_ok(), referrals, "each row written once");
+    assert_eq!(state.transitions[&id].len(), 2, "each transition once");
+    assert_eq!(state.logins_made, 1, "one login, reused");
+    let rows = state.rows(&id);
+    let psychosocial = rows
+        .iter()
+        .find(|r| {
+            r["service_type"] == json!("psychosocial_service")
+                && r.get("unique_id")
+                    .is_some_and(|u| u.as_str().unwrap().len() == 36)
+                && r["service_referral_notes"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("[Kinga"))
+        })
+        .expect("Kinga's psychosocial row");
+    assert_eq!(psychosocial["service_status_referred"], json!(true));
+    drop(state);
+
+    // Kinga's own update came back as a webhook and was not evaluated.
+    assert!(
+        metric(
+            &server,
+            "kinga_primero_webhooks_total{result=\"own-update\"}"
+        ) >= 1.0
+    );
+    assert_eq!(metric(&server, "kinga_outbox_pending "), 0.0);
+    assert_eq!(
+        metric(
+            &server,
+            "kinga_outbox_deliveries_total{result=\"delivered\"}"
+        ),
+        (referrals + 2) as f64
+    );
+    let log = server.log();
+    for value in ["Synthetic", "Malindi", "9d3e7b14"] {
+        assert!(!log.contains(value), "a case value in the log: {value}");
+    }
+}
+
+/// The webhook, its case id, and a stand-in holding the case whose next
+/// write requests answer `failures` (status, `Retry-After`).
+fn failing_standin(
+    failures: impl IntoIterator<Item = (u16, Option<u64>)>,
+) -> (Value, String, StandIn) {
+    let (body, case) = webhook();
+    let id = case["id"].as_str().unwrap().to_owned();
+    let standin = StandIn::start(vec![case], USER, PASSWORD);
+    standin.state.lock().unwrap().fail_next.extend(failures);
+    (body, id, standin)
+}
+
+#[test]
+fn a_failure_then_a_success_delivers_once_and_retry_after_is_honoured() {
+    let (body, id, standin) = failing_standin([(500, None), (429, Some(1))]);
+    let server = server(&standin, tempfile::tempdir().unwrap(), "basic", 50);
+    let answer = post_webhook(&server, &body, API_KEY).json();
+    let referrals = answer["referrals"].as_array().unwrap().len();
+    standin.wait_for("the transitions", |p| {
+        p.transitions.get(&id).map_or(0, Vec::len) == 2
+    });
+    let state = standin.state.lock().unwrap();
+    let statuses: Vec<u16> = state.writes.iter().map(|w| w.2).collect();
+    assert_eq!(&statuses[..3], [500, 429, 200], "{statuses:?}");
+    let waited = state.writes[2].3.duration_since(state.writes[1].3);
+    assert!(
+        waited >= Duration::from_secs(1),
+        "Retry-After: 1 waited {waited:?}"
+    );
+    assert_eq!(state.patches_ok(), referrals, "each row once");
+    assert_eq!(state.logins_made, 0, "Basic: no login");
+}
+
+#[test]
+fn a_pending_delivery_survives_a_restart_and_a_failed_one_is_replayed() {
+    // Primero is down for a while.
+    let (body, id, standin) = failing_standin(std::iter::repeat_n((503, None), 1000));
+    let mut first = server(&standin, tempfile::tempdir().unwrap(), "basic", 200);
+    let answer = post_webhook(&first, &body, API_KEY);
+    assert_eq!(answer.status, 202, "{}", answer.text);
+    standin.wait_for("a failed attempt", |p| !p.writes.is_empty());
+    let home = std::mem::replace(&mut first.home, tempfile::tempdir().unwrap());
+    assert_eq!(first.stop(), Some(0));
+    let listed = kinga_at(home.path(), &["outbox", "list", "--json"]);
+    assert_success(&listed);
+    let listed: Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    let pending = listed["deliveries"].as_array().unwrap();
+    assert_eq!(pending.len(), 1, "{listed}");
+    assert_eq!(pending[0]["delivered"], json!(0));
+    assert!(pending[0]["last_error"].as_str().unwrap().contains("503"));
+
+    // Primero is back; so is Kinga.
+    standin.state.lock().unwrap().fail_next.clear();
+    let second = server(&standin, home, "basic", 200);
+    standin.wait_for("the transitions after the restart", |p| {
+        p.transitions.get(&id).map_or(0, Vec::len) == 2
+    });
+    wait_for_metric(&second, "kinga_outbox_pending ", 0.0);
+
+    // A delivery Primero refuses for good waits in the failed ones until
+    // it is replayed.
+    let other_id = "00000000-0000-4000-8000-0000000000a2";
+    let mut other = body.clone();
+    other["data"]["record_id"] = json!(other_id);
+    let mut other_case = standin.state.lock().unwrap().cases[&id].clone();
+    other_case["id"] = json!(other_id);
+    other_case["services_section"] = json!([]);
+    {
+        let mut state = standin.state.lock().unwrap();
+        state.cases.insert(other_id.into(), other_case);
+        state.fail_next.push_back((422, None));
+    }
+    let answer = post_webhook(&second, &other, API_KEY);
+    assert_eq!(answer.status, 202, "{}", answer.text);
+    let home = second.home.path().to_path_buf();
+    let failed = |home: &Path| -> Vec<Value> {
+        let listed = kinga_at(home, &["outbox", "list", "--failed", "--json"]);
+        serde_json::from_str::<Value>(&stdout(&listed)).unwrap()["deliveries"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let start = std::time::Instant::now();
+    while failed(&home).is_empty() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let listed = failed(&home);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(
+        listed[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 422: errors.models.case.service_type"),
+        "{listed:?}"
+    );
+    wait_for_metric(&second, "kinga_outbox_failed ", 1.0);
+    let replay = kinga_at(&home, &["outbox", "replay", "--all"]);
+    assert_success(&replay);
+    standin.wait_for("the replayed delivery", |p| {
+        p.transitions.get(other_id).map_or(0, Vec::len) == 2
+    });
+    assert!(failed(&home).is_empty());
+}
