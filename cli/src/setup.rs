@@ -10,17 +10,27 @@ use super::{EXIT_BAD_INPUT, EXIT_FAILED, Global};
 /// `info` for the service, which logs one JSON object per line). Logs carry
 /// plugin ids, codes, counts and durations, never case data.
 pub fn init_logging(service: bool) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let default = if service { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KINGA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // Below info, only Kinga's own logs, whatever KINGA_LOG asks: a
+    // library's debug and trace output (an HTTP client's hex dump of a
+    // response, say) can carry a platform's case data.
+    let own_below_info = tracing_subscriber::filter::filter_fn(|meta| {
+        *meta.level() <= tracing::Level::INFO || meta.target().starts_with("kinga")
+    });
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(own_below_info);
     let _ = if service {
-        builder.json().flatten_event(true).try_init()
+        registry.with(layer.json().flatten_event(true)).try_init()
     } else {
-        builder.try_init()
+        registry.with(layer).try_init()
     };
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests of the host, the CLI and the plugins, through real
 //! components built from source by `kinga-artifacts`.
 
+mod adapter_logs;
 mod adapters;
 mod admin;
 mod breaker;

@@ -62,6 +62,8 @@ pub struct Options<'a> {
     pub home: Option<tempfile::TempDir>,
     /// More arguments after `serve`.
     pub args: &'a [&'a str],
+    /// Environment variables for the server.
+    pub env: &'a [(&'a str, &'a str)],
 }
 
 impl Server {
@@ -110,6 +112,7 @@ impl Server {
             .args(options.args)
             .env_remove("KINGA_LISTEN")
             .env_remove("KINGA_OPS_LISTEN")
+            .envs(options.env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
