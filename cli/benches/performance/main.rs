@@ -10,12 +10,15 @@
 //! 4. Reports: `baf-quarterly` streamed over 100,000 and 1,000,000 cases
 //!    by the `kinga` binary, with the peak resident memory of each run.
 //! 5. The service: `POST /v1/eligibility` under `oha` on loopback.
+//! 6. The platform adapters: mapping a Primero record against evaluating
+//!    its case.
 //!
 //! `KINGA_BENCH_QUICK=1` runs a smaller version of each (for a smoke test);
 //! `KINGA_BENCH_ONLY=1,3` runs only those sections; `KINGA_BENCH_CACHE=DIR`
 //! keeps the compiled plugins between runs (for profiling).
 //! The method and the latest figures are in `docs/performance.md`.
 
+mod adapters;
 mod measure;
 mod native;
 #[allow(dead_code, reason = "each includer uses part of it")]
@@ -142,6 +145,9 @@ fn main() {
     }
     if wanted(5) {
         service::run(cache, sizes.service_seconds, &mut table);
+    }
+    if wanted(6) {
+        adapters::run(&host, sizes.isolated, as_of(), &mut table);
     }
     table.print(&machine());
 }

@@ -56,6 +56,62 @@ pub(crate) fn map_record(
     record: &Value,
     at: &str,
 ) -> Result<ValidCase, Vec<Violation>> {
+    let (mut case, mut run) = fill(profile, record, at);
+    let ids = run.kept_ids();
+    if !run.problems.is_empty() {
+        run.problems.truncate(MAX_PROBLEMS);
+        return Err(run.problems);
+    }
+    let mut mapping = Map::new();
+    mapping.insert("platform".into(), json!(profile.platform().name()));
+    mapping.insert("profile".into(), json!(profile.id()));
+    if !at.is_empty() {
+        mapping.insert("record".into(), json!(at));
+    }
+    if !ids.is_empty() {
+        mapping.insert("ids".into(), Value::Object(ids));
+    }
+    mapping.insert("timezone".into(), json!(profile.document.timezone));
+    // The provenance moves into the case; a case the schema refuses (rare:
+    // the profile's checks admit little it could refuse) is mapped again
+    // to say where each refused value came from.
+    mapping.insert(
+        "fields".into(),
+        Value::Object(std::mem::take(&mut run.provenance)),
+    );
+    let mut extensions = Map::new();
+    extensions.insert("kinga_mapping".into(), Value::Object(mapping));
+    case["extensions"] = Value::Object(extensions);
+    let case = ordered(case);
+    ValidCase::from_value(case)
+        .map_err(|rejection| fill(profile, record, at).1.translate(rejection))
+}
+
+/// Every member the case schema requires outside rows (nested objects'
+/// too), in the order they are checked; read from the schema once.
+fn required_outside_rows() -> &'static [String] {
+    static REQUIRED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    REQUIRED.get_or_init(|| {
+        let mut found = Vec::new();
+        let mut objects = vec![String::new()];
+        while let Some(object) = objects.pop() {
+            for member in canonical::required_members(&object, None) {
+                if matches!(
+                    canonical::field(&member, None).map(|f| f.kind),
+                    Some(Kind::Object)
+                ) {
+                    objects.push(member.clone());
+                }
+                found.push(member);
+            }
+        }
+        found
+    })
+}
+
+/// The case the record's fields and collections give (without its
+/// provenance in `extensions`), and the run that made it.
+fn fill<'a>(profile: &'a Profile, record: &'a Value, at: &'a str) -> (Value, Run<'a>) {
     let mut run = Run {
         profile,
         record,
@@ -77,25 +133,7 @@ pub(crate) fn map_record(
         run.collection(&mut case, collection);
     }
     run.required(&case);
-    let ids = run.kept_ids();
-    if !run.problems.is_empty() {
-        run.problems.truncate(MAX_PROBLEMS);
-        return Err(run.problems);
-    }
-    let mut mapping = Map::new();
-    mapping.insert("platform".into(), json!(profile.platform().name()));
-    mapping.insert("profile".into(), json!(profile.id()));
-    if !at.is_empty() {
-        mapping.insert("record".into(), json!(at));
-    }
-    if !ids.is_empty() {
-        mapping.insert("ids".into(), Value::Object(ids));
-    }
-    mapping.insert("timezone".into(), json!(profile.document.timezone));
-    mapping.insert("fields".into(), Value::Object(run.provenance.clone()));
-    case["extensions"] = json!({ "kinga_mapping": mapping });
-    let case = ordered(case);
-    ValidCase::from_value(case).map_err(|rejection| run.translate(rejection))
+    (case, run)
 }
 
 impl<'a> Run<'a> {
@@ -543,7 +581,10 @@ impl<'a> Run<'a> {
                 .collect(),
             value => vec![(relative.to_owned(), canonical.to_owned(), value)],
         };
-        for (relative, canonical, value) in members {
+        // Each member gets the provenance; the last one takes it.
+        let last = members.len().saturating_sub(1);
+        let mut provenance = Some(provenance);
+        for (index, (relative, canonical, value)) in members.into_iter().enumerate() {
             let slot = slot(target, &relative);
             match slot {
                 Some(slot) if slot.is_null() => *slot = value,
@@ -555,15 +596,9 @@ impl<'a> Run<'a> {
                         .and_then(|p| p.get("from"))
                         .map(|f| f.to_string())
                         .unwrap_or_default();
-                    let now = provenance
-                        .get("from")
-                        .map(|f| f.to_string())
-                        .unwrap_or_default();
-                    let pointer = provenance
-                        .get("from")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned();
+                    let from = provenance.as_ref().and_then(|p| p.get("from"));
+                    let now = from.map(|f| f.to_string()).unwrap_or_default();
+                    let pointer = from.and_then(Value::as_str).unwrap_or_default().to_owned();
                     self.problem(
                         &pointer,
                         format!("gives {canonical} a different value than {earlier} did (from {now}): the record contradicts itself"),
@@ -572,8 +607,13 @@ impl<'a> Run<'a> {
                 }
                 None => continue,
             }
+            let taken = if index == last {
+                provenance.take()
+            } else {
+                provenance.clone()
+            };
             self.provenance
-                .insert(canonical, Value::Object(provenance.clone()));
+                .insert(canonical, Value::Object(taken.unwrap_or_default()));
         }
     }
 
@@ -582,7 +622,7 @@ impl<'a> Run<'a> {
             Lookup::Found(rows) => rows,
             Lookup::Absent(_) => return,
         };
-        let required = canonical::required_members("", Some(&collection.canonical));
+        let required = &collection.required;
         let mut mapped = Vec::new();
         for (row, row_pointer) in rows {
             let index = mapped.len();
@@ -603,7 +643,7 @@ impl<'a> Run<'a> {
                     .retain(|k, _| !k.starts_with(&format!("{prefix}/")));
                 continue;
             }
-            for member in &required {
+            for member in required {
                 if out.pointer(member).is_none() {
                     let at = self.absent[absent_before..]
                         .iter()
@@ -675,33 +715,25 @@ impl<'a> Run<'a> {
 
     /// Every required canonical field (outside rows) has a value.
     fn required(&mut self, case: &Value) {
-        let mut objects = vec![String::new()];
-        while let Some(object) = objects.pop() {
-            for member in canonical::required_members(&object, None) {
-                if matches!(
-                    canonical::field(&member, None).map(|f| f.kind),
-                    Some(Kind::Object)
-                ) {
-                    objects.push(member.clone());
-                }
-                if case.pointer(&member).is_some() || member == "/case_id" {
-                    continue;
-                }
-                let absent = self
-                    .absent
-                    .iter()
-                    .find(|(c, _, _)| *c == member || member.starts_with(&format!("{c}/")))
-                    .cloned();
-                match absent {
-                    Some((_, at, sources)) => self.problem(
-                        &at,
-                        format!("is empty or missing, and {member}, which the case requires, comes from it ({sources})"),
-                    ),
-                    None => self.problem(
-                        "",
-                        format!("gives {member} no value, which the case requires"),
-                    ),
-                }
+        for member in required_outside_rows() {
+            let member = member.as_str();
+            if case.pointer(member).is_some() || member == "/case_id" {
+                continue;
+            }
+            let absent = self
+                .absent
+                .iter()
+                .find(|(c, _, _)| *c == member || member.starts_with(&format!("{c}/")))
+                .cloned();
+            match absent {
+                Some((_, at, sources)) => self.problem(
+                    &at,
+                    format!("is empty or missing, and {member}, which the case requires, comes from it ({sources})"),
+                ),
+                None => self.problem(
+                    "",
+                    format!("gives {member} no value, which the case requires"),
+                ),
             }
         }
     }

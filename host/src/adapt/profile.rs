@@ -313,6 +313,8 @@ pub(crate) struct CompiledCollection {
     pub canonical: String,
     pub rows: SourcePath,
     pub fields: Vec<CompiledField>,
+    /// The members each row requires (read from the case schema once).
+    pub required: Vec<String>,
 }
 
 /// Why a profile was refused: each problem with its pointer in the profile.
@@ -513,6 +515,7 @@ fn compile(document: ProfileDocument) -> Result<Profile, ProfileRejection> {
         );
         if let Some(rows) = rows {
             collections.push(CompiledCollection {
+                required: canonical::required_members("", Some(&collection.canonical)),
                 canonical: collection.canonical.clone(),
                 rows,
                 fields: row_fields,

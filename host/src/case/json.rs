@@ -94,10 +94,20 @@ pub fn escape_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
-fn pointer_of(path: &[String]) -> String {
+fn pointer_of(path: &[Segment]) -> String {
     path.iter()
-        .map(|t| format!("/{}", escape_token(t)))
+        .map(|segment| match segment {
+            Segment::Key(key) => format!("/{}", escape_token(key)),
+            Segment::Index(index) => format!("/{index}"),
+        })
         .collect()
+}
+
+/// One step of the path to the value being parsed: kept without
+/// formatting (a pointer is only made for an error).
+enum Segment {
+    Key(String),
+    Index(usize),
 }
 
 /// serde_json's message, which names the problem and the line and column but
@@ -112,7 +122,7 @@ fn syntax_message(e: &serde_json::Error) -> String {
 }
 
 struct ParseState {
-    path: RefCell<Vec<String>>,
+    path: RefCell<Vec<Segment>>,
     failure: RefCell<Option<JsonError>>,
     max_depth: usize,
 }
@@ -197,7 +207,10 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
         let depth = self.enter::<A::Error>()?;
         let mut items = Vec::new();
         loop {
-            self.state.path.borrow_mut().push(items.len().to_string());
+            self.state
+                .path
+                .borrow_mut()
+                .push(Segment::Index(items.len()));
             let next = seq.next_element_seed(StrictSeed {
                 state: self.state,
                 depth,
@@ -215,8 +228,11 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
         let depth = self.enter::<A::Error>()?;
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            self.state.path.borrow_mut().push(key.clone());
-            if object.contains_key(&key) {
+            let duplicate = object.contains_key(&key);
+            // The key waits in the path while its value is parsed (no
+            // copy), and comes back out for the object.
+            self.state.path.borrow_mut().push(Segment::Key(key));
+            if duplicate {
                 return Err(self
                     .state
                     .fail("duplicate key: a key may appear only once in an object".into()));
@@ -225,8 +241,9 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
                 state: self.state,
                 depth,
             })?;
-            self.state.path.borrow_mut().pop();
-            object.insert(key, value);
+            if let Some(Segment::Key(key)) = self.state.path.borrow_mut().pop() {
+                object.insert(key, value);
+            }
         }
         Ok(Value::Object(object))
     }
