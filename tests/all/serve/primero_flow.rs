@@ -138,12 +138,16 @@ fn a_webhook_is_answered_in_primero_once_even_when_it_comes_again() {
     assert_eq!(psychosocial["service_status_referred"], json!(true));
     drop(state);
 
-    // Kinga's own update came back as a webhook and was not evaluated.
+    // Kinga's own updates came back as webhooks: evaluated, they queued
+    // nothing (the PATCH count above stayed one per row).
+    let metrics = get(&server.ops_url("/metrics"), None).text;
+    let webhooks: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("kinga_primero_webhooks_total"))
+        .collect();
     assert!(
-        metric(
-            &server,
-            "kinga_primero_webhooks_total{result=\"own-update\"}"
-        ) >= 1.0
+        metric(&server, "kinga_primero_webhooks_total{result=\"queued\"}") >= 3.0,
+        "{webhooks:?}"
     );
     assert_eq!(metric(&server, "kinga_outbox_pending "), 0.0);
     assert_eq!(
@@ -261,4 +265,117 @@ fn a_pending_delivery_survives_a_restart_and_a_failed_one_is_replayed() {
         p.transitions.get(other_id).map_or(0, Vec::len) == 2
     });
     assert!(failed(&home).is_empty());
+}
+
+#[test]
+fn a_referral_primero_saved_but_did_not_confirm_is_not_sent_twice() {
+    let (body, id, standin) = failing_standin([]);
+    standin.state.lock().unwrap().fail_after_save.push_back(500);
+    let server = server(&standin, tempfile::tempdir().unwrap(), "basic", 50);
+    assert_eq!(post_webhook(&server, &body, API_KEY).status, 202);
+    standin.wait_for("the transitions", |p| {
+        p.transitions.get(&id).map_or(0, Vec::len) == 2
+    });
+    wait_for_metric(&server, "kinga_outbox_pending ", 0.0);
+    let state = standin.state.lock().unwrap();
+    // The 500 came after Primero saved the referral: Kinga asked before
+    // sending it again, and found it.
+    assert_eq!(
+        state.transitions[&id].len(),
+        2,
+        "{:?}",
+        state.transitions[&id]
+    );
+    assert!(state.writes.iter().any(|w| w.2 == 500));
+}
+
+#[test]
+fn a_failed_delivery_replayed_late_never_overwrites_a_newer_one() {
+    let (body, id, standin) = failing_standin([(422, None)]);
+    let server = server(&standin, tempfile::tempdir().unwrap(), "basic", 50);
+    assert_eq!(post_webhook(&server, &body, API_KEY).status, 202);
+    let home = server.home.path().to_path_buf();
+    let failed = |home: &Path| -> usize {
+        let listed = kinga_at(home, &["outbox", "list", "--failed", "--json"]);
+        serde_json::from_str::<Value>(&stdout(&listed)).unwrap()["deliveries"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let start = std::time::Instant::now();
+    while failed(&home) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "never failed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The administrator maps the psychosocial provider to another agency;
+    // the next webhook delivers rows with it.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/primero-cpims-plus.json");
+    let mut profile: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    profile["outbound"]["agencies"]["kilifi-psychosocial"] = json!("agency-sample-other");
+    profile["outbound"]["agencies"]["kwale-psychosocial"] = json!("agency-sample-other");
+    let file = home.join("edited.json");
+    std::fs::write(&file, profile.to_string()).unwrap();
+    let set = kinga_at(
+        &home,
+        &[
+            "profiles",
+            "set",
+            "primero",
+            file.to_str().unwrap(),
+            "--reason",
+            "new agency",
+            "--actor",
+            "amina",
+        ],
+    );
+    assert_success(&set);
+    // Wait until this server serves the new state.
+    let start = std::time::Instant::now();
+    while get(
+        &server.url("/v1/profiles/primero"),
+        Some(&server.tokens.evaluator),
+    )
+    .json()["set_by"]["source"]
+        != json!("administrator")
+    {
+        assert!(start.elapsed() < Duration::from_secs(20), "never reloaded");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(post_webhook(&server, &body, API_KEY).status, 202);
+    standin.wait_for("the newer delivery", |p| {
+        p.transitions.get(&id).map_or(0, Vec::len) == 2
+    });
+    let agency_of_psychosocial = |standin: &StandIn| -> Value {
+        standin
+            .state
+            .lock()
+            .unwrap()
+            .rows(&id)
+            .iter()
+            .find(|r| {
+                r["service_type"] == json!("psychosocial_service")
+                    && r["service_referral_notes"]
+                        .as_str()
+                        .is_some_and(|n| n.starts_with("[Kinga"))
+            })
+            .map(|r| r["service_implementing_agency"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        agency_of_psychosocial(&standin),
+        json!("agency-sample-other")
+    );
+    let patches = standin.state.lock().unwrap().patches_ok();
+
+    // The old delivery, replayed now, finds every row written by a newer
+    // one: nothing is sent.
+    assert_success(&kinga_at(&home, &["outbox", "replay", "--all"]));
+    wait_for_metric(&server, "kinga_outbox_pending ", 0.0);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(failed(&home), 0);
+    assert_eq!(standin.state.lock().unwrap().patches_ok(), patches);
+    assert_eq!(
+        agency_of_psychosocial(&standin),
+        json!("agency-sample-other")
+    );
 }

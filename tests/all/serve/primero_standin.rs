@@ -8,7 +8,8 @@
 //! - every other route takes HTTP Basic or that bearer token, else 401;
 //! - `PATCH /api/v2/cases/:id` merges `services_section` rows by
 //!   `unique_id` (a row without a known one is appended; `_destroy`
-//!   removes), strips `mark_synced*`, sets `last_updated_by`; an unknown
+//!   removes), recomputes each row's `service_implemented`, strips
+//!   `mark_synced*`, sets `last_updated_by`; an unknown
 //!   `service_type` is a 422 `{"errors": [{code, resource, message,
 //!   detail}]}`;
 //! - `POST /api/v2/cases/:id/referrals` refuses (422) without consent
@@ -34,19 +35,24 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-/// The service types of Primero's seed `lookup-service-type`.
+/// The service types of Primero's seed `lookup-service-type` (as the
+/// research lists them, `seunification` [sic] included).
 const SERVICE_TYPES: &[&str] = &[
     "child_protection_service",
     "education_service",
-    "family_reunification_service",
-    "family_based_care_service",
+    "family_mediation_service",
+    "family_seunification_service",
+    "food_service",
     "health_medical_service",
     "legal_assistance_service",
     "livelihoods_service",
-    "psychosocial_service",
-    "safehouse_service",
-    "police_other_service",
+    "nfi_clothes_shoes_service",
     "other_service",
+    "police_other_service",
+    "psychosocial_service",
+    "registration_service",
+    "safehouse_service",
+    "water_sanitation_service",
 ];
 
 /// What the stand-in holds and saw.
@@ -62,6 +68,9 @@ pub struct Primero {
     logins: VecDeque<Instant>,
     /// Statuses the next write requests answer with (then normal again).
     pub fail_next: VecDeque<(u16, Option<u64>)>,
+    /// Statuses the next referral requests answer with after saving the
+    /// referral (Primero saved it, then failed or timed out answering).
+    pub fail_after_save: VecDeque<u16>,
     /// Every write request: (method, path, status, when).
     pub writes: Vec<(String, String, u16, Instant)>,
     /// Logins made, and those refused with 429.
@@ -309,6 +318,18 @@ async fn update(
                     (None, _) => merged.push(row),
                 }
             }
+            // Primero recomputes `service_implemented` on save: implemented
+            // iff the row has an implementation time (serviceable.rb).
+            for row in &mut merged {
+                let implemented = row
+                    .get("service_implemented_day_time")
+                    .is_some_and(|t| !t.is_null());
+                row["service_implemented"] = json!(if implemented {
+                    "implemented"
+                } else {
+                    "not_implemented"
+                });
+            }
             case["services_section"] = Value::Array(merged);
         }
         case["last_updated_by"] = json!(who);
@@ -398,6 +419,12 @@ async fn refer(
         "status": "in_progress",
     });
     transitions.push(transition.clone());
+    if let Some(status) = state.fail_after_save.pop_front() {
+        state
+            .writes
+            .push(("POST".into(), path, status, Instant::now()));
+        return StatusCode::from_u16(status).unwrap().into_response();
+    }
     state
         .writes
         .push(("POST".into(), path, 200, Instant::now()));

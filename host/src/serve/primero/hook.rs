@@ -10,15 +10,18 @@
 //! is 202, else 200 with the requests for the caller to send.
 //!
 //! Kinga's own write-back is an update, which Primero answers with another
-//! webhook: a webhook whose `last_updated_by` is Kinga's service account is
-//! acknowledged and not evaluated, and any other repeat finds its work in
-//! the ledger, so a webhook never leads to a second write of the same
-//! thing.
+//! webhook. It is evaluated like any other (Primero may have built its body
+//! after a caseworker's edit that came just before), and its work is found
+//! in the outbox's ledger: the same answer is never written twice, so the
+//! loop ends there. Webhooks are rate-limited per peer address, before
+//! their credentials are checked.
 
 use std::sync::Arc;
 
+use std::net::SocketAddr;
+
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -36,8 +39,25 @@ use crate::error::Error;
 use crate::runtime::host::EvalOptions;
 
 /// `POST /v1/hooks/primero`.
-pub async fn primero(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    let outcome = receive(Arc::clone(&app), headers, body).await;
+pub async fn primero(State(app): State<Arc<App>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_default();
+    let outcome = match app.rate.check(&format!("primero-webhook:{peer}")) {
+        Err(wait) => Err((
+            "rate-limited",
+            Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "too many requests: wait before trying again",
+            )
+            .retry_after(wait),
+        )),
+        Ok(()) => receive(Arc::clone(&app), parts.headers, body).await,
+    };
     let (label, response) = match outcome {
         Ok((label, status, body)) => (label, (status, axum::Json(body)).into_response()),
         Err((label, problem)) => (label, problem.into_response()),
@@ -124,18 +144,6 @@ fn answer(
 ) -> Received {
     let refused = |p| ("refused", p);
     let document = parse_json(bytes, app.config.limits.max_depth).map_err(refused)?;
-    if let Some(write) = &primero.config.write_back
-        && document
-            .pointer("/data/last_updated_by")
-            .and_then(Value::as_str)
-            == Some(&write.user)
-    {
-        return Ok((
-            "own-update",
-            StatusCode::ACCEPTED,
-            json!({"ignored": "own-update", "detail": "the case was last updated by Kinga's own write-back"}),
-        ));
-    }
     let (host, state) = app.live.current_with_state();
     let profile = app
         .profiles

@@ -5,7 +5,7 @@
 //!
 //! | part | file |
 //! |---|---|
-//! | the webhook: Primero's `x-api-key` or Basic auth, its wrapped body, Kinga's own updates ignored | `hook.rs` |
+//! | the webhook: Primero's `x-api-key` or Basic auth, its wrapped body, a rate limit per peer | `hook.rs` |
 //! | the outbox: one file per delivery, a ledger of what was delivered, work that is never sent twice | `outbox.rs` |
 //! | Primero's API: Basic or token login within Primero's login limit, what an answer means | `client.rs` |
 //! | the worker: delivery in order per case, backoff, `Retry-After`, dead letters | `worker.rs` |

@@ -43,9 +43,22 @@ pub struct Work {
     pub body: Value,
     /// What a second send must not repeat.
     pub fingerprint: String,
+    /// What the work writes (a row's `unique_id`; for other work its
+    /// fingerprint): a later delivery of the same key supersedes it.
+    pub key: String,
     /// A referral transition: Primero creates one per `POST`.
     #[serde(default)]
     pub transition: bool,
+}
+
+/// What was delivered for one case.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    /// The fingerprints delivered.
+    pub fingerprints: Vec<String>,
+    /// Per key, the id of the item whose work for it was delivered last:
+    /// work from an older item (a failed one replayed) is not sent over it.
+    pub latest: std::collections::BTreeMap<String, String>,
 }
 
 /// A delivery waiting in the outbox, or failed.
@@ -90,6 +103,9 @@ pub struct Queued {
 #[derive(Debug, Clone)]
 pub struct Outbox {
     dir: PathBuf,
+    /// Serialises queuing: two webhooks for one case at once must not both
+    /// find their work new.
+    queuing: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -102,7 +118,10 @@ pub fn now_ms() -> u64 {
 impl Outbox {
     /// The outbox in `dir` (created when first written).
     pub fn new(dir: impl Into<PathBuf>) -> Outbox {
-        Outbox { dir: dir.into() }
+        Outbox {
+            dir: dir.into(),
+            queuing: std::sync::Arc::default(),
+        }
     }
 
     fn sub(&self, name: &str) -> PathBuf {
@@ -114,33 +133,50 @@ impl Outbox {
             .join(format!("{}.json", sha256_hex(case_id.as_bytes())))
     }
 
-    /// The fingerprints delivered for `case_id`.
+    /// What was delivered for `case_id`.
     ///
     /// # Errors
     /// An unreadable ledger.
-    pub fn delivered(&self, case_id: &str) -> std::io::Result<Vec<String>> {
+    pub fn ledger(&self, case_id: &str) -> std::io::Result<Ledger> {
         match read_regular_file(&self.ledger_path(case_id), MAX_ITEM_BYTES) {
-            Ok(bytes) => serde_json::from_slice::<Vec<String>>(&bytes)
+            Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|e| std::io::Error::other(format!("outbox ledger: {e}"))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger::default()),
             Err(e) => Err(e),
         }
     }
 
-    /// Records `fingerprint` as delivered for `case_id`.
+    /// Records `work` of item `item_id` as delivered for `case_id`.
     ///
     /// # Errors
     /// I/O errors.
-    pub fn record_delivered(&self, case_id: &str, fingerprint: &str) -> std::io::Result<()> {
-        let mut delivered = self.delivered(case_id)?;
-        if !delivered.iter().any(|f| f == fingerprint) {
-            delivered.push(fingerprint.to_owned());
+    pub fn record_delivered(
+        &self,
+        case_id: &str,
+        item_id: &str,
+        work: &Work,
+    ) -> std::io::Result<()> {
+        let mut ledger = self.ledger(case_id)?;
+        if !ledger.fingerprints.contains(&work.fingerprint) {
+            ledger.fingerprints.push(work.fingerprint.clone());
         }
-        std::fs::create_dir_all(self.sub("ledger"))?;
-        write_atomically(
+        ledger.latest.insert(work.key.clone(), item_id.to_owned());
+        self.write_synced(
+            &self.sub("ledger"),
             &self.ledger_path(case_id),
-            &serde_json::to_vec(&delivered).unwrap_or_default(),
+            &serde_json::to_vec(&ledger).unwrap_or_default(),
         )
+    }
+
+    /// Writes `bytes` to `path` in `dir` atomically, and syncs the
+    /// directory: what was acknowledged survives a power cut.
+    fn write_synced(&self, dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        write_atomically(path, bytes)?;
+        if let Ok(handle) = std::fs::File::open(dir) {
+            handle.sync_all()?;
+        }
+        Ok(())
     }
 
     /// Every item in `pending` (or `failed`), oldest first.
@@ -160,15 +196,27 @@ impl Outbox {
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
         names.sort();
-        names
-            .iter()
-            .map(|path| {
-                let bytes = read_regular_file(path, MAX_ITEM_BYTES)?;
-                serde_json::from_slice(&bytes).map_err(|e| {
-                    std::io::Error::other(format!("{}: not an outbox item: {e}", path.display()))
-                })
-            })
-            .collect()
+        let mut items = Vec::with_capacity(names.len());
+        for path in names {
+            let parsed = read_regular_file(&path, MAX_ITEM_BYTES)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Item>(&bytes).ok());
+            match parsed {
+                Some(item) => items.push(item),
+                None => self.quarantine(&path)?,
+            }
+        }
+        Ok(items)
+    }
+
+    /// Moves an item file that cannot be read aside (`quarantine/`), so
+    /// that one damaged file never stops the others.
+    fn quarantine(&self, path: &Path) -> std::io::Result<()> {
+        let dir = self.sub("quarantine");
+        std::fs::create_dir_all(&dir)?;
+        let name = path.file_name().unwrap_or_default();
+        tracing::error!(target: "kinga::primero", file = %name.to_string_lossy(), "an outbox item cannot be read: moved to outbox/quarantine");
+        std::fs::rename(path, dir.join(name))
     }
 
     /// Writes `item` to `pending`.
@@ -181,9 +229,9 @@ impl Outbox {
 
     fn write(&self, item: &Item, state: &str) -> std::io::Result<()> {
         let dir = self.sub(state);
-        std::fs::create_dir_all(&dir)?;
-        write_atomically(
-            &dir.join(format!("{}.json", item.id)),
+        self.write_synced(
+            &dir,
+            &dir.join(format!("{}.json", safe(&item.id)?)),
             &serde_json::to_vec_pretty(item).unwrap_or_default(),
         )
     }
@@ -230,7 +278,8 @@ impl Outbox {
     /// # Errors
     /// I/O errors.
     pub fn enqueue(&self, case_id: &str, requests: &[Request]) -> std::io::Result<Queued> {
-        let mut known = self.delivered(case_id)?;
+        let _queuing = self.queuing.lock().unwrap_or_else(|e| e.into_inner());
+        let mut known = self.ledger(case_id)?.fingerprints;
         for item in self.items(false)? {
             if item.case_id == case_id {
                 known.extend(item.work.iter().map(|w| w.fingerprint.clone()));
@@ -251,8 +300,14 @@ impl Outbox {
         let queued = work.len();
         if queued > 0 {
             let now = now_ms();
+            let mut random = [0u8; 4];
+            getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
             let item = Item {
-                id: format!("{now:013}-{}", &sha256_hex(case_id.as_bytes())[..8]),
+                id: format!(
+                    "{now:013}-{}-{}",
+                    &sha256_hex(case_id.as_bytes())[..8],
+                    sha256_hex(&random)[..8].to_owned()
+                ),
                 case_id: case_id.to_owned(),
                 queued_at: crate::case::asof::AsOf::now(time::UtcOffset::UTC).to_rfc3339(),
                 work,
@@ -315,11 +370,16 @@ fn split(request: &Request) -> Vec<Work> {
                 ]);
                 let mut data = extra.clone();
                 data.insert("services_section".into(), json!([row]));
+                let fingerprint = sha256_hex(substance.to_string().as_bytes());
                 Work {
                     method: request.method.into(),
                     path: request.path.clone(),
                     body: json!({ "data": data }),
-                    fingerprint: sha256_hex(substance.to_string().as_bytes()),
+                    key: row
+                        .get("unique_id")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| fingerprint.clone(), str::to_owned),
+                    fingerprint,
                     transition: false,
                 }
             })
@@ -335,11 +395,13 @@ fn split(request: &Request) -> Vec<Work> {
     } else {
         json!([request.method, request.path, request.body])
     };
+    let fingerprint = sha256_hex(substance.to_string().as_bytes());
     vec![Work {
         method: request.method.into(),
         path: request.path.clone(),
         body: request.body.clone(),
-        fingerprint: sha256_hex(substance.to_string().as_bytes()),
+        key: fingerprint.clone(),
+        fingerprint,
         transition,
     }]
 }
@@ -411,7 +473,7 @@ mod tests {
         );
         let item = outbox.items(false).unwrap().remove(0);
         outbox
-            .record_delivered("primero:c1", &item.work[0].fingerprint)
+            .record_delivered("primero:c1", &item.id, &item.work[0])
             .unwrap();
         outbox.remove(&item.id).unwrap();
         let after = outbox

@@ -119,11 +119,15 @@ impl Worker {
     fn deliver(&mut self, mut item: Item) -> std::io::Result<Option<u64>> {
         while item.done < item.work.len() {
             let work = item.work[item.done].clone();
-            if self
-                .outbox
-                .delivered(&item.case_id)?
-                .contains(&work.fingerprint)
-            {
+            let ledger = self.outbox.ledger(&item.case_id)?;
+            // Delivered already, or superseded: a newer delivery wrote
+            // this row (a failed delivery replayed late never overwrites
+            // a newer answer).
+            let superseded = ledger
+                .latest
+                .get(&work.key)
+                .is_some_and(|latest| latest.as_str() > item.id.as_str());
+            if superseded || ledger.fingerprints.contains(&work.fingerprint) {
                 item.done += 1;
                 continue;
             }
@@ -135,7 +139,9 @@ impl Worker {
                             continue;
                         }
                         Outcome::Delivered(_) => {}
-                        other => return self.retry_or_fail(item, other),
+                        // Primero could not say whether the transition
+                        // exists: it stays in flight, to be asked again.
+                        other => return self.retry_or_fail(item, other, true),
                     }
                 }
                 item.in_flight = Some(work.fingerprint.clone());
@@ -143,7 +149,7 @@ impl Worker {
             }
             match self.client.send(&work.method, &work.path, Some(&work.body)) {
                 Outcome::Delivered(_) => self.delivered(&mut item)?,
-                other => return self.retry_or_fail(item, other),
+                other => return self.retry_or_fail(item, other, false),
             }
         }
         self.outbox.remove(&item.id)?;
@@ -153,8 +159,9 @@ impl Worker {
     /// Records the work in hand as delivered (ledger first: a crash after
     /// it sends nothing twice).
     fn delivered(&mut self, item: &mut Item) -> std::io::Result<()> {
-        let fingerprint = item.work[item.done].fingerprint.clone();
-        self.outbox.record_delivered(&item.case_id, &fingerprint)?;
+        let work = item.work[item.done].clone();
+        self.outbox
+            .record_delivered(&item.case_id, &item.id, &work)?;
         item.done += 1;
         item.in_flight = None;
         item.last_error = None;
@@ -165,7 +172,14 @@ impl Worker {
         Ok(())
     }
 
-    fn retry_or_fail(&mut self, mut item: Item, outcome: Outcome) -> std::io::Result<Option<u64>> {
+    /// `asking`: the outcome is of the question whether a transition in
+    /// flight exists, not of sending it (so a refusal keeps it in flight).
+    fn retry_or_fail(
+        &mut self,
+        mut item: Item,
+        outcome: Outcome,
+        asking: bool,
+    ) -> std::io::Result<Option<u64>> {
         match outcome {
             Outcome::Retry { why, after } => {
                 item.attempts += 1;
@@ -191,7 +205,9 @@ impl Worker {
             Outcome::Refused(why) => {
                 tracing::warn!(target: "kinga::primero", item = %item.id, why = %why, "Primero refused a delivery: kinga outbox replay puts it back once fixed");
                 item.last_error = Some(why);
-                item.in_flight = None;
+                if !asking {
+                    item.in_flight = None;
+                }
                 self.count("refused");
                 self.outbox.fail(&item)?;
                 Ok(None)
