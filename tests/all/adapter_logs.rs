@@ -138,6 +138,16 @@ fn no_payload_value_reaches_a_log_line_at_any_level() {
         let mut runs = vec![
             vec!["convert", "--from", platform, "--case", file],
             vec!["eligibility", "--from", platform, "--case", file, "--trace"],
+            vec![
+                "report",
+                "caseload-summary",
+                "--from",
+                platform,
+                "--cases",
+                file,
+                "--param",
+                "as_of=2026-09-30",
+            ],
         ];
         if let Some(to) = to {
             runs.push(vec![
@@ -191,13 +201,25 @@ fn no_payload_value_reaches_a_log_line_at_any_level() {
         .unwrap()
         .fail_next
         .push_back((500, None));
-    for document in &payloads {
-        for route in ["eligibility", "referrals"] {
-            let _ = post_json(
-                &server.url(&format!("/v1/{route}?from=primero")),
-                &server.tokens.evaluator,
-                &json!({"case": document}),
-            );
+    // Each payload from its own platform, and (refused) from another.
+    let platforms = INBOUND
+        .iter()
+        .map(|(_, platform)| *platform)
+        .chain(["primero", "cpims-record"]);
+    for (document, platform) in payloads.iter().zip(platforms) {
+        for from in [platform, "dhis2"] {
+            for route in ["eligibility", "referrals"] {
+                let _ = post_json(
+                    &server.url(&format!("/v1/{route}?from={from}&to=dhis2")),
+                    &server.tokens.evaluator,
+                    &json!({"case": document}),
+                );
+                let _ = post_json(
+                    &server.url(&format!("/v1/{route}?from={from}")),
+                    &server.tokens.evaluator,
+                    &json!({"case": document}),
+                );
+            }
         }
     }
     let hook = |body: &Value| {

@@ -105,7 +105,7 @@ fn primero_referrals_become_service_rows_that_a_second_send_updates() {
     // Every referral is a row of its mapped service type; none is dropped.
     assert_eq!(rows.len(), referrals.len());
     let mut unique_ids = BTreeSet::new();
-    for (referral, row) in referrals.iter().zip(rows) {
+    for (index, (referral, row)) in referrals.iter().zip(rows).enumerate() {
         let service = referral["service"].as_str().unwrap();
         assert_eq!(
             row["service_type"], tables["services"][service],
@@ -127,7 +127,9 @@ fn primero_referrals_become_service_rows_that_a_second_send_updates() {
         );
         match tables["timeframes"].get(referral["urgency"].as_str().unwrap()) {
             Some(timeframe) => assert_eq!(&row["service_response_timeframe"], timeframe),
-            None => assert!(not_carried(&delivery, "/referrals/3/urgency").is_some()),
+            None => {
+                assert!(not_carried(&delivery, &format!("/referrals/{index}/urgency")).is_some())
+            }
         }
     }
 
@@ -409,6 +411,10 @@ fn write_backs_that_cannot_be_made_are_refused_with_reasons() {
                     "/outbound/reports/baf-quarterly/org_units/kwale",
                     json!("kwale"),
                 ),
+                (
+                    "/outbound/reports/baf-quarterly/org_units/mombasa",
+                    json!("KilifCty003"),
+                ),
             ],
             vec![
                 "/outbound/program: is not a DHIS2 UID",
@@ -416,6 +422,7 @@ fn write_backs_that_cannot_be_made_are_refused_with_reasons() {
                 "/outbound/import_strategy: is not CREATE, UPDATE or CREATE_AND_UPDATE",
                 "shares data element de17C3HGrhI",
                 "/outbound/reports/baf-quarterly/org_units/kwale: is not a DHIS2 UID",
+                "/outbound/reports/baf-quarterly/org_units/mombasa: names an org unit another county",
             ],
         ),
     ];

@@ -665,10 +665,20 @@ fn compile_field(
         };
         check.path(format!("{at}/when/{key}"), text)
     });
-    if let Some(default) = &map.if_absent
-        && let Err(e) = kind.accepts(default)
-    {
-        check.problem(format!("{at}/if_absent"), e);
+    if let Some(default) = &map.if_absent {
+        if target.required {
+            // What the case requires is never filled by a default: the
+            // record is refused, naming the field to record.
+            check.problem(
+                format!("{at}/if_absent"),
+                format!(
+                    "{} is required by the case: a record without it is refused, never defaulted",
+                    map.canonical
+                ),
+            );
+        } else if let Err(e) = kind.accepts(default) {
+            check.problem(format!("{at}/if_absent"), e);
+        }
     }
     if map.drop_row_if_null && (rows_of.is_none() || map.lookup.is_none()) {
         check.problem(
@@ -879,7 +889,27 @@ mod tests {
         let v = refused(|d| d["colour"] = json!("blue"));
         assert_eq!(v[0].pointer, "");
         let v = refused(|d| d["fields"][0]["if_absent"] = json!("yesterday"));
-        assert!(has(&v, "/fields/0/if_absent", "is not a date"), "{v:?}");
+        assert!(
+            has(&v, "/fields/0/if_absent", "is required by the case"),
+            "{v:?}"
+        );
+        let sex = |d: &Value| {
+            d["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .position(|f| f["canonical"] == json!("/child/sex"))
+                .unwrap()
+        };
+        let v = refused(|d| {
+            let at = sex(d);
+            d["fields"][at]["if_absent"] = json!("unknown");
+        });
+        assert!(
+            v.iter()
+                .any(|v| v.message.contains("/child/sex is required by the case")),
+            "{v:?}"
+        );
     }
 
     #[test]

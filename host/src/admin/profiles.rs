@@ -145,7 +145,9 @@ impl StateStore {
         let sha256 = sha256_hex(document);
         let dir = self.profiles_dir();
         let path = dir.join(format!("{sha256}.json"));
-        if !path.exists() {
+        // Written unless an intact copy is there already: setting a profile
+        // again repairs a stored document that was damaged.
+        if self.profile_document(&sha256).is_err() {
             std::fs::create_dir_all(&dir)
                 .and_then(|()| write_atomically(&path, document))
                 .map_err(|e| AdminError::Io(format!("{}: {e}", path.display())))?;

@@ -257,7 +257,21 @@ fn evaluate_body(
             results.push((None, outcome));
             continue;
         };
-        match source.profile.map_value(&document) {
+        let mapped = source.profile.map_value(&document);
+        // Records count against the batch limit, not documents: a page of
+        // a thousand cases is a thousand evaluations.
+        let max_batch = app.config.limits.max_batch;
+        if let Ok(records) = &mapped
+            && results.len() + records.len() > max_batch
+        {
+            return Err(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch-too-large",
+                format!("the documents hold more than {max_batch} records"),
+            )
+            .at(&pointer));
+        }
+        match mapped {
             Err(rejection) => results.push((
                 Some(pointer.clone()),
                 Err(Problem::from_error(

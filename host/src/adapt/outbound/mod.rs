@@ -185,7 +185,7 @@ impl Profile {
         };
         let record = Record::of(self, case)?;
         match outbound {
-            Outbound::Primero(tables) => Ok(primero::deliver(tables, &record, answers)),
+            Outbound::Primero(tables) => Ok(primero::deliver(tables, &record, answers, &self.zone)),
             Outbound::Dhis2(tables) => dhis2::deliver(tables, &record, answers, &self.zone),
             Outbound::Cpims(tables) => Ok(cpims::deliver(tables, &record, answers)),
         }

@@ -19,6 +19,7 @@ pub(crate) fn deliver(
     tables: &PrimeroTables,
     record: &Record<'_>,
     answers: Answers<'_>,
+    zone: &jiff::tz::TimeZone,
 ) -> Delivery {
     let mut not_carried = Vec::new();
     let mut rows = Vec::new();
@@ -78,8 +79,9 @@ pub(crate) fn deliver(
                 why: format!("Primero has no timeframe for {urgency} in this profile: it is in service_referral_notes"),
             }),
         }
-        if let Some(day) = referral.due.get(..10) {
-            row["service_appointment_date"] = json!(day);
+        // The due's date where the deployment is (its profile's time zone).
+        if let Ok(due) = referral.due.parse::<jiff::Timestamp>() {
+            row["service_appointment_date"] = json!(due.to_zoned(zone.clone()).date().to_string());
         }
         not_carried.push(NotCarried {
             what: format!("{at}/due"),

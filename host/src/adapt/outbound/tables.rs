@@ -308,11 +308,15 @@ fn check_reports(
                 problem(format!("{at}/{key}"), NOT_A_UID.into());
             }
         }
+        let mut units_seen = std::collections::BTreeSet::new();
         for (county, uid) in &report.org_units {
+            let pointer = format!("{at}/org_units/{}", escape_token(county));
             if !is_dhis2_uid(uid) {
+                problem(pointer, NOT_A_UID.into());
+            } else if !units_seen.insert(uid) || *uid == report.org_unit {
                 problem(
-                    format!("{at}/org_units/{}", escape_token(county)),
-                    NOT_A_UID.into(),
+                    pointer,
+                    "names an org unit another county (or the programme) has: their counts would overwrite each other".into(),
                 );
             }
         }
