@@ -79,6 +79,8 @@ pub struct Primero {
     pub logins_refused: u32,
     /// Where to post the update webhook, and its API key.
     pub webhook: Option<(String, String)>,
+    /// Sync statuses set (`mark_synced_status`), by case id.
+    pub sync_marks: Vec<(String, String)>,
 }
 
 impl Primero {
@@ -268,6 +270,9 @@ async fn update(
         let Some(mut data) = body.get("data").and_then(Value::as_object).cloned() else {
             return errors(StatusCode::UNPROCESSABLE_ENTITY, "errors.data", "data");
         };
+        if let Some(status) = data.get("mark_synced_status").and_then(Value::as_str) {
+            state.sync_marks.push((id.clone(), status.to_owned()));
+        }
         for key in ["mark_synced", "mark_synced_url", "mark_synced_status"] {
             data.remove(key);
         }

@@ -87,8 +87,9 @@ pub struct WriteBack {
     #[serde(default)]
     pub login: Login,
     /// The webhook's URL as Primero knows it: when set, each write-back
-    /// also marks the case synced for it (`mark_synced`, which needs the
-    /// `sync_external` permission).
+    /// also sets the case's sync status for it (`synced`; `failed` or
+    /// `not_found` when a delivery fails for good), which needs the
+    /// `sync_external` permission.
     #[serde(default)]
     pub sync_url: Option<String>,
     /// Attempts before a delivery is moved to the failed ones.

@@ -8,8 +8,9 @@
 //! with a fingerprint: a `services_section` row by its `unique_id` and
 //! what it says (service type, timeframe, agency), not by when it was
 //! written; a referral transition by its service row and recipient. Work
-//! whose fingerprint is in the case's ledger, or already waiting in the
-//! outbox, is never queued again: the same webhook twice, or Primero's
+//! whose fingerprint is in the case's ledger, already waiting in the
+//! outbox, or failed for good (until it is replayed), is never queued
+//! again: the same webhook twice, or Primero's
 //! webhook for Kinga's own update, queues nothing. A transition (which
 //! Primero creates anew on every `POST`) is marked in flight before it is
 //! sent; a delivery resumed with a transition in flight first asks
@@ -280,7 +281,10 @@ impl Outbox {
     pub fn enqueue(&self, case_id: &str, requests: &[Request]) -> std::io::Result<Queued> {
         let _queuing = self.queuing.lock().unwrap_or_else(|e| e.into_inner());
         let mut known = self.ledger(case_id)?.fingerprints;
-        for item in self.items(false)? {
+        // Work waiting, and work that failed for good (until an
+        // administrator replays it: queuing it again would only fail again,
+        // and telling Primero so would bring the webhook back).
+        for item in self.items(false)?.into_iter().chain(self.items(true)?) {
             if item.case_id == case_id {
                 known.extend(item.work.iter().map(|w| w.fingerprint.clone()));
             }

@@ -187,6 +187,7 @@ impl Worker {
                 if item.attempts >= self.write.max_attempts {
                     tracing::warn!(target: "kinga::primero", item = %item.id, attempts = item.attempts, why = %why, "delivery failed for good: kinga outbox replay puts it back");
                     self.count("failed");
+                    self.mark_unsynced(&item);
                     self.outbox.fail(&item)?;
                     return Ok(None);
                 }
@@ -209,10 +210,44 @@ impl Worker {
                     item.in_flight = None;
                 }
                 self.count("refused");
+                self.mark_unsynced(&item);
                 self.outbox.fail(&item)?;
                 Ok(None)
             }
             Outcome::Delivered(_) => Ok(None),
+        }
+    }
+
+    /// Tells Primero a case was not synced (`mark_synced_status`:
+    /// `not_found` for a case Primero does not have, `failed` otherwise),
+    /// when the write-back has a `sync_url`. Best effort: a case that
+    /// cannot be marked is still in the failed deliveries.
+    fn mark_unsynced(&mut self, item: &Item) {
+        let Some(url) = self.write.sync_url.clone() else {
+            return;
+        };
+        let Some(path) = item.work.first().map(|w| {
+            w.path
+                .strip_suffix("/referrals")
+                .unwrap_or(&w.path)
+                .to_owned()
+        }) else {
+            return;
+        };
+        let status = match item.last_error.as_deref() {
+            Some(why) if why.starts_with("HTTP 404") => "not_found",
+            _ => "failed",
+        };
+        let body = serde_json::json!({"data": {
+            "mark_synced": true,
+            "mark_synced_url": url,
+            "mark_synced_status": status,
+        }});
+        if !matches!(
+            self.client.send("PATCH", &path, Some(&body)),
+            Outcome::Delivered(_)
+        ) {
+            tracing::info!(target: "kinga::primero", item = %item.id, "the case could not be marked as not synced");
         }
     }
 
