@@ -50,32 +50,46 @@ fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document() {
         &server.tokens.admin,
         &server.tokens.auditor,
     ] {
-        let out = Command::new(&bin)
-            .arg("run")
-            .arg(&document)
-            .args([
-                "--checks",
-                "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,ignored_auth",
-                "--phases",
-                "examples,coverage,fuzzing",
-                "--max-examples",
-                "25",
-                "--seed",
-                "1",
-                "--workers",
-                "2",
-                "--suppress-health-check",
-                "all",
-                "--header",
-            ])
-            .arg(format!("Authorization: Bearer {token}"))
-            .current_dir(workdir.path())
-            .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/contract"))
-            .env("SCHEMATHESIS_HOOKS", "hooks")
-            .env("NO_COLOR", "1")
-            .env("SCHEMATHESIS_TELEMETRY", "false")
-            .output()
-            .expect("schemathesis runs");
+        let run = || {
+            Command::new(&bin)
+                .arg("run")
+                .arg(&document)
+                .args([
+                    "--checks",
+                    "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,ignored_auth",
+                    "--phases",
+                    "examples,coverage,fuzzing",
+                    "--max-examples",
+                    "25",
+                    "--seed",
+                    "1",
+                    "--workers",
+                    "2",
+                    "--suppress-health-check",
+                    "all",
+                    "--header",
+                ])
+                .arg(format!("Authorization: Bearer {token}"))
+                .current_dir(workdir.path())
+                .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/contract"))
+                .env("SCHEMATHESIS_HOOKS", "hooks")
+                .env("NO_COLOR", "1")
+                .env("SCHEMATHESIS_TELEMETRY", "false")
+                .output()
+                .expect("schemathesis runs")
+        };
+        let mut out = run();
+        // This machine's CPython 3.11 can fail inside Hypothesis's own
+        // `ast.parse` with "AST constructor recursion depth mismatch" (seen
+        // once in CI, not reproducible): the tool's error, not an answer of
+        // the server. That error alone earns one rerun; anything the checks
+        // find fails at once.
+        if !out.status.success()
+            && String::from_utf8_lossy(&out.stdout)
+                .contains("AST constructor recursion depth mismatch")
+        {
+            out = run();
+        }
         let report = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
