@@ -250,22 +250,26 @@ pub fn report(
         Err(AdminError::MissingAccountability(_)) if who.request().actor.trim().is_empty() => {
             errors.usage(&format!("refused: {NO_ACTOR}"))
         }
-        Err(AdminError::InvalidProfile(rejection)) => super::convert::report_refusal(
-            errors,
-            "",
-            &kinga_host::Error::InvalidProfile(rejection),
-        ),
-        Err(e) => {
-            let code = match e {
-                AdminError::StaleRevision { .. } | AdminError::Io(_) | AdminError::Key(_) => {
-                    EXIT_FAILED
-                }
-                _ => EXIT_BAD_INPUT,
-            };
-            errors.usage(&format!("refused: {e}"));
-            code
-        }
+        Err(e) => fail(e, errors),
     }
+}
+
+/// Prints a refused or failed administrative operation and returns its
+/// exit code: an invalid profile with every problem, the rest in a line.
+pub fn fail(error: AdminError, errors: &ErrorPrinter) -> u8 {
+    let code = match error {
+        AdminError::InvalidProfile(rejection) => {
+            return super::convert::report_refusal(
+                errors,
+                "",
+                &kinga_host::Error::InvalidProfile(rejection),
+            );
+        }
+        AdminError::StaleRevision { .. } | AdminError::Io(_) | AdminError::Key(_) => EXIT_FAILED,
+        _ => EXIT_BAD_INPUT,
+    };
+    errors.usage(&format!("refused: {error}"));
+    code
 }
 
 /// A change in one sentence.

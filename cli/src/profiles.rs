@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use kinga_host::Error;
 use kinga_host::adapt::{MAX_PROFILE_BYTES, Platform};
-use kinga_host::admin::{AdminError, AdminState, Change, StateStore};
+use kinga_host::admin::{AdminError, AdminState, Change, ProfileInUse, ProfileSource, StateStore};
 use serde_json::json;
 
-use super::admin::{Accountability, report};
-use super::convert::{parse_platform, report_refusal};
+use super::admin::{Accountability, fail, report};
+use super::convert::parse_platform;
 use super::setup::{self, ErrorPrinter};
-use super::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Global};
+use super::{EXIT_OK, Global};
 
 /// `kinga profiles ...`.
 #[derive(Debug, Subcommand)]
@@ -76,7 +76,7 @@ pub fn run(global: &Global, command: &ProfilesCommand, errors: &ErrorPrinter) ->
                     setup::emit(&String::from_utf8_lossy(&bytes));
                     EXIT_OK
                 }
-                Err(e) => admin_failure(e, errors),
+                Err(e) => fail(e, errors),
             }
         }
         ProfilesCommand::Set {
@@ -106,38 +106,31 @@ pub fn run(global: &Global, command: &ProfilesCommand, errors: &ErrorPrinter) ->
 fn list(store: &StateStore, json: bool, errors: &ErrorPrinter) -> u8 {
     let state = match store.load() {
         Ok(state) => state,
-        Err(e) => return admin_failure(e, errors),
+        Err(e) => return fail(e, errors),
     };
-    let mut rows = Vec::new();
+    let mut profiles = Vec::new();
     for platform in Platform::ALL {
-        let in_use = match store.profile_in_use(&state, platform) {
-            Ok(in_use) => in_use,
-            Err(e) => return admin_failure(e, errors),
-        };
-        rows.push(json!({
-            "platform": platform.name(),
-            "profile": in_use.profile.id(),
-            "title": in_use.profile.document().title,
-            "sha256": kinga_host::sha256_hex(&in_use.document),
-            "set_by": in_use.source,
-            "writes_back": in_use.profile.writes_back(),
-        }));
+        match store.profile_in_use(&state, platform) {
+            Ok(in_use) => profiles.push(in_use),
+            Err(e) => return fail(e, errors),
+        }
     }
     let text = if json {
+        let rows: Vec<_> = profiles.iter().map(ProfileInUse::view).collect();
         serde_json::to_string_pretty(&json!({"revision": state.revision, "profiles": rows}))
             .unwrap_or_default()
     } else {
         let mut text = format!("state revision {}\n", state.revision);
-        for (platform, row) in Platform::ALL.iter().zip(&rows) {
-            let source = match &row["set_by"]["source"] {
-                serde_json::Value::String(s) if s == "bundled" => "bundled".to_owned(),
-                _ => "set by an administrator".to_owned(),
+        for in_use in &profiles {
+            let source = match in_use.source {
+                ProfileSource::Bundled => "bundled",
+                ProfileSource::Administrator { .. } => "set by an administrator",
             };
             text.push_str(&format!(
                 "{:<13} {:<22} {source}, sha256 {}\n",
-                platform.name(),
-                row["profile"].as_str().unwrap_or_default(),
-                &row["sha256"].as_str().unwrap_or_default()[..12]
+                in_use.profile.platform().name(),
+                in_use.profile.id(),
+                &kinga_host::sha256_hex(&in_use.document)[..12]
             ));
         }
         text.trim_end().to_owned()
@@ -166,22 +159,4 @@ fn changed(
         (state, change)
     });
     report(outcome, who, errors)
-}
-
-/// Prints a refused or failed profile operation: an invalid profile with
-/// every problem, the rest in a line.
-fn admin_failure(error: AdminError, errors: &ErrorPrinter) -> u8 {
-    match error {
-        AdminError::InvalidProfile(rejection) => {
-            report_refusal(errors, "", &Error::InvalidProfile(rejection))
-        }
-        AdminError::StaleRevision { .. } | AdminError::Io(_) | AdminError::Key(_) => {
-            errors.usage(&format!("refused: {error}"));
-            EXIT_FAILED
-        }
-        other => {
-            errors.usage(&format!("refused: {other}"));
-            EXIT_BAD_INPUT
-        }
-    }
 }

@@ -55,6 +55,30 @@ pub struct ProfileInUse {
     pub document: Vec<u8>,
 }
 
+impl ProfileInUse {
+    /// The profile bundled for `platform`.
+    pub fn bundled(platform: Platform) -> ProfileInUse {
+        ProfileInUse {
+            profile: Profile::bundled(platform).clone(),
+            source: ProfileSource::Bundled,
+            document: crate::adapt::bundled_document(platform).as_bytes().to_vec(),
+        }
+    }
+
+    /// What the CLI and the HTTP service show of it: platform, id, title,
+    /// SHA-256, where it comes from, whether it writes back.
+    pub fn view(&self) -> serde_json::Value {
+        json!({
+            "platform": self.profile.platform().name(),
+            "profile": self.profile.id(),
+            "title": self.profile.document().title,
+            "sha256": sha256_hex(&self.document),
+            "set_by": self.source,
+            "writes_back": self.profile.writes_back(),
+        })
+    }
+}
+
 impl StateStore {
     /// The directory of accepted profile documents.
     fn profiles_dir(&self) -> PathBuf {
@@ -102,12 +126,7 @@ impl StateStore {
         platform: Platform,
     ) -> Result<ProfileInUse, AdminError> {
         let Some(named) = state.profiles.get(platform.name()) else {
-            let profile = Profile::bundled(platform).clone();
-            return Ok(ProfileInUse {
-                document: crate::adapt::bundled_document(platform).as_bytes().to_vec(),
-                profile,
-                source: ProfileSource::Bundled,
-            });
+            return Ok(ProfileInUse::bundled(platform));
         };
         let document = self.profile_document(&named.sha256)?;
         let profile =

@@ -286,7 +286,7 @@ async fn administer(
                 && let Some(platform) = crate::adapt::Platform::from_name(platform)
             {
                 let profile = super::profiles::in_use(Some(&store), &served, platform)?;
-                answer["profile"] = super::profiles::profile_view(platform, &profile);
+                answer["profile"] = profile.view();
             }
             Ok::<_, Problem>((answer, state.revision))
         })

@@ -25,11 +25,7 @@ pub(super) fn in_use(
     platform: Platform,
 ) -> Result<ProfileInUse, Problem> {
     let Some(store) = store else {
-        return Ok(ProfileInUse {
-            profile: crate::adapt::Profile::bundled(platform).clone(),
-            source: crate::admin::ProfileSource::Bundled,
-            document: crate::adapt::bundled_document(platform).as_bytes().to_vec(),
-        });
+        return Ok(ProfileInUse::bundled(platform));
     };
     store.profile_in_use(state, platform).map_err(|e| {
         tracing::error!(target: "kinga::http", platform = platform.name(), error = %e, "the profile in use cannot be read");
@@ -40,18 +36,6 @@ pub(super) fn in_use(
                 "the mapping profile in use for {platform} cannot be read: an administrator must set it again"
             ),
         )
-    })
-}
-
-/// What the API shows of the profile a platform is read with.
-pub(super) fn profile_view(platform: Platform, in_use: &ProfileInUse) -> Value {
-    json!({
-        "platform": platform.name(),
-        "profile": in_use.profile.id(),
-        "title": in_use.profile.document().title,
-        "sha256": crate::storage::sha256_hex(&in_use.document),
-        "set_by": in_use.source,
-        "writes_back": in_use.profile.writes_back(),
     })
 }
 
@@ -72,7 +56,7 @@ pub async fn list(State(app): State<Arc<App>>) -> Response {
     let mut profiles = Vec::new();
     for platform in Platform::ALL {
         match in_use(app.store.as_ref(), &state, platform) {
-            Ok(profile) => profiles.push(profile_view(platform, &profile)),
+            Ok(profile) => profiles.push(profile.view()),
             Err(problem) => return problem.into_response(),
         }
     }
@@ -85,11 +69,11 @@ pub async fn list(State(app): State<Arc<App>>) -> Response {
 /// `GET /v1/profiles/{platform}`: the view, and the document itself.
 pub async fn show(State(app): State<Arc<App>>, Path(name): Path<String>) -> Response {
     let (_, state) = app.live.current_with_state();
-    let shown = platform_named(&name)
-        .and_then(|platform| Ok((platform, in_use(app.store.as_ref(), &state, platform)?)));
+    let shown =
+        platform_named(&name).and_then(|platform| in_use(app.store.as_ref(), &state, platform));
     match shown {
-        Ok((platform, profile)) => {
-            let mut view = profile_view(platform, &profile);
+        Ok(profile) => {
+            let mut view = profile.view();
             view["document"] = serde_json::from_slice(&profile.document).unwrap_or(Value::Null);
             view["revision"] = json!(state.revision);
             with_etag(view, state.revision)

@@ -220,6 +220,21 @@ impl Outbox {
         std::fs::rename(path, dir.join(name))
     }
 
+    /// How many items are in `pending` (or `failed`), without reading them.
+    ///
+    /// # Errors
+    /// An unreadable directory.
+    pub fn count(&self, failed: bool) -> std::io::Result<usize> {
+        match std::fs::read_dir(self.sub(if failed { "failed" } else { "pending" })) {
+            Ok(entries) => Ok(entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Writes `item` to `pending`.
     ///
     /// # Errors

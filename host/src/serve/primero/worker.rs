@@ -103,14 +103,15 @@ impl Worker {
                 waiting.insert(case_id);
             }
         }
+        // Counted, not read: the gauges are set every second.
         self.app
             .metrics
             .outbox_pending
-            .set(self.outbox.items(false)?.len() as i64);
+            .set(self.outbox.count(false)? as i64);
         self.app
             .metrics
             .outbox_failed
-            .set(self.outbox.items(true)?.len() as i64);
+            .set(self.outbox.count(true)? as i64);
         Ok(next)
     }
 
