@@ -102,6 +102,38 @@ pub(crate) fn required_members(pointer: &str, rows_of: Option<&str>) -> Vec<Stri
         .unwrap_or_default()
 }
 
+/// The place of a canonical field in the schema's order: depth first,
+/// the fields of a collection's rows under the collection's pointer
+/// (`/incidents/kind`). Fields the schema does not name come last.
+pub(crate) fn rank(pointer: &str) -> u32 {
+    static RANKS: std::sync::OnceLock<std::collections::HashMap<String, u32>> =
+        std::sync::OnceLock::new();
+    RANKS
+        .get_or_init(|| {
+            let mut ranks = std::collections::HashMap::new();
+            number_fields(schema(), "", &mut ranks);
+            ranks
+        })
+        .get(pointer)
+        .copied()
+        .unwrap_or(u32::MAX)
+}
+
+fn number_fields(node: &Value, prefix: &str, ranks: &mut std::collections::HashMap<String, u32>) {
+    let Some(properties) = node.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, property) in properties {
+        let pointer = format!("{prefix}/{name}");
+        let next = u32::try_from(ranks.len()).unwrap_or(u32::MAX);
+        ranks.insert(pointer.clone(), next);
+        number_fields(property, &pointer, ranks);
+        if let Some(items) = property.get("items") {
+            number_fields(items, &pointer, ranks);
+        }
+    }
+}
+
 fn follow<'a>(mut node: &'a Value, pointer: &str) -> Option<&'a Value> {
     for token in pointer.split('/').skip(1) {
         node = node.get("properties")?.get(token)?;

@@ -8,10 +8,41 @@
 use serde_json::Value;
 
 use super::profile::Platform;
+use crate::case::json::Reads;
 use crate::case::schema::Violation;
 
 /// Most records one document may hold (Primero pages hold up to 1000).
 pub const MAX_RECORDS: usize = 1000;
+
+/// What [`records`] reads of a document whose records are read as
+/// `record` says: the envelope's members, and the records inside it.
+pub(crate) fn reads(platform: Platform, record: &Reads) -> Reads {
+    let mut document = Reads::nothing();
+    match platform {
+        Platform::Primero => {
+            let data = document.member("data");
+            data.merge(record);
+            data.add(["record_type"]);
+        }
+        Platform::CpimsCrs => {
+            document.merge(record);
+            document.add(["details"]);
+            document.add(["case_id"]);
+        }
+        Platform::CpimsRecord => {
+            document.merge(record);
+            // Only its presence is checked.
+            document.member("ovc_case_record");
+        }
+        Platform::Dhis2 => {
+            document.merge(record);
+            document.add(["trackedEntity"]);
+            document.member("trackedEntities").merge(record);
+            document.member("instances").merge(record);
+        }
+    }
+    document
+}
 
 /// The records of a document, each with its pointer; or why the document
 /// is not one this platform sends.
@@ -49,7 +80,7 @@ pub(crate) fn records(
             }
         },
         Platform::CpimsCrs => {
-            if object.len() == 1 && object.contains_key("details") {
+            if object.contains_key("details") && !object.contains_key("case_id") {
                 return Err(refuse(
                     "/details",
                     "CPIMS answered with a message instead of a case (it answers \"Case Does not Exist\" with HTTP 200)",

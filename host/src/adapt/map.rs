@@ -12,7 +12,10 @@
 //! is written to `extensions.kinga_mapping`, so a decision can be traced to
 //! the platform's own fields.
 
-use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
 
 use super::canonical::{self, Kind};
 use super::path::{Lookup, SourcePath, is_absent, key_text};
@@ -27,15 +30,46 @@ const MAX_PROBLEMS: usize = 20;
 const MAX_ID_CHARS: usize = 128;
 
 /// What one mapping gave.
-enum Outcome {
+enum Outcome<'p> {
     /// A canonical value, and where it came from.
-    Value(Value, Map<String, Value>),
+    Value(Cow<'p, Value>, Map<String, Value>),
     /// Nothing: the first platform pointer the mapping looked at.
     Absent(Option<String>),
     /// The mapping's condition did not hold.
     Skipped,
     /// A lookup mapped the code to `null`: known, carries nothing.
     Nothing,
+}
+
+/// The canonical field a mapping gives a value to.
+struct TargetField<'f> {
+    /// Its pointer within the case or the row.
+    relative: &'f str,
+    /// Its pointer within the case.
+    canonical: String,
+    /// Its place in the schema's order.
+    rank: u32,
+    /// The collection of the row (empty for the case).
+    rows_of: &'f str,
+}
+
+/// The paths a field mapping reads, as the profile writes them.
+fn sources_text(field: &CompiledField) -> String {
+    field
+        .sources
+        .iter()
+        .chain(&field.derive_sources)
+        .map(SourcePath::text)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A code found in a record, as text (none for a list or an object).
+type Code<'v> = Option<Cow<'v, str>>;
+
+/// Pointers as a JSON list.
+fn texts(pointers: Vec<String>) -> Value {
+    Value::Array(pointers.into_iter().map(Value::String).collect())
 }
 
 struct Run<'a> {
@@ -46,8 +80,9 @@ struct Run<'a> {
     problems: Vec<Violation>,
     /// Canonical pointer → provenance.
     provenance: Map<String, Value>,
-    /// Canonical pointer → where the platform had nothing for it.
-    absent: Vec<(String, String, String)>,
+    /// Canonical pointer → where the platform had nothing for it, and the
+    /// mapping that looked there.
+    absent: Vec<(String, String, &'a CompiledField)>,
 }
 
 /// Maps one record (at `at` in its document) to a canonical case.
@@ -56,22 +91,22 @@ pub(crate) fn map_record(
     record: &Value,
     at: &str,
 ) -> Result<ValidCase, Vec<Violation>> {
-    let (mut case, mut run) = fill(profile, record, at);
+    let (case, mut run) = fill(profile, record, at);
     let ids = run.kept_ids();
     if !run.problems.is_empty() {
         run.problems.truncate(MAX_PROBLEMS);
         return Err(run.problems);
     }
-    let mut mapping = Map::new();
-    mapping.insert("platform".into(), json!(profile.platform().name()));
-    mapping.insert("profile".into(), json!(profile.id()));
+    let mut mapping = Map::with_capacity(6);
+    mapping.insert("platform".into(), text(profile.platform().name()));
+    mapping.insert("profile".into(), text(profile.id()));
     if !at.is_empty() {
-        mapping.insert("record".into(), json!(at));
+        mapping.insert("record".into(), text(at));
     }
     if !ids.is_empty() {
         mapping.insert("ids".into(), Value::Object(ids));
     }
-    mapping.insert("timezone".into(), json!(profile.document.timezone));
+    mapping.insert("timezone".into(), text(&profile.document.timezone));
     // The provenance moves into the case; a case the schema refuses (rare:
     // the profile's checks admit little it could refuse) is mapped again
     // to say where each refused value came from.
@@ -79,11 +114,11 @@ pub(crate) fn map_record(
         "fields".into(),
         Value::Object(std::mem::take(&mut run.provenance)),
     );
-    let mut extensions = Map::new();
+    let mut extensions = Map::with_capacity(1);
     extensions.insert("kinga_mapping".into(), Value::Object(mapping));
-    case["extensions"] = Value::Object(extensions);
-    let case = ordered(case);
-    ValidCase::from_value(case)
+    let mut case = case.into_object();
+    case.insert("extensions".into(), Value::Object(extensions));
+    ValidCase::from_value(Value::Object(case))
         .map_err(|rejection| fill(profile, record, at).1.translate(rejection))
 }
 
@@ -109,25 +144,106 @@ fn required_outside_rows() -> &'static [String] {
     })
 }
 
+/// A JSON string.
+fn text(text: &str) -> Value {
+    Value::String(text.to_owned())
+}
+
+/// `a` followed by `b`.
+fn concat(a: &str, b: &str) -> String {
+    let mut joined = String::with_capacity(a.len() + b.len());
+    joined.push_str(a);
+    joined.push_str(b);
+    joined
+}
+
+/// The pointer of member `name` of the object at `pointer`.
+fn member_of(pointer: &str, name: &str) -> String {
+    let mut joined = String::with_capacity(pointer.len() + 1 + name.len());
+    joined.push_str(pointer);
+    joined.push('/');
+    joined.push_str(name);
+    joined
+}
+
+/// The values given to the fields of one object (the case, or one row),
+/// kept until every mapping has run and then placed in the schema's order,
+/// so that a mapped case reads like one written by hand.
+struct Assigned<'p> {
+    /// The field's rank in the schema, its pointer in the object (as the
+    /// profile writes it, where it can), its value.
+    fields: Vec<(u32, Cow<'p, str>, Value)>,
+}
+
+impl<'p> Assigned<'p> {
+    fn with_capacity(capacity: usize) -> Self {
+        Assigned {
+            fields: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn push(&mut self, rank: u32, pointer: Cow<'p, str>, value: Value) {
+        self.fields.push((rank, pointer, value));
+    }
+
+    /// The value given to `pointer`.
+    fn get(&self, pointer: &str) -> Option<&Value> {
+        self.fields
+            .iter()
+            .find(|(_, at, _)| at == pointer)
+            .map(|(_, _, value)| value)
+    }
+
+    /// Whether `pointer`, or a field inside it, has a value.
+    fn has(&self, pointer: &str) -> bool {
+        self.fields.iter().any(|(_, at, _)| {
+            at.strip_prefix(pointer)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+
+    /// The object, its fields in the schema's order (those of one rank in
+    /// the order they were given).
+    fn into_object(mut self) -> Map<String, Value> {
+        self.fields.sort_by_key(|(rank, _, _)| *rank);
+        let mut object = Map::with_capacity(self.fields.len());
+        for (_, pointer, value) in self.fields {
+            place(
+                &mut object,
+                pointer.strip_prefix('/').unwrap_or(&pointer),
+                value,
+            );
+        }
+        object
+    }
+}
+
 /// The case the record's fields and collections give (without its
 /// provenance in `extensions`), and the run that made it.
-fn fill<'a>(profile: &'a Profile, record: &'a Value, at: &'a str) -> (Value, Run<'a>) {
+fn fill<'a>(profile: &'a Profile, record: &'a Value, at: &'a str) -> (Assigned<'a>, Run<'a>) {
     let mut run = Run {
         profile,
         record,
         at,
         problems: Vec::new(),
-        provenance: Map::new(),
+        provenance: Map::with_capacity(profile.fields.len() + 4),
         absent: Vec::new(),
     };
-    let mut case = Map::new();
-    case.insert("schema_version".into(), json!("1.1"));
+    let mut case = Assigned::with_capacity(profile.fields.len() + 4);
+    case.push(
+        canonical::rank("/schema_version"),
+        Cow::Borrowed("/schema_version"),
+        text("1.1"),
+    );
     if let Some(id) = run.case_id() {
-        case.insert("case_id".into(), Value::String(id));
+        case.push(
+            canonical::rank("/case_id"),
+            Cow::Borrowed("/case_id"),
+            Value::String(id),
+        );
     }
-    let mut case = Value::Object(case);
     for field in &profile.fields {
-        run.apply(&mut case, field, record, "", "");
+        run.apply(&mut case, field, record, "", "", "");
     }
     for collection in &profile.collections {
         run.collection(&mut case, collection);
@@ -154,8 +270,10 @@ impl<'a> Run<'a> {
         match self.first_single(paths, self.record, "") {
             Ok(Some((value, pointer))) => match key_text(value) {
                 Some(id) if id.chars().count() <= MAX_ID_CHARS => {
+                    let mut provenance = Map::with_capacity(1);
+                    provenance.insert("from".into(), Value::String(pointer));
                     self.provenance
-                        .insert("/case_id".into(), json!({ "from": pointer }));
+                        .insert("/case_id".into(), Value::Object(provenance));
                     Some(format!("{}{id}", self.profile.document.case_id.prefix))
                 }
                 _ => {
@@ -190,7 +308,7 @@ impl<'a> Run<'a> {
             {
                 match key_text(value) {
                     Some(id) if id.chars().count() <= MAX_ID_CHARS => {
-                        ids.insert(name.clone(), Value::String(id));
+                        ids.insert(name.clone(), Value::String(id.into_owned()));
                     }
                     _ => {
                         let pointer = pointer.clone();
@@ -264,31 +382,32 @@ impl<'a> Run<'a> {
             })
     }
 
-    /// Applies one field mapping to `target` (the case, or a row).
+    /// Applies one field mapping to `target` (the case, or a row of the
+    /// collection `rows_of`).
     fn apply(
         &mut self,
-        target: &mut Value,
-        field: &CompiledField,
+        target: &mut Assigned<'a>,
+        field: &'a CompiledField,
         scope: &Value,
         scope_pointer: &str,
         canonical_prefix: &str,
+        rows_of: &'a str,
     ) -> bool {
-        let canonical = format!("{canonical_prefix}{}", field.map.canonical);
+        let canonical = || concat(canonical_prefix, &field.map.canonical);
         match self.evaluate(field, scope, scope_pointer) {
             Outcome::Value(value, provenance) => {
-                self.set(target, &field.map.canonical, &canonical, value, provenance);
+                let target_field = TargetField {
+                    relative: &field.map.canonical,
+                    canonical: canonical(),
+                    rank: field.rank,
+                    rows_of,
+                };
+                self.set(target, target_field, value, provenance);
                 true
             }
             Outcome::Absent(at) => {
                 if let Some(at) = at {
-                    let sources = field
-                        .sources
-                        .iter()
-                        .chain(&field.derive_sources)
-                        .map(SourcePath::text)
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    self.absent.push((canonical, at, sources));
+                    self.absent.push((canonical(), at, field));
                 }
                 true
             }
@@ -297,7 +416,12 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn evaluate(&mut self, field: &CompiledField, scope: &Value, scope_pointer: &str) -> Outcome {
+    fn evaluate(
+        &mut self,
+        field: &'a CompiledField,
+        scope: &Value,
+        scope_pointer: &str,
+    ) -> Outcome<'a> {
         if let (Some(condition), Some(path)) = (&field.map.when, &field.when)
             && !self.holds(condition, path, scope, scope_pointer)
         {
@@ -312,12 +436,12 @@ impl<'a> Run<'a> {
         };
         match (outcome, &field.map.if_absent) {
             (Outcome::Absent(at), Some(default)) => {
-                let mut provenance = Map::new();
-                provenance.insert("default".into(), json!(true));
+                let mut provenance = Map::with_capacity(2);
+                provenance.insert("default".into(), Value::Bool(true));
                 if let Some(at) = at {
-                    provenance.insert("absent".into(), json!(at));
+                    provenance.insert("absent".into(), Value::String(at));
                 }
-                Outcome::Value(default.clone(), provenance)
+                Outcome::Value(Cow::Borrowed(default), provenance)
             }
             (outcome, _) => outcome,
         }
@@ -345,7 +469,12 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn single(&mut self, field: &CompiledField, scope: &Value, scope_pointer: &str) -> Outcome {
+    fn single(
+        &mut self,
+        field: &'a CompiledField,
+        scope: &Value,
+        scope_pointer: &str,
+    ) -> Outcome<'a> {
         let found = match self.first_single(&field.sources, scope, scope_pointer) {
             Ok(Some(found)) => found,
             Ok(None) => {
@@ -354,20 +483,22 @@ impl<'a> Run<'a> {
             Err(()) => return Outcome::Skipped,
         };
         let (value, pointer) = found;
-        let mut provenance = Map::new();
-        provenance.insert("from".into(), json!(pointer));
+        let mut provenance = Map::with_capacity(3);
         if let Some(name) = &field.map.lookup {
-            let Some(mapped) = self.look_up(name, value, &pointer) else {
+            let key = key_text(value);
+            let Some(mapped) = self.look_up(name, key.as_deref(), &pointer) else {
                 return Outcome::Skipped;
             };
-            provenance.insert("lookup".into(), json!(name));
+            provenance.insert("from".into(), Value::String(pointer));
+            provenance.insert("lookup".into(), text(name));
             if mapped.is_object() {
                 // A place: its code is part of the provenance.
-                provenance.insert("code".into(), json!(key_text(value)));
+                let code = key.map_or(Value::Null, |c| Value::String(c.into_owned()));
+                provenance.insert("code".into(), code);
             }
             return match mapped {
                 Value::Null => Outcome::Nothing,
-                mapped => Outcome::Value(mapped, provenance),
+                mapped => Outcome::Value(Cow::Borrowed(mapped), provenance),
             };
         }
         let Some(conversion) = field.map.conversion else {
@@ -375,10 +506,11 @@ impl<'a> Run<'a> {
         };
         match conversion.apply(value, &self.profile.zone) {
             Ok((converted, precision)) => {
+                provenance.insert("from".into(), Value::String(pointer));
                 if let Some(precision) = precision {
-                    provenance.insert("precision".into(), json!(precision.name()));
+                    provenance.insert("precision".into(), text(precision.name()));
                 }
-                Outcome::Value(converted, provenance)
+                Outcome::Value(Cow::Owned(converted), provenance)
             }
             Err(e) => {
                 self.problem(&pointer, format!("{e} (for {})", field.map.canonical));
@@ -389,13 +521,16 @@ impl<'a> Run<'a> {
 
     /// Every code of the first source present, split if asked, each with
     /// its pointer.
-    fn codes(
+    fn codes<'v>(
         &mut self,
         paths: &[SourcePath],
         split: Option<&str>,
-        scope: &Value,
+        scope: &'v Value,
         scope_pointer: &str,
-    ) -> Option<Vec<(Value, String)>> {
+    ) -> Option<Vec<(Code<'v>, String)>>
+    where
+        'a: 'v,
+    {
         let found =
             paths
                 .iter()
@@ -409,7 +544,9 @@ impl<'a> Run<'a> {
                 Value::Array(items) => {
                     for (i, item) in items.iter().enumerate() {
                         if !is_absent(item) {
-                            codes.push((item.clone(), format!("{pointer}/{i}")));
+                            let mut at = pointer.clone();
+                            let _ = write!(at, "/{i}");
+                            codes.push((key_text(item), at));
                         }
                     }
                 }
@@ -417,17 +554,22 @@ impl<'a> Run<'a> {
                     Some(separator) => codes.extend(
                         text.split(separator)
                             .filter(|part| !part.is_empty())
-                            .map(|part| (Value::String(part.to_owned()), pointer.clone())),
+                            .map(|part| (Some(Cow::Borrowed(part)), pointer.clone())),
                     ),
-                    None => codes.push((value.clone(), pointer)),
+                    None => codes.push((Some(Cow::Borrowed(text.as_str())), pointer)),
                 },
-                other => codes.push((other.clone(), pointer)),
+                other => codes.push((key_text(other), pointer)),
             }
         }
         Some(codes)
     }
 
-    fn list(&mut self, field: &CompiledField, scope: &Value, scope_pointer: &str) -> Outcome {
+    fn list(
+        &mut self,
+        field: &'a CompiledField,
+        scope: &Value,
+        scope_pointer: &str,
+    ) -> Outcome<'a> {
         let Some(codes) = self.codes(
             &field.sources,
             field.map.split.as_deref(),
@@ -442,11 +584,11 @@ impl<'a> Run<'a> {
         let mut values: Vec<Value> = Vec::new();
         let mut from = Vec::new();
         for (code, pointer) in codes {
-            match self.look_up(name, &code, &pointer) {
+            match self.look_up(name, code.as_deref(), &pointer) {
                 Some(Value::Null) => {}
                 Some(mapped) => {
-                    if !values.contains(&mapped) {
-                        values.push(mapped);
+                    if !values.contains(mapped) {
+                        values.push(mapped.clone());
                     }
                 }
                 None => continue,
@@ -455,25 +597,26 @@ impl<'a> Run<'a> {
                 from.push(pointer);
             }
         }
-        let provenance = json!({ "from": from, "lookup": name });
-        match provenance {
-            Value::Object(provenance) => Outcome::Value(Value::Array(values), provenance),
-            _ => Outcome::Skipped,
-        }
+        let mut provenance = Map::with_capacity(2);
+        provenance.insert("from".into(), texts(from));
+        provenance.insert("lookup".into(), text(name));
+        Outcome::Value(Cow::Owned(Value::Array(values)), provenance)
     }
 
-    fn look_up(&mut self, name: &str, code: &Value, pointer: &str) -> Option<Value> {
-        let profile = self.profile;
+    /// What lookup `name` gives the code `key` (none for a list or an
+    /// object), or a problem at `pointer`.
+    fn look_up(&mut self, name: &str, key: Option<&str>, pointer: &str) -> Option<&'a Value> {
+        let profile: &'a Profile = self.profile;
         let table = profile.document.lookups.get(name)?;
-        let Some(key) = key_text(code) else {
+        let Some(key) = key else {
             self.problem(
                 pointer,
                 format!("holds a list or an object where a code of lookup `{name}` is expected"),
             );
             return None;
         };
-        match table.values.get(&key) {
-            Some(value) => Some(value.clone()),
+        match table.values.get(key) {
+            Some(value) => Some(value),
             None => {
                 let message = format!(
                     "holds a code that lookup `{name}` ({} list `{}`) does not list: add it to profile `{}`",
@@ -489,14 +632,14 @@ impl<'a> Run<'a> {
 
     fn derive(
         &mut self,
-        derivation: &Derivation,
-        field: &CompiledField,
+        derivation: &'a Derivation,
+        field: &'a CompiledField,
         scope: &Value,
         scope_pointer: &str,
-    ) -> Outcome {
+    ) -> Outcome<'a> {
         let sources = &field.derive_sources;
-        let mut provenance = Map::new();
-        provenance.insert("derivation".into(), json!(derivation.name()));
+        let mut provenance = Map::with_capacity(2);
+        provenance.insert("derivation".into(), text(derivation.name()));
         match derivation {
             Derivation::AnyOf {
                 split,
@@ -511,13 +654,16 @@ impl<'a> Run<'a> {
                 };
                 let mut from: Vec<String> = found.iter().map(|(_, p)| p.clone()).collect();
                 from.dedup();
-                provenance.insert("from".into(), json!(from));
-                let fired = found
-                    .iter()
-                    .any(|(code, _)| key_text(code).is_some_and(|c| codes.contains(&c)));
+                provenance.insert("from".into(), texts(from));
+                let fired = found.iter().any(|(code, _)| {
+                    code.as_deref()
+                        .is_some_and(|c| codes.iter().any(|listed| listed == c))
+                });
                 match (fired, otherwise) {
-                    (true, _) => Outcome::Value(then.clone(), provenance),
-                    (false, Some(otherwise)) => Outcome::Value(otherwise.clone(), provenance),
+                    (true, _) => Outcome::Value(Cow::Borrowed(then), provenance),
+                    (false, Some(otherwise)) => {
+                        Outcome::Value(Cow::Borrowed(otherwise), provenance)
+                    }
                     (false, None) => Outcome::Absent(None),
                 }
             }
@@ -543,19 +689,19 @@ impl<'a> Run<'a> {
                         Err(()) => return Outcome::Skipped,
                     }
                 }
-                provenance.insert("from".into(), json!(from));
+                provenance.insert("from".into(), texts(from));
                 if any_false {
-                    Outcome::Value(Value::Bool(false), provenance)
+                    Outcome::Value(Cow::Owned(Value::Bool(false)), provenance)
                 } else if any_absent {
                     Outcome::Absent(self.first_absent(sources, scope, scope_pointer))
                 } else {
-                    Outcome::Value(Value::Bool(true), provenance)
+                    Outcome::Value(Cow::Owned(Value::Bool(true)), provenance)
                 }
             }
             Derivation::Present { .. } => match self.first_single(sources, scope, scope_pointer) {
                 Ok(Some((_, pointer))) => {
-                    provenance.insert("from".into(), json!(pointer));
-                    Outcome::Value(Value::Bool(true), provenance)
+                    provenance.insert("from".into(), Value::String(pointer));
+                    Outcome::Value(Cow::Owned(Value::Bool(true)), provenance)
                 }
                 Ok(None) => Outcome::Absent(None),
                 Err(()) => Outcome::Skipped,
@@ -563,61 +709,76 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Sets `relative` (a pointer within `target`) to `value`, each field
-    /// of an object value on its own; two different values for one field
-    /// are a problem.
+    /// Gives `value` to a field of `target`, each member of an object
+    /// value on its own (each with the provenance).
     fn set(
         &mut self,
-        target: &mut Value,
-        relative: &str,
-        canonical: &str,
-        value: Value,
+        target: &mut Assigned<'a>,
+        field: TargetField<'a>,
+        value: Cow<'_, Value>,
         provenance: Map<String, Value>,
     ) {
-        let members: Vec<(String, String, Value)> = match value {
-            Value::Object(members) => members
-                .into_iter()
-                .map(|(k, v)| (format!("{relative}/{k}"), format!("{canonical}/{k}"), v))
-                .collect(),
-            value => vec![(relative.to_owned(), canonical.to_owned(), value)],
+        let Value::Object(members) = value.as_ref() else {
+            let relative = Cow::Borrowed(field.relative);
+            let value = value.into_owned();
+            self.set_one(
+                target,
+                (field.rank, relative, value),
+                field.canonical,
+                provenance,
+            );
+            return;
         };
-        // Each member gets the provenance; the last one takes it.
-        let last = members.len().saturating_sub(1);
-        let mut provenance = Some(provenance);
-        for (index, (relative, canonical, value)) in members.into_iter().enumerate() {
-            let slot = slot(target, &relative);
-            match slot {
-                Some(slot) if slot.is_null() => *slot = value,
-                Some(slot) if *slot == value => {}
-                Some(_) => {
-                    let earlier = self
-                        .provenance
-                        .get(&canonical)
-                        .and_then(|p| p.get("from"))
-                        .map(|f| f.to_string())
-                        .unwrap_or_default();
-                    let from = provenance.as_ref().and_then(|p| p.get("from"));
-                    let now = from.map(|f| f.to_string()).unwrap_or_default();
-                    let pointer = from.and_then(Value::as_str).unwrap_or_default().to_owned();
-                    self.problem(
-                        &pointer,
-                        format!("gives {canonical} a different value than {earlier} did (from {now}): the record contradicts itself"),
-                    );
-                    continue;
-                }
-                None => continue,
-            }
-            let taken = if index == last {
-                provenance.take()
+        for (name, member) in members {
+            let relative = member_of(field.relative, name);
+            let canonical = member_of(&field.canonical, name);
+            let rank = if field.rows_of.is_empty() {
+                canonical::rank(&canonical)
             } else {
-                provenance.clone()
+                canonical::rank(&concat(field.rows_of, &relative))
             };
-            self.provenance
-                .insert(canonical, Value::Object(taken.unwrap_or_default()));
+            let given = (rank, Cow::Owned(relative), member.clone());
+            self.set_one(target, given, canonical, provenance.clone());
         }
     }
 
-    fn collection(&mut self, case: &mut Value, collection: &super::profile::CompiledCollection) {
+    /// Gives one field its value; two different values for one field are
+    /// a problem.
+    fn set_one(
+        &mut self,
+        target: &mut Assigned<'a>,
+        (rank, relative, value): (u32, Cow<'a, str>, Value),
+        canonical: String,
+        provenance: Map<String, Value>,
+    ) {
+        match target.get(&relative) {
+            None => target.push(rank, relative, value),
+            Some(earlier) if *earlier == value => {}
+            Some(_) => {
+                let earlier = self
+                    .provenance
+                    .get(&canonical)
+                    .and_then(|p| p.get("from"))
+                    .map(|f| f.to_string())
+                    .unwrap_or_default();
+                let from = provenance.get("from");
+                let now = from.map(|f| f.to_string()).unwrap_or_default();
+                let pointer = from.and_then(Value::as_str).unwrap_or_default().to_owned();
+                self.problem(
+                    &pointer,
+                    format!("gives {canonical} a different value than {earlier} did (from {now}): the record contradicts itself"),
+                );
+                return;
+            }
+        }
+        self.provenance.insert(canonical, Value::Object(provenance));
+    }
+
+    fn collection(
+        &mut self,
+        case: &mut Assigned<'a>,
+        collection: &'a super::profile::CompiledCollection,
+    ) {
         let rows = match collection.rows.resolve(self.record, "") {
             Lookup::Found(rows) => rows,
             Lookup::Absent(_) => return,
@@ -627,24 +788,34 @@ impl<'a> Run<'a> {
         for (row, row_pointer) in rows {
             let index = mapped.len();
             let prefix = format!("{}/{index}", collection.canonical);
-            let mut out = Value::Object(Map::new());
+            let member_prefix = concat(&prefix, "/");
+            let mut out = Assigned::with_capacity(collection.fields.len());
             let absent_before = self.absent.len();
+            // The row's fields' provenance is kept apart, then folded into
+            // the row's one entry.
+            let outer = std::mem::take(&mut self.provenance);
             let mut keep = true;
             let mut precision = None;
             for field in &collection.fields {
-                let kept = self.apply(&mut out, field, row, &row_pointer, &prefix);
+                let kept = self.apply(
+                    &mut out,
+                    field,
+                    row,
+                    &row_pointer,
+                    &prefix,
+                    &collection.canonical,
+                );
                 if !kept && field.map.drop_row_if_null {
                     keep = false;
                 }
             }
+            let fields = std::mem::replace(&mut self.provenance, outer);
             if !keep {
                 self.absent.truncate(absent_before);
-                self.provenance
-                    .retain(|k, _| !k.starts_with(&format!("{prefix}/")));
                 continue;
             }
             for member in required {
-                if out.pointer(member).is_none() {
+                if !out.has(member) {
                     let at = self.absent[absent_before..]
                         .iter()
                         .find(|(c, _, _)| *c == format!("{prefix}{member}"))
@@ -659,14 +830,14 @@ impl<'a> Run<'a> {
                 }
             }
             if collection.canonical == "/incidents"
-                && out.get("occurred_at").is_none()
-                && out.get("occurred_on").is_none()
+                && out.get("/occurred_at").is_none()
+                && out.get("/occurred_on").is_none()
             {
                 self.problem(&row_pointer, format!("gives {prefix} no time (occurred_at or occurred_on), which every incident requires"));
             }
-            for member in ["occurred_at", "occurred_on"] {
+            for member in ["/occurred_at", "/occurred_on"] {
                 if out.get(member).is_some() {
-                    precision = Some(if member == "occurred_at" {
+                    precision = Some(if member == "/occurred_at" {
                         Precision::DateTime
                     } else {
                         Precision::Date
@@ -676,25 +847,21 @@ impl<'a> Run<'a> {
             // A row's provenance is one entry (a case may hold hundreds of
             // rows): where it came from, its time's precision, and the
             // derivations and defaults that filled its fields.
-            let member_prefix = format!("{prefix}/");
             let mut derivations = Vec::new();
             let mut defaults = Vec::new();
-            self.provenance.retain(|pointer, entry| {
-                let Some(member) = pointer.strip_prefix(&member_prefix) else {
-                    return true;
-                };
+            for (pointer, entry) in &fields {
+                let member = pointer.strip_prefix(&member_prefix).unwrap_or(pointer);
                 if let Some(name) = entry.get("derivation") {
                     derivations.push(name.clone());
                 }
                 if entry.get("default").is_some() {
-                    defaults.push(json!(member));
+                    defaults.push(text(member));
                 }
-                false
-            });
-            let mut row_provenance = Map::new();
-            row_provenance.insert("from".into(), json!(row_pointer));
+            }
+            let mut row_provenance = Map::with_capacity(4);
+            row_provenance.insert("from".into(), Value::String(row_pointer));
             if let Some(precision) = precision {
-                row_provenance.insert("precision".into(), json!(precision.name()));
+                row_provenance.insert("precision".into(), text(precision.name()));
             }
             if !derivations.is_empty() {
                 row_provenance.insert("derivations".into(), Value::Array(derivations));
@@ -704,29 +871,35 @@ impl<'a> Run<'a> {
             }
             self.provenance
                 .insert(prefix, Value::Object(row_provenance));
-            mapped.push(out);
+            mapped.push(Value::Object(out.into_object()));
         }
-        if !mapped.is_empty()
-            && let Some(slot) = slot(case, &collection.canonical)
-        {
-            *slot = Value::Array(mapped);
+        if !mapped.is_empty() {
+            case.push(
+                canonical::rank(&collection.canonical),
+                Cow::Borrowed(collection.canonical.as_str()),
+                Value::Array(mapped),
+            );
         }
     }
 
     /// Every required canonical field (outside rows) has a value.
-    fn required(&mut self, case: &Value) {
+    fn required(&mut self, case: &Assigned<'_>) {
         for member in required_outside_rows() {
             let member = member.as_str();
-            if case.pointer(member).is_some() || member == "/case_id" {
+            if case.has(member) || member == "/case_id" {
                 continue;
             }
             let absent = self
                 .absent
                 .iter()
-                .find(|(c, _, _)| *c == member || member.starts_with(&format!("{c}/")))
-                .cloned();
+                .find(|(c, _, _)| {
+                    member
+                        .strip_prefix(c.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                })
+                .map(|(_, at, field)| (at.clone(), sources_text(field)));
             match absent {
-                Some((_, at, sources)) => self.problem(
+                Some((at, sources)) => self.problem(
                     &at,
                     format!("is empty or missing, and {member}, which the case requires, comes from it ({sources})"),
                 ),
@@ -773,50 +946,24 @@ impl<'a> Run<'a> {
     }
 }
 
-/// The slot at `pointer` (members separated by `/`, no escapes: canonical
-/// names are plain), made with its parents.
-fn slot<'v>(target: &'v mut Value, pointer: &str) -> Option<&'v mut Value> {
-    let mut node = target;
-    for token in pointer.split('/').skip(1) {
-        if node.is_null() {
-            *node = Value::Object(Map::new());
+/// Puts `value` at `path` (members separated by `/`, no escapes:
+/// canonical names are plain) in `object`, making its parents. Fields come
+/// in schema order, so a parent is usually the last member made.
+fn place(object: &mut Map<String, Value>, path: &str, value: Value) {
+    let Some((head, rest)) = path.split_once('/') else {
+        object.insert(path.to_owned(), value);
+        return;
+    };
+    let last_is_head = object.iter().next_back().is_some_and(|(k, _)| k == head);
+    let parent = if last_is_head {
+        object.iter_mut().next_back().map(|(_, v)| v)
+    } else {
+        if !object.contains_key(head) {
+            object.insert(head.to_owned(), Value::Object(Map::new()));
         }
-        node = node
-            .as_object_mut()?
-            .entry(token.to_owned())
-            .or_insert(Value::Null);
-    }
-    Some(node)
-}
-
-/// The case with its members in the schema's order, so a mapped case reads
-/// like one written by hand.
-fn ordered(case: Value) -> Value {
-    let schema = crate::case::schema::case_schema();
-    order(case, schema)
-}
-
-fn order(value: Value, schema: &Value) -> Value {
-    match value {
-        Value::Object(mut members) => {
-            let mut out = Map::new();
-            if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
-                for (name, property) in properties {
-                    if name == "extensions" {
-                        continue;
-                    }
-                    if let Some(member) = members.remove(name) {
-                        out.insert(name.clone(), order(member, property));
-                    }
-                }
-            }
-            out.extend(members);
-            Value::Object(out)
-        }
-        Value::Array(items) => {
-            let item_schema = schema.get("items").unwrap_or(&Value::Null);
-            Value::Array(items.into_iter().map(|i| order(i, item_schema)).collect())
-        }
-        other => other,
+        object.get_mut(head)
+    };
+    if let Some(Value::Object(parent)) = parent {
+        place(parent, rest, value);
     }
 }

@@ -38,12 +38,13 @@ mod map;
 pub mod outbound;
 mod path;
 mod profile;
+mod reads;
 mod values;
 
 use serde_json::Value;
 
 use crate::case::ValidCase;
-use crate::case::json::{JsonLimits, parse_strict};
+use crate::case::json::{JsonLimits, parse_strict_reading};
 use crate::case::schema::Violation;
 
 pub use bundled::document as bundled_document;
@@ -59,6 +60,11 @@ pub use values::Conversion;
 pub const MAX_DOCUMENT_BYTES: usize = 32 * 1024 * 1024;
 /// Deepest nesting of a platform document.
 const MAX_DOCUMENT_DEPTH: usize = 64;
+/// The limits a platform document is parsed under.
+const DOCUMENT_LIMITS: JsonLimits = JsonLimits {
+    max_bytes: MAX_DOCUMENT_BYTES,
+    max_depth: MAX_DOCUMENT_DEPTH,
+};
 
 /// Why a platform record (or a whole document) could not be mapped: each
 /// problem with the JSON pointer of the platform's field, never its value.
@@ -92,17 +98,16 @@ impl Profile {
         bundled::profile(platform)
     }
 
-    /// Maps every record of a platform document (JSON bytes).
+    /// Maps every record of a platform document (JSON bytes). Only what
+    /// the profile reads is built; the rest is checked as strictly.
     pub fn map_document(&self, bytes: &[u8]) -> Result<Vec<MappedRecord>, MappingRejection> {
-        let limits = JsonLimits {
-            max_bytes: MAX_DOCUMENT_BYTES,
-            max_depth: MAX_DOCUMENT_DEPTH,
-        };
-        let document = parse_strict(bytes, limits).map_err(|e| MappingRejection {
-            violations: vec![Violation {
-                pointer: e.pointer,
-                message: e.message,
-            }],
+        let document = parse_strict_reading(bytes, DOCUMENT_LIMITS, &self.reads).map_err(|e| {
+            MappingRejection {
+                violations: vec![Violation {
+                    pointer: e.pointer,
+                    message: e.message,
+                }],
+            }
         })?;
         self.map_value(&document)
     }

@@ -20,9 +20,13 @@
 //! `null`, an empty string and an empty array are *absent*: a platform
 //! that sends `"cpims_id": ""` has not recorded the field.
 
-use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
-use crate::case::json::escape_token;
+use serde_json::Value;
+use smallvec::SmallVec;
+
+use crate::case::json::{Reads, escape_token};
 
 /// A parsed source path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,11 +34,15 @@ pub(crate) struct SourcePath {
     text: String,
     reads_record: bool,
     steps: Vec<Step>,
+    /// No step has a selector: the path reaches at most one value.
+    plain: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Step {
     member: String,
+    /// The member as a JSON pointer token (escaped once, here).
+    token: String,
     selector: Option<Selector>,
 }
 
@@ -48,12 +56,16 @@ enum Selector {
     },
 }
 
+/// The values a path reached, each with its pointer (one, the common
+/// case, held without an allocation of its own).
+pub(crate) type Found<'a> = SmallVec<[(&'a Value, String); 1]>;
+
 /// What a path found.
 #[derive(Debug)]
 pub(crate) enum Lookup<'a> {
     /// Every value the path reaches (several only through `[*]` or a
     /// selector that matched several elements).
-    Found(Vec<(&'a Value, String)>),
+    Found(Found<'a>),
     /// Nothing: the pointer is the deepest place the path reached, followed
     /// by the step it could not take.
     Absent(String),
@@ -76,6 +88,7 @@ impl SourcePath {
         Ok(SourcePath {
             text: text.to_owned(),
             reads_record,
+            plain: steps.iter().all(|step| step.selector.is_none()),
             steps,
         })
     }
@@ -100,44 +113,135 @@ impl SourcePath {
         })
     }
 
+    /// Declares in `scope` (the [`Reads`] of the path's scope) what the
+    /// path reads: each member it steps through, the members its selectors
+    /// compare, and the whole of the value it ends at.
+    pub fn declare(&self, scope: &mut Reads) {
+        if let Some(end) = self.declare_steps(scope) {
+            *end = Reads::All;
+        }
+    }
+
+    /// Declares the steps only, and gives the tree of the value the path
+    /// ends at (a collection's rows), to declare their members in; `None`
+    /// when the path reads more than members (an index step), declared
+    /// whole.
+    pub fn declare_steps<'r>(&self, scope: &'r mut Reads) -> Option<&'r mut Reads> {
+        let mut node = scope;
+        for step in &self.steps {
+            if step.member.bytes().all(|b| b.is_ascii_digit()) {
+                // `children.0.dob` indexes an array or names a member
+                // `0`: read all of it rather than guess.
+                *node = Reads::All;
+                return None;
+            }
+            node = node.member(&step.member);
+            if let Some(Selector::Matching { key, newest, .. }) = &step.selector {
+                node.add([key.as_str()]);
+                if let Some(newest) = newest {
+                    node.add([newest.as_str()]);
+                }
+            }
+        }
+        Some(node)
+    }
+
     /// Every value the path reaches from `scope` (at `scope_pointer`),
     /// arrays at the end of the path not flattened.
     pub fn resolve<'a>(&self, scope: &'a Value, scope_pointer: &str) -> Lookup<'a> {
-        let mut current: Vec<(&'a Value, String)> = vec![(scope, scope_pointer.to_owned())];
-        for step in &self.steps {
+        if self.plain {
+            return self.resolve_plain(scope, scope_pointer);
+        }
+        let mut current: Vec<(&'a Value, String)> = Vec::new();
+        let mut deepest = None;
+        for (index, step) in self.steps.iter().enumerate() {
             let mut next = Vec::new();
-            let mut deepest = None;
-            for (value, pointer) in &current {
-                let member_pointer = format!("{pointer}/{}", member_token(&step.member));
-                let member = member_of(value, &step.member);
-                let Some(member) = member.filter(|v| !is_absent(v)) else {
-                    deepest.get_or_insert(member_pointer);
-                    continue;
-                };
-                match &step.selector {
-                    None => next.push((member, member_pointer)),
-                    Some(selector) => {
-                        let Some(items) = member.as_array() else {
-                            deepest.get_or_insert(member_pointer);
-                            continue;
-                        };
-                        let chosen = select(items, selector);
-                        if chosen.is_empty() {
-                            deepest.get_or_insert(member_pointer.clone());
-                        }
-                        for index in chosen {
-                            next.push((&items[index], format!("{member_pointer}/{index}")));
-                        }
-                    }
+            if index == 0 {
+                step.take(scope, scope_pointer, &mut next, &mut deepest);
+            } else {
+                for (value, pointer) in &current {
+                    step.take(value, pointer, &mut next, &mut deepest);
                 }
             }
             if next.is_empty() {
                 return Lookup::Absent(deepest.unwrap_or_else(|| scope_pointer.to_owned()));
             }
+            deepest = None;
             current = next;
         }
-        Lookup::Found(current)
+        Lookup::Found(current.into())
     }
+
+    /// [`SourcePath::resolve`] for a path without selectors: the pointer
+    /// is written once, where the path ends or stops.
+    fn resolve_plain<'a>(&self, scope: &'a Value, scope_pointer: &str) -> Lookup<'a> {
+        let mut node = scope;
+        for (index, step) in self.steps.iter().enumerate() {
+            match member_of(node, &step.member).filter(|v| !is_absent(v)) {
+                Some(member) => node = member,
+                None => return Lookup::Absent(self.pointer_through(scope_pointer, index + 1)),
+            }
+        }
+        let pointer = self.pointer_through(scope_pointer, self.steps.len());
+        Lookup::Found(smallvec::smallvec![(node, pointer)])
+    }
+
+    /// `scope_pointer` followed by the first `count` steps' tokens.
+    fn pointer_through(&self, scope_pointer: &str, count: usize) -> String {
+        let steps = &self.steps[..count];
+        let length = steps.iter().map(|s| s.token.len() + 1).sum::<usize>();
+        let mut pointer = String::with_capacity(scope_pointer.len() + length);
+        pointer.push_str(scope_pointer);
+        for step in steps {
+            pointer.push('/');
+            pointer.push_str(&step.token);
+        }
+        pointer
+    }
+}
+
+impl Step {
+    /// Takes this step from `value` (at `pointer`): what it reaches goes to
+    /// `next`; where it found nothing, the first time, to `deepest`.
+    fn take<'a>(
+        &self,
+        value: &'a Value,
+        pointer: &str,
+        next: &mut Vec<(&'a Value, String)>,
+        deepest: &mut Option<String>,
+    ) {
+        let member_pointer = joined(pointer, &self.token);
+        let Some(member) = member_of(value, &self.member).filter(|v| !is_absent(v)) else {
+            deepest.get_or_insert(member_pointer);
+            return;
+        };
+        let Some(selector) = &self.selector else {
+            next.push((member, member_pointer));
+            return;
+        };
+        let Some(items) = member.as_array() else {
+            deepest.get_or_insert(member_pointer);
+            return;
+        };
+        let chosen = select(items, selector);
+        for &index in &chosen {
+            let mut at = member_pointer.clone();
+            let _ = write!(at, "/{index}");
+            next.push((&items[index], at));
+        }
+        if chosen.is_empty() {
+            deepest.get_or_insert(member_pointer);
+        }
+    }
+}
+
+/// `pointer` followed by the token `token`.
+fn joined(pointer: &str, token: &str) -> String {
+    let mut joined = String::with_capacity(pointer.len() + 1 + token.len());
+    joined.push_str(pointer);
+    joined.push('/');
+    joined.push_str(token);
+    joined
 }
 
 impl std::fmt::Display for SourcePath {
@@ -158,17 +262,13 @@ pub(crate) fn is_absent(value: &Value) -> bool {
 
 /// The text a lookup key or a selector compares with: a string as it is, a
 /// number or a boolean as JSON writes it; none for objects and arrays.
-pub(crate) fn key_text(value: &Value) -> Option<String> {
+pub(crate) fn key_text(value: &Value) -> Option<Cow<'_, str>> {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         _ => None,
     }
-}
-
-fn member_token(member: &str) -> String {
-    escape_token(member)
 }
 
 fn member_of<'a>(value: &'a Value, member: &str) -> Option<&'a Value> {
@@ -245,6 +345,7 @@ fn parse_step(raw: &str) -> Result<Step, String> {
     }
     Ok(Step {
         member: member.to_owned(),
+        token: escape_token(member).into_owned(),
         selector,
     })
 }

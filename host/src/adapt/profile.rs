@@ -20,7 +20,7 @@ use super::canonical::{self, Kind};
 use super::outbound::{Outbound, parse_outbound};
 use super::path::SourcePath;
 use super::values::{self, Conversion};
-use crate::case::json::{JsonLimits, escape_token, parse_strict};
+use crate::case::json::{JsonLimits, Reads, escape_token, parse_strict};
 use crate::case::schema::{self, Violation};
 
 /// Largest profile, in bytes of JSON.
@@ -295,6 +295,8 @@ pub struct Profile {
     pub(crate) fields: Vec<CompiledField>,
     pub(crate) collections: Vec<CompiledCollection>,
     pub(crate) outbound: Option<Outbound>,
+    /// What mapping reads of a document (the rest is checked, not built).
+    pub(crate) reads: Reads,
 }
 
 /// A field mapping with its paths parsed and its target looked up.
@@ -302,6 +304,8 @@ pub struct Profile {
 pub(crate) struct CompiledField {
     pub map: FieldMap,
     pub kind: Kind,
+    /// The field's place in the schema's order ([`canonical::rank`]).
+    pub rank: u32,
     pub sources: Vec<SourcePath>,
     pub derive_sources: Vec<SourcePath>,
     pub when: Option<SourcePath>,
@@ -537,15 +541,20 @@ fn compile(document: ProfileDocument) -> Result<Profile, ProfileRejection> {
             .ok()
     });
     match zone {
-        Some(zone) if check.problems.is_empty() => Ok(Profile {
-            outbound,
-            document,
-            zone,
-            case_id,
-            keep,
-            fields,
-            collections,
-        }),
+        Some(zone) if check.problems.is_empty() => {
+            let mut profile = Profile {
+                outbound,
+                document,
+                zone,
+                case_id,
+                keep,
+                fields,
+                collections,
+                reads: Reads::All,
+            };
+            profile.reads = super::reads::document_reads(&profile);
+            Ok(profile)
+        }
         _ => Err(ProfileRejection {
             violations: check.problems,
         }),
@@ -690,6 +699,7 @@ fn compile_field(
         check.problem(format!("{at}/split"), "only a list field splits a string");
     }
     (check.problems.len() == before).then(|| CompiledField {
+        rank: canonical::rank(&format!("{}{}", rows_of.unwrap_or(""), map.canonical)),
         map: map.clone(),
         kind,
         sources,
