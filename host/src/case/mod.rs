@@ -61,23 +61,54 @@ impl std::fmt::Display for CaseRejection {
 
 impl std::error::Error for CaseRejection {}
 
-/// The length of `value` written as compact JSON, without writing it.
-fn compact_size(value: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
+/// The length of `value` written as compact JSON (as `serde_json` writes
+/// it), counted without writing it.
+pub(crate) fn compact_size(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(number) => {
+            struct Count(usize);
+            impl std::fmt::Write for Count {
+                fn write_str(&mut self, text: &str) -> std::fmt::Result {
+                    self.0 += text.len();
+                    Ok(())
+                }
+            }
+            let mut count = Count(0);
+            let _ = std::fmt::Write::write_fmt(&mut count, format_args!("{number}"));
+            count.0
         }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
+        Value::String(text) => string_size(text),
+        Value::Array(items) => {
+            2 + items.len().saturating_sub(1) + items.iter().map(compact_size).sum::<usize>()
+        }
+        Value::Object(members) => {
+            2 + members.len().saturating_sub(1)
+                + members
+                    .iter()
+                    .map(|(key, value)| string_size(key) + 1 + compact_size(value))
+                    .sum::<usize>()
         }
     }
-    let mut count = Count(0);
-    match serde_json::to_writer(&mut count, value) {
-        Ok(()) => count.0,
-        Err(_) => usize::MAX,
+}
+
+/// The length of `text` as a JSON string: quotes, and escapes where
+/// `serde_json` writes them (`\"`, `\\`, the short forms, `\u00XX`).
+fn string_size(text: &str) -> usize {
+    let needs_escape = |byte: &u8| *byte < 0x20 || *byte == b'"' || *byte == b'\\';
+    // Counted first without branches (most text has nothing to escape).
+    if text.bytes().filter(needs_escape).count() == 0 {
+        return text.len() + 2;
     }
+    2 + text
+        .bytes()
+        .map(|byte| match byte {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
 }
 
 impl ValidCase {
@@ -429,27 +460,32 @@ fn version_1_1_shape(case: &Value) -> Vec<Precise> {
 /// The checks the schema cannot express.
 fn semantic_violations(case: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
-    let mut date_at = |pointer: &str| -> Option<Date> {
-        let text = case.pointer(pointer)?.as_str()?;
+    // The date at `member` of `object`; a problem at `pointer()` (made
+    // only then) when it is not a real calendar date.
+    let mut date_in = |object: &Value, member: &str, pointer: &dyn Fn() -> String| {
+        let text = object.get(member)?.as_str()?;
         let date = parse_date(text);
         if date.is_none() {
             out.push(Violation {
-                pointer: pointer.to_owned(),
+                pointer: pointer(),
                 message: "is not a real calendar date".into(),
             });
         }
         date
     };
-    let registered = date_at("/registered_on");
-    let born = date_at("/child/date_of_birth");
+    let child = case.get("child").unwrap_or(&Value::Null);
+    let registered = date_in(case, "registered_on", &|| "/registered_on".into());
+    let born = date_in(child, "date_of_birth", &|| "/child/date_of_birth".into());
     let mut service_dates = Vec::new();
-    for (i, _) in array(case, "services").enumerate() {
-        let started = date_at(&format!("/services/{i}/started_on"));
-        let ended = date_at(&format!("/services/{i}/ended_on"));
+    for (i, service) in array(case, "services").enumerate() {
+        let started = date_in(service, "started_on", &|| {
+            format!("/services/{i}/started_on")
+        });
+        let ended = date_in(service, "ended_on", &|| format!("/services/{i}/ended_on"));
         service_dates.push((i, started, ended));
     }
-    for (i, _) in array(case, "referrals").enumerate() {
-        date_at(&format!("/referrals/{i}/made_on"));
+    for (i, referral) in array(case, "referrals").enumerate() {
+        date_in(referral, "made_on", &|| format!("/referrals/{i}/made_on"));
     }
     let mut bad_instants = Vec::new();
     for (i, incident) in array(case, "incidents").enumerate() {
@@ -461,9 +497,13 @@ fn semantic_violations(case: &Value) -> Vec<Violation> {
                 message: "is not a real RFC 3339 date-time".into(),
             });
         }
-        date_at(&format!("/incidents/{i}/occurred_on"));
+        date_in(incident, "occurred_on", &|| {
+            format!("/incidents/{i}/occurred_on")
+        });
     }
-    date_at("/child/age_estimated_on");
+    date_in(child, "age_estimated_on", &|| {
+        "/child/age_estimated_on".into()
+    });
     out.extend(bad_instants);
     if let (Some(born), Some(registered)) = (born, registered)
         && born > registered
@@ -520,6 +560,29 @@ pub fn is_case_field(pointer: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn compact_size_is_the_length_serde_json_writes() {
+        let value = json!({
+            "plain": "text", "quote\"key": "a\\b\"c", "controls": "\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}",
+            "unicode": "Ng'ang'a \u{e9}\u{1f600}", "numbers": [0, -1, 9007199254740992_u64, 1.5, -0.25, 1e-7, 12345.678],
+            "nested": {"empty": {}, "list": [], "flags": [true, false, null]}
+        });
+        for value in [
+            value.clone(),
+            json!([]),
+            json!({}),
+            json!(""),
+            json!(0.1),
+            value["nested"].clone(),
+        ] {
+            assert_eq!(
+                compact_size(&value),
+                serde_json::to_vec(&value).unwrap().len(),
+                "{value}"
+            );
+        }
+    }
 
     fn minimal() -> Value {
         json!({
