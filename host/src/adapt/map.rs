@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use super::canonical::{self, Kind};
-use super::path::{Lookup, SourcePath, is_absent, key_text};
+use super::path::{Lookup, SourcePath, is_absent, joined, key_text};
 use super::profile::{CompiledField, Condition, Derivation, Profile};
 use super::values::{self, Precision};
 use crate::case::schema::Violation;
@@ -154,15 +154,6 @@ fn concat(a: &str, b: &str) -> String {
     let mut joined = String::with_capacity(a.len() + b.len());
     joined.push_str(a);
     joined.push_str(b);
-    joined
-}
-
-/// The pointer of member `name` of the object at `pointer`.
-fn member_of(pointer: &str, name: &str) -> String {
-    let mut joined = String::with_capacity(pointer.len() + 1 + name.len());
-    joined.push_str(pointer);
-    joined.push('/');
-    joined.push_str(name);
     joined
 }
 
@@ -729,16 +720,24 @@ impl<'a> Run<'a> {
             );
             return;
         };
-        for (name, member) in members {
-            let relative = member_of(field.relative, name);
-            let canonical = member_of(&field.canonical, name);
+        // Each member gets the provenance; the last one takes it.
+        let last = members.len().saturating_sub(1);
+        let mut provenance = Some(provenance);
+        for (index, (name, member)) in members.iter().enumerate() {
+            let relative = joined(field.relative, name);
+            let canonical = joined(&field.canonical, name);
             let rank = if field.rows_of.is_empty() {
                 canonical::rank(&canonical)
             } else {
                 canonical::rank(&concat(field.rows_of, &relative))
             };
             let given = (rank, Cow::Owned(relative), member.clone());
-            self.set_one(target, given, canonical, provenance.clone());
+            let provenance = if index == last {
+                provenance.take()
+            } else {
+                provenance.clone()
+            };
+            self.set_one(target, given, canonical, provenance.unwrap_or_default());
         }
     }
 

@@ -235,8 +235,9 @@ impl Step {
     }
 }
 
-/// `pointer` followed by the token `token`.
-fn joined(pointer: &str, token: &str) -> String {
+/// `pointer` followed by the token `token` (a member of what it points
+/// at).
+pub(crate) fn joined(pointer: &str, token: &str) -> String {
     let mut joined = String::with_capacity(pointer.len() + 1 + token.len());
     joined.push_str(pointer);
     joined.push('/');
