@@ -96,9 +96,18 @@ pub(crate) fn compact_size(value: &Value) -> usize {
 /// The length of `text` as a JSON string: quotes, and escapes where
 /// `serde_json` writes them (`\"`, `\\`, the short forms, `\u00XX`).
 fn string_size(text: &str) -> usize {
-    let needs_escape = |byte: &u8| *byte < 0x20 || *byte == b'"' || *byte == b'\\';
-    // Counted first without branches (most text has nothing to escape).
-    if text.bytes().filter(needs_escape).count() == 0 {
+    // Looked for first, 16 bytes at a time without branches (most text
+    // has nothing to escape).
+    let needs_escape = |byte: u8| (byte < 0x20) | (byte == b'"') | (byte == b'\\');
+    let mut chunks = text.as_bytes().chunks_exact(16);
+    let mut escapes = false;
+    for chunk in &mut chunks {
+        escapes |= chunk
+            .iter()
+            .fold(false, |found, byte| found | needs_escape(*byte));
+    }
+    escapes |= chunks.remainder().iter().any(|byte| needs_escape(*byte));
+    if !escapes {
         return text.len() + 2;
     }
     2 + text
@@ -566,7 +575,10 @@ mod tests {
         let value = json!({
             "plain": "text", "quote\"key": "a\\b\"c", "controls": "\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}",
             "unicode": "Ng'ang'a \u{e9}\u{1f600}", "numbers": [0, -1, 9007199254740992_u64, 1.5, -0.25, 1e-7, 12345.678],
-            "nested": {"empty": {}, "list": [], "flags": [true, false, null]}
+            "nested": {"empty": {}, "list": [], "flags": [true, false, null]},
+            // Longer than one 16-byte chunk: escapes inside a chunk and after.
+            "long": ["a plain sentence of more than sixteen bytes, then a \"quote\" and a\ttab",
+                     "0123456789abcde\\", "0123456789abcdef0123456789abcdef", "x\u{1}0123456789abcdefgh"]
         });
         for value in [
             value.clone(),
