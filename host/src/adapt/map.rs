@@ -10,7 +10,8 @@
 //! Where each value came from (the platform pointer, the lookup, a place's
 //! code, a date's precision, the derivation that fired, a declared default)
 //! is written to `extensions.kinga_mapping`, so a decision can be traced to
-//! the platform's own fields.
+//! the platform's own fields: one entry per value, except that a place (an
+//! object a lookup gives) and a row have one entry for all their members.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -18,6 +19,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use super::canonical::{self, Kind};
+use super::origin::{Origin, Sources};
 use super::path::{Lookup, SourcePath, is_absent, joined, key_text};
 use super::profile::{CompiledField, Condition, Derivation, Profile};
 use super::values::{self, Precision};
@@ -32,7 +34,7 @@ const MAX_ID_CHARS: usize = 128;
 /// What one mapping gave.
 enum Outcome<'p> {
     /// A canonical value, and where it came from.
-    Value(Cow<'p, Value>, Map<String, Value>),
+    Value(Cow<'p, Value>, Origin<'p>),
     /// Nothing: the first platform pointer the mapping looked at.
     Absent(Option<String>),
     /// The mapping's condition did not hold.
@@ -67,11 +69,6 @@ fn sources_text(field: &CompiledField) -> String {
 /// A code found in a record, as text (none for a list or an object).
 type Code<'v> = Option<Cow<'v, str>>;
 
-/// Pointers as a JSON list.
-fn texts(pointers: Vec<String>) -> Value {
-    Value::Array(pointers.into_iter().map(Value::String).collect())
-}
-
 struct Run<'a> {
     profile: &'a Profile,
     record: &'a Value,
@@ -80,6 +77,9 @@ struct Run<'a> {
     problems: Vec<Violation>,
     /// Canonical pointer → provenance.
     provenance: Map<String, Value>,
+    /// While a row is mapped: its fields' origins, folded into the row's
+    /// one entry when it is done.
+    row: Option<Vec<(String, Origin<'a>)>>,
     /// Canonical pointer → where the platform had nothing for it, and the
     /// mapping that looked there.
     absent: Vec<(String, String, &'a CompiledField)>,
@@ -218,6 +218,7 @@ fn fill<'a>(profile: &'a Profile, record: &'a Value, at: &'a str) -> (Assigned<'
         at,
         problems: Vec::new(),
         provenance: Map::with_capacity(profile.fields.len() + 4),
+        row: None,
         absent: Vec::new(),
     };
     let mut case = Assigned::with_capacity(profile.fields.len() + 4);
@@ -261,10 +262,9 @@ impl<'a> Run<'a> {
         match self.first_single(paths, self.record, "") {
             Ok(Some((value, pointer))) => match key_text(value) {
                 Some(id) if id.chars().count() <= MAX_ID_CHARS => {
-                    let mut provenance = Map::with_capacity(1);
-                    provenance.insert("from".into(), Value::String(pointer));
+                    let origin = Origin::from(Sources::One(pointer));
                     self.provenance
-                        .insert("/case_id".into(), Value::Object(provenance));
+                        .insert("/case_id".into(), origin.into_json());
                     Some(format!("{}{id}", self.profile.document.case_id.prefix))
                 }
                 _ => {
@@ -386,14 +386,14 @@ impl<'a> Run<'a> {
     ) -> bool {
         let canonical = || concat(canonical_prefix, &field.map.canonical);
         match self.evaluate(field, scope, scope_pointer) {
-            Outcome::Value(value, provenance) => {
+            Outcome::Value(value, origin) => {
                 let target_field = TargetField {
                     relative: &field.map.canonical,
                     canonical: canonical(),
                     rank: field.rank,
                     rows_of,
                 };
-                self.set(target, target_field, value, provenance);
+                self.set(target, target_field, value, origin);
                 true
             }
             Outcome::Absent(at) => {
@@ -426,13 +426,13 @@ impl<'a> Run<'a> {
             None => self.single(field, scope, scope_pointer),
         };
         match (outcome, &field.map.if_absent) {
-            (Outcome::Absent(at), Some(default)) => {
-                let mut provenance = Map::with_capacity(2);
-                provenance.insert("default".into(), Value::Bool(true));
-                if let Some(at) = at {
-                    provenance.insert("absent".into(), Value::String(at));
-                }
-                Outcome::Value(Cow::Borrowed(default), provenance)
+            (Outcome::Absent(absent), Some(default)) => {
+                let origin = Origin {
+                    default: true,
+                    absent,
+                    ..Origin::default()
+                };
+                Outcome::Value(Cow::Borrowed(default), origin)
             }
             (outcome, _) => outcome,
         }
@@ -474,22 +474,20 @@ impl<'a> Run<'a> {
             Err(()) => return Outcome::Skipped,
         };
         let (value, pointer) = found;
-        let mut provenance = Map::with_capacity(3);
         if let Some(name) = &field.map.lookup {
             let key = key_text(value);
             let Some(mapped) = self.look_up(name, key.as_deref(), &pointer) else {
                 return Outcome::Skipped;
             };
-            provenance.insert("from".into(), Value::String(pointer));
-            provenance.insert("lookup".into(), text(name));
-            if mapped.is_object() {
+            let origin = Origin {
+                lookup: Some(name),
                 // A place: its code is part of the provenance.
-                let code = key.map_or(Value::Null, |c| Value::String(c.into_owned()));
-                provenance.insert("code".into(), code);
-            }
+                code: mapped.is_object().then(|| key.map(Cow::into_owned)),
+                ..Origin::from(Sources::One(pointer))
+            };
             return match mapped {
                 Value::Null => Outcome::Nothing,
-                mapped => Outcome::Value(Cow::Borrowed(mapped), provenance),
+                mapped => Outcome::Value(Cow::Borrowed(mapped), origin),
             };
         }
         let Some(conversion) = field.map.conversion else {
@@ -497,11 +495,11 @@ impl<'a> Run<'a> {
         };
         match conversion.apply(value, &self.profile.zone) {
             Ok((converted, precision)) => {
-                provenance.insert("from".into(), Value::String(pointer));
-                if let Some(precision) = precision {
-                    provenance.insert("precision".into(), text(precision.name()));
-                }
-                Outcome::Value(Cow::Owned(converted), provenance)
+                let origin = Origin {
+                    precision,
+                    ..Origin::from(Sources::One(pointer))
+                };
+                Outcome::Value(Cow::Owned(converted), origin)
             }
             Err(e) => {
                 self.problem(&pointer, format!("{e} (for {})", field.map.canonical));
@@ -588,10 +586,11 @@ impl<'a> Run<'a> {
                 from.push(pointer);
             }
         }
-        let mut provenance = Map::with_capacity(2);
-        provenance.insert("from".into(), texts(from));
-        provenance.insert("lookup".into(), text(name));
-        Outcome::Value(Cow::Owned(Value::Array(values)), provenance)
+        let origin = Origin {
+            lookup: Some(name),
+            ..Origin::from(Sources::Many(from))
+        };
+        Outcome::Value(Cow::Owned(Value::Array(values)), origin)
     }
 
     /// What lookup `name` gives the code `key` (none for a list or an
@@ -629,8 +628,10 @@ impl<'a> Run<'a> {
         scope_pointer: &str,
     ) -> Outcome<'a> {
         let sources = &field.derive_sources;
-        let mut provenance = Map::with_capacity(2);
-        provenance.insert("derivation".into(), text(derivation.name()));
+        let derived = |from: Sources| Origin {
+            derivation: Some(derivation.name()),
+            ..Origin::from(from)
+        };
         match derivation {
             Derivation::AnyOf {
                 split,
@@ -645,16 +646,14 @@ impl<'a> Run<'a> {
                 };
                 let mut from: Vec<String> = found.iter().map(|(_, p)| p.clone()).collect();
                 from.dedup();
-                provenance.insert("from".into(), texts(from));
+                let origin = derived(Sources::Many(from));
                 let fired = found.iter().any(|(code, _)| {
                     code.as_deref()
                         .is_some_and(|c| codes.iter().any(|listed| listed == c))
                 });
                 match (fired, otherwise) {
-                    (true, _) => Outcome::Value(Cow::Borrowed(then), provenance),
-                    (false, Some(otherwise)) => {
-                        Outcome::Value(Cow::Borrowed(otherwise), provenance)
-                    }
+                    (true, _) => Outcome::Value(Cow::Borrowed(then), origin),
+                    (false, Some(otherwise)) => Outcome::Value(Cow::Borrowed(otherwise), origin),
                     (false, None) => Outcome::Absent(None),
                 }
             }
@@ -680,20 +679,20 @@ impl<'a> Run<'a> {
                         Err(()) => return Outcome::Skipped,
                     }
                 }
-                provenance.insert("from".into(), texts(from));
+                let origin = derived(Sources::Many(from));
                 if any_false {
-                    Outcome::Value(Cow::Owned(Value::Bool(false)), provenance)
+                    Outcome::Value(Cow::Owned(Value::Bool(false)), origin)
                 } else if any_absent {
                     Outcome::Absent(self.first_absent(sources, scope, scope_pointer))
                 } else {
-                    Outcome::Value(Cow::Owned(Value::Bool(true)), provenance)
+                    Outcome::Value(Cow::Owned(Value::Bool(true)), origin)
                 }
             }
             Derivation::Present { .. } => match self.first_single(sources, scope, scope_pointer) {
-                Ok(Some((_, pointer))) => {
-                    provenance.insert("from".into(), Value::String(pointer));
-                    Outcome::Value(Cow::Owned(Value::Bool(true)), provenance)
-                }
+                Ok(Some((_, pointer))) => Outcome::Value(
+                    Cow::Owned(Value::Bool(true)),
+                    derived(Sources::One(pointer)),
+                ),
                 Ok(None) => Outcome::Absent(None),
                 Err(()) => Outcome::Skipped,
             },
@@ -701,29 +700,31 @@ impl<'a> Run<'a> {
     }
 
     /// Gives `value` to a field of `target`, each member of an object
-    /// value on its own (each with the provenance).
+    /// value (a place) on its own. The provenance is one entry, at the
+    /// pointer the mapping names: a place's members find theirs at their
+    /// parent (see [`Run::origin`]). When an earlier mapping has an entry
+    /// at that pointer, this one's is written for each member it gives.
     fn set(
         &mut self,
         target: &mut Assigned<'a>,
         field: TargetField<'a>,
         value: Cow<'_, Value>,
-        provenance: Map<String, Value>,
+        origin: Origin<'a>,
     ) {
         let Value::Object(members) = value.as_ref() else {
-            let relative = Cow::Borrowed(field.relative);
-            let value = value.into_owned();
-            self.set_one(
-                target,
-                (field.rank, relative, value),
-                field.canonical,
-                provenance,
+            let given = (
+                field.rank,
+                Cow::Borrowed(field.relative),
+                value.into_owned(),
             );
+            if self.set_one(target, given, &field.canonical, &origin) {
+                self.record(field.canonical, origin);
+            }
             return;
         };
-        // Each member gets the provenance; the last one takes it.
-        let last = members.len().saturating_sub(1);
-        let mut provenance = Some(provenance);
-        for (index, (name, member)) in members.iter().enumerate() {
+        let shared = !self.has_entry(&field.canonical);
+        let mut given_any = false;
+        for (name, member) in members {
             let relative = joined(field.relative, name);
             let canonical = joined(&field.canonical, name);
             let rank = if field.rows_of.is_empty() {
@@ -732,45 +733,106 @@ impl<'a> Run<'a> {
                 canonical::rank(&concat(field.rows_of, &relative))
             };
             let given = (rank, Cow::Owned(relative), member.clone());
-            let provenance = if index == last {
-                provenance.take()
-            } else {
-                provenance.clone()
-            };
-            self.set_one(target, given, canonical, provenance.unwrap_or_default());
+            if self.set_one(target, given, &canonical, &origin) {
+                given_any = true;
+                if !shared {
+                    self.record(canonical, origin.clone());
+                }
+            }
+        }
+        if shared && given_any {
+            self.record(field.canonical, origin);
         }
     }
 
-    /// Gives one field its value; two different values for one field are
-    /// a problem.
+    /// Gives one field its value; false, with a problem, when it has a
+    /// different value already.
     fn set_one(
         &mut self,
         target: &mut Assigned<'a>,
         (rank, relative, value): (u32, Cow<'a, str>, Value),
-        canonical: String,
-        provenance: Map<String, Value>,
-    ) {
+        canonical: &str,
+        origin: &Origin<'_>,
+    ) -> bool {
         match target.get(&relative) {
             None => target.push(rank, relative, value),
             Some(earlier) if *earlier == value => {}
             Some(_) => {
-                let earlier = self
-                    .provenance
-                    .get(&canonical)
-                    .and_then(|p| p.get("from"))
-                    .map(|f| f.to_string())
-                    .unwrap_or_default();
-                let from = provenance.get("from");
-                let now = from.map(|f| f.to_string()).unwrap_or_default();
-                let pointer = from.and_then(Value::as_str).unwrap_or_default().to_owned();
+                let earlier = self.earlier_from(canonical);
+                let now = origin.sources_text();
+                let pointer = origin.first_pointer().unwrap_or_default().to_owned();
                 self.problem(
                     &pointer,
                     format!("gives {canonical} a different value than {earlier} did (from {now}): the record contradicts itself"),
                 );
-                return;
+                return false;
             }
         }
-        self.provenance.insert(canonical, Value::Object(provenance));
+        true
+    }
+
+    /// Keeps where the value at `canonical` came from: in the row being
+    /// mapped (replacing an entry of the same field), else in the case's
+    /// provenance.
+    fn record(&mut self, canonical: String, origin: Origin<'a>) {
+        match &mut self.row {
+            Some(row) => match row.iter_mut().find(|(at, _)| *at == canonical) {
+                Some(entry) => entry.1 = origin,
+                None => row.push((canonical, origin)),
+            },
+            None => {
+                self.provenance.insert(canonical, origin.into_json());
+            }
+        }
+    }
+
+    /// Whether `canonical` has an entry of its own (in the row being
+    /// mapped, or in the case's provenance).
+    fn has_entry(&self, canonical: &str) -> bool {
+        match &self.row {
+            Some(row) => row.iter().any(|(at, _)| at == canonical),
+            None => self.provenance.contains_key(canonical),
+        }
+    }
+
+    /// `from` of the value at `canonical` (or of its nearest parent), as
+    /// JSON text for a problem's message.
+    fn earlier_from(&self, canonical: &str) -> String {
+        let Some(row) = &self.row else {
+            return self
+                .origin(canonical)
+                .map(Value::to_string)
+                .unwrap_or_default();
+        };
+        let mut pointer = canonical;
+        loop {
+            if let Some((_, origin)) = row
+                .iter()
+                .find(|(at, origin)| at == pointer && origin.first_pointer().is_some())
+            {
+                return origin.sources_text();
+            }
+            match pointer.rsplit_once('/') {
+                Some((parent, _)) if !parent.is_empty() => pointer = parent,
+                _ => return String::new(),
+            }
+        }
+    }
+
+    /// Where the value at `canonical` came from (a pointer, or a list of
+    /// them), in the case's provenance: its own entry's `from`, else its
+    /// nearest parent's (a place's, or a row's).
+    fn origin(&self, canonical: &str) -> Option<&Value> {
+        let mut pointer = canonical;
+        loop {
+            if let Some(from) = self.provenance.get(pointer).and_then(|p| p.get("from")) {
+                return Some(from);
+            }
+            match pointer.rsplit_once('/') {
+                Some((parent, _)) if !parent.is_empty() => pointer = parent,
+                _ => return None,
+            }
+        }
     }
 
     fn collection(
@@ -790,9 +852,9 @@ impl<'a> Run<'a> {
             let member_prefix = concat(&prefix, "/");
             let mut out = Assigned::with_capacity(collection.fields.len());
             let absent_before = self.absent.len();
-            // The row's fields' provenance is kept apart, then folded into
+            // The row's fields' origins are kept apart, then folded into
             // the row's one entry.
-            let outer = std::mem::take(&mut self.provenance);
+            self.row = Some(Vec::new());
             let mut keep = true;
             let mut precision = None;
             for field in &collection.fields {
@@ -808,7 +870,7 @@ impl<'a> Run<'a> {
                     keep = false;
                 }
             }
-            let fields = std::mem::replace(&mut self.provenance, outer);
+            let fields = self.row.take().unwrap_or_default();
             if !keep {
                 self.absent.truncate(absent_before);
                 continue;
@@ -848,12 +910,12 @@ impl<'a> Run<'a> {
             // derivations and defaults that filled its fields.
             let mut derivations = Vec::new();
             let mut defaults = Vec::new();
-            for (pointer, entry) in &fields {
+            for (pointer, origin) in &fields {
                 let member = pointer.strip_prefix(&member_prefix).unwrap_or(pointer);
-                if let Some(name) = entry.get("derivation") {
-                    derivations.push(name.clone());
+                if let Some(name) = origin.derivation {
+                    derivations.push(text(name));
                 }
-                if entry.get("default").is_some() {
+                if origin.default {
                     defaults.push(text(member));
                 }
             }
@@ -916,23 +978,14 @@ impl<'a> Run<'a> {
             .violations
             .into_iter()
             .map(|violation| {
-                let mut canonical = violation.pointer.as_str();
-                let from = loop {
-                    if let Some(from) = self.provenance.get(canonical).and_then(|p| p.get("from")) {
-                        break Some(match from {
-                            Value::Array(list) => list
-                                .first()
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_owned(),
-                            other => other.as_str().unwrap_or_default().to_owned(),
-                        });
-                    }
-                    match canonical.rsplit_once('/') {
-                        Some((parent, _)) if !parent.is_empty() => canonical = parent,
-                        _ => break None,
-                    }
-                };
+                let from = self.origin(&violation.pointer).map(|from| match from {
+                    Value::Array(list) => list
+                        .first()
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    other => other.as_str().unwrap_or_default().to_owned(),
+                });
                 Violation {
                     pointer: format!("{}{}", self.at, from.unwrap_or_default()),
                     message: format!(

@@ -35,6 +35,7 @@ mod collect;
 mod envelope;
 mod lines;
 mod map;
+mod origin;
 pub mod outbound;
 mod path;
 mod profile;
