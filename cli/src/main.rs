@@ -22,6 +22,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Small allocations dominate mapping and reports; `mimalloc` makes them
+/// cheaper than glibc's allocator (measured in docs/performance.md, "The
+/// allocator"). The `kinga-host` library leaves the choice to its embedder.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code: everything succeeded.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: an evaluation failed (a plugin was stopped or misbehaved).

@@ -37,6 +37,11 @@ use measure::Samples;
 use serde_json::Value;
 use table::{Row, Table};
 
+/// The `kinga` binary's allocator, so that sections measured in process
+/// (1, 2, 6) and through the binary (4, 5) use the same one.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The as-of every case is evaluated at.
 const AS_OF: &str = "2026-09-30T17:00:00+03:00";
 
