@@ -262,7 +262,7 @@ impl<'a> Run<'a> {
         match self.first_single(paths, self.record, "") {
             Ok(Some((value, pointer))) => match key_text(value) {
                 Some(id) if id.chars().count() <= MAX_ID_CHARS => {
-                    let origin = Origin::from(Sources::One(pointer));
+                    let origin = Origin::read_from(Sources::One(pointer));
                     self.provenance
                         .insert("/case_id".into(), origin.into_json());
                     Some(format!("{}{id}", self.profile.document.case_id.prefix))
@@ -483,7 +483,7 @@ impl<'a> Run<'a> {
                 lookup: Some(name),
                 // A place: its code is part of the provenance.
                 code: mapped.is_object().then(|| key.map(Cow::into_owned)),
-                ..Origin::from(Sources::One(pointer))
+                ..Origin::read_from(Sources::One(pointer))
             };
             return match mapped {
                 Value::Null => Outcome::Nothing,
@@ -497,7 +497,7 @@ impl<'a> Run<'a> {
             Ok((converted, precision)) => {
                 let origin = Origin {
                     precision,
-                    ..Origin::from(Sources::One(pointer))
+                    ..Origin::read_from(Sources::One(pointer))
                 };
                 Outcome::Value(Cow::Owned(converted), origin)
             }
@@ -588,7 +588,7 @@ impl<'a> Run<'a> {
         }
         let origin = Origin {
             lookup: Some(name),
-            ..Origin::from(Sources::Many(from))
+            ..Origin::read_from(Sources::Many(from))
         };
         Outcome::Value(Cow::Owned(Value::Array(values)), origin)
     }
@@ -630,7 +630,7 @@ impl<'a> Run<'a> {
         let sources = &field.derive_sources;
         let derived = |from: Sources| Origin {
             derivation: Some(derivation.name()),
-            ..Origin::from(from)
+            ..Origin::read_from(from)
         };
         match derivation {
             Derivation::AnyOf {
@@ -795,21 +795,19 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// `from` of the value at `canonical` (or of its nearest parent), as
-    /// JSON text for a problem's message.
+    /// `from` of the value at `canonical` (see [`Run::origin`]), as JSON
+    /// text for a problem's message.
     fn earlier_from(&self, canonical: &str) -> String {
         let Some(row) = &self.row else {
             return self
                 .origin(canonical)
+                .and_then(|entry| entry.get("from"))
                 .map(Value::to_string)
                 .unwrap_or_default();
         };
         let mut pointer = canonical;
         loop {
-            if let Some((_, origin)) = row
-                .iter()
-                .find(|(at, origin)| at == pointer && origin.first_pointer().is_some())
-            {
+            if let Some((_, origin)) = row.iter().find(|(at, _)| at == pointer) {
                 return origin.sources_text();
             }
             match pointer.rsplit_once('/') {
@@ -819,14 +817,15 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Where the value at `canonical` came from (a pointer, or a list of
-    /// them), in the case's provenance: its own entry's `from`, else its
-    /// nearest parent's (a place's, or a row's).
-    fn origin(&self, canonical: &str) -> Option<&Value> {
+    /// The provenance entry of the value at `canonical`, in the case's:
+    /// its own, else its nearest parent's (a place's, or a row's), as
+    /// `docs/adapters.md` tells a reader to look. Its own entry ends the
+    /// search even without `from` (a declared default).
+    fn origin(&self, canonical: &str) -> Option<&Map<String, Value>> {
         let mut pointer = canonical;
         loop {
-            if let Some(from) = self.provenance.get(pointer).and_then(|p| p.get("from")) {
-                return Some(from);
+            if let Some(Value::Object(entry)) = self.provenance.get(pointer) {
+                return Some(entry);
             }
             match pointer.rsplit_once('/') {
                 Some((parent, _)) if !parent.is_empty() => pointer = parent,
@@ -978,14 +977,19 @@ impl<'a> Run<'a> {
             .violations
             .into_iter()
             .map(|violation| {
-                let from = self.origin(&violation.pointer).map(|from| match from {
-                    Value::Array(list) => list
-                        .first()
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    other => other.as_str().unwrap_or_default().to_owned(),
-                });
+                // Where the platform had the value, else (a declared
+                // default) where it had nothing.
+                let from = self
+                    .origin(&violation.pointer)
+                    .and_then(|entry| entry.get("from").or_else(|| entry.get("absent")))
+                    .map(|from| match from {
+                        Value::Array(list) => list
+                            .first()
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        other => other.as_str().unwrap_or_default().to_owned(),
+                    });
                 Violation {
                     pointer: format!("{}{}", self.at, from.unwrap_or_default()),
                     message: format!(
@@ -1017,5 +1021,95 @@ fn place(object: &mut Map<String, Value>, path: &str, value: Value) {
     };
     if let Some(Value::Object(parent)) = parent {
         place(parent, rest, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Platform, Profile, bundled_document};
+    use crate::case::schema::Violation;
+    use serde_json::{Value, json};
+
+    /// The bundled Primero profile with `fields` added, and a lookup that
+    /// gives each sex the other one (and a county from a sex).
+    fn profile_with(fields: Value) -> Profile {
+        let mut document: Value =
+            serde_json::from_str(bundled_document(Platform::Primero)).unwrap();
+        let list = document["fields"].as_array_mut().unwrap();
+        list.extend(fields.as_array().unwrap().iter().cloned());
+        document["lookups"]["flip"] = json!({
+            "platform_list": "test", "values": {"female": "male", "male": "female"}
+        });
+        document["lookups"]["county-of"] = json!({
+            "platform_list": "test", "values": {"female": "mombasa", "male": "mombasa"}
+        });
+        Profile::from_value(document).unwrap()
+    }
+
+    fn primero_record(edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/platforms/primero-1.json"
+        );
+        let mut record: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        edit(&mut record["data"]);
+        serde_json::to_vec(&record).unwrap()
+    }
+
+    fn refused(profile: &Profile, bytes: &[u8]) -> Vec<Violation> {
+        let mut mapped = profile.map_document(bytes).unwrap();
+        mapped.remove(0).case.unwrap_err().violations
+    }
+
+    #[test]
+    fn a_record_that_contradicts_itself_names_both_fields() {
+        let profile = profile_with(json!([
+            {"canonical": "/child/sex", "source": "sex", "lookup": "flip"}
+        ]));
+        let problems = refused(&profile, &primero_record(|_| {}));
+        assert_eq!(problems[0].pointer, "/data/sex", "{problems:?}");
+        assert!(
+            problems[0]
+                .message
+                .contains(r#"gives /child/sex a different value than "/sex" did (from "/sex")"#),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_place_member_contradicted_names_the_place_field() {
+        let profile = profile_with(json!([
+            {"canonical": "/child/county", "source": "sex", "lookup": "county-of"}
+        ]));
+        let problems = refused(&profile, &primero_record(|_| {}));
+        assert!(
+            problems[0]
+                .message
+                .contains(r#"gives /child/county a different value than "/location_current" did"#),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_refused_default_points_where_the_platform_had_nothing() {
+        // The default, under the /child place, is refused by the case
+        // check: the problem names the empty field, not the place's.
+        let mut document: Value =
+            serde_json::from_str(bundled_document(Platform::Primero)).unwrap();
+        for field in document["fields"].as_array_mut().unwrap() {
+            if field["canonical"] == "/child/date_of_birth" {
+                field["if_absent"] = json!("2030-01-01");
+            }
+        }
+        let profile = Profile::from_value(document).unwrap();
+        let bytes = primero_record(|record| {
+            record.as_object_mut().unwrap().remove("date_of_birth");
+        });
+        let problems = refused(&profile, &bytes);
+        let problem = problems
+            .iter()
+            .find(|p| p.message.contains("maps to /child/date_of_birth"))
+            .unwrap_or_else(|| panic!("{problems:?}"));
+        assert_eq!(problem.pointer, "/data/date_of_birth", "{problems:?}");
     }
 }

@@ -53,7 +53,7 @@ pub(crate) struct Origin<'p> {
 
 impl<'p> Origin<'p> {
     /// Read from `from`.
-    pub fn from(from: Sources) -> Self {
+    pub fn read_from(from: Sources) -> Self {
         Origin {
             from,
             ..Origin::default()
@@ -136,7 +136,7 @@ mod tests {
         let place = Origin {
             lookup: Some("locations"),
             code: Some(Some("KEN0208".into())),
-            ..Origin::from(Sources::One("/owned_by_location".into()))
+            ..Origin::read_from(Sources::One("/owned_by_location".into()))
         };
         assert_eq!(
             serde_json::to_string(&place.into_json()).unwrap(),
