@@ -414,34 +414,19 @@ fn evaluate_case(
     let (outputs, answered, mut failures, trace) = match kind {
         Kind::Eligibility => {
             let e = host.evaluate_with(case, options)?;
-            for decision in &e.outputs {
-                let status = serde_json::to_value(decision.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                app.metrics
-                    .decisions
-                    .get_or_create(&super::metrics::DecisionLabels {
-                        plugin: decision.plugin.clone(),
-                        status,
-                    })
-                    .inc();
-            }
+            app.metrics.evaluated(&e.outputs, &e.answered, &e.failures);
             let outputs = serde_json::to_value(&e.outputs);
             decisions = e.outputs;
             (outputs, e.answered, e.failures, e.trace)
         }
         Kind::Referral => {
             let e = host.route_with(case, options)?;
+            app.metrics.evaluated(&[], &e.answered, &e.failures);
             let outputs = serde_json::to_value(&e.outputs);
             referrals = e.outputs;
             (outputs, e.answered, e.failures, e.trace)
         }
     };
-    app.metrics.calls_ok(answered.iter().map(String::as_str));
-    for failure in &failures {
-        app.metrics.call_failed(failure);
-    }
     if answered.is_empty() && !failures.is_empty() {
         return Err(failures.remove(0));
     }

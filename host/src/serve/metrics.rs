@@ -230,6 +230,33 @@ impl Metrics {
         }
     }
 
+    /// Counts one evaluation of a case, as every endpoint that evaluates
+    /// does: each decision by plugin and status, each plugin call that
+    /// answered, and each that failed.
+    pub fn evaluated(
+        &self,
+        decisions: &[crate::runtime::output::Decision],
+        answered: &[String],
+        failures: &[Error],
+    ) {
+        for decision in decisions {
+            let status = serde_json::to_value(decision.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            self.decisions
+                .get_or_create(&DecisionLabels {
+                    plugin: decision.plugin.clone(),
+                    status,
+                })
+                .inc();
+        }
+        self.calls_ok(answered.iter().map(String::as_str));
+        for failure in failures {
+            self.call_failed(failure);
+        }
+    }
+
     /// Counts a successful call of each plugin in `plugins`.
     pub fn calls_ok<'a>(&self, plugins: impl IntoIterator<Item = &'a str>) {
         for plugin in plugins {

@@ -103,6 +103,12 @@ fn a_webhook_is_answered_in_primero_once_even_when_it_comes_again() {
     assert_eq!(answer.status, 202, "{}", answer.text);
     let answer = answer.json();
     let referrals = answer["referrals"].as_array().unwrap().len();
+    let per_webhook = answer["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["plugin"] == "building-a-future-eligibility")
+        .count();
     assert_eq!(answer["outbox"]["queued"], json!(referrals + 2), "{answer}");
     standin.wait_for("the rows and the transitions", |p| {
         p.transitions.get(&id).map_or(0, Vec::len) == 2
@@ -166,6 +172,24 @@ fn a_webhook_is_answered_in_primero_once_even_when_it_comes_again() {
         ),
         (referrals + 2) as f64
     );
+    // Each webhook's evaluation is counted as `/v1/eligibility` counts
+    // one: its decisions by status, beside the plugin's calls.
+    let eligibility = "plugin=\"building-a-future-eligibility\"";
+    // Read from one scrape, so that both counters are of the same moment.
+    let metrics = get(&server.ops_url("/metrics"), None).text;
+    let sum = |prefix: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let decisions = sum(&format!("kinga_decisions_total{{{eligibility}"));
+    let calls = sum(&format!(
+        "kinga_plugin_calls_total{{{eligibility},outcome=\"ok\"}}"
+    ));
+    assert!(calls >= 3.0 && per_webhook > 0, "{metrics}");
+    assert_eq!(decisions, calls * per_webhook as f64, "{metrics}");
     let log = server.log();
     for value in ["Synthetic", "Malindi", "9d3e7b14"] {
         assert!(!log.contains(value), "a case value in the log: {value}");

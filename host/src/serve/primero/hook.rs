@@ -170,13 +170,13 @@ fn answer(
     let failed = |e: Error| ("failed", Problem::from_error(&e, ""));
     let decisions = host.evaluate_with(&case, &options).map_err(failed)?;
     let referrals = host.route_with(&case, &options).map_err(failed)?;
-    app.metrics.calls_ok(
-        decisions
-            .answered
-            .iter()
-            .chain(&referrals.answered)
-            .map(String::as_str),
-    );
+    // Counted as every other evaluation is; unlike `/v1/eligibility`, a
+    // kind whose plugins all failed does not refuse the webhook: the other
+    // kind's answer is still written back, and `errors` names the failures.
+    app.metrics
+        .evaluated(&decisions.outputs, &decisions.answered, &decisions.failures);
+    app.metrics
+        .evaluated(&[], &referrals.answered, &referrals.failures);
     let errors: Vec<_> = decisions
         .failures
         .iter()
