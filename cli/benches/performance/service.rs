@@ -96,7 +96,7 @@ pub fn run(cache: &Path, seconds: u64, table: &mut Table) {
         .output()
         .expect("oha runs");
     let _ = server.kill();
-    let _ = server.wait();
+    let peak_mib = crate::process::wait_with_peak(server).peak_bytes as f64 / (1024.0 * 1024.0);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     let rps = report["summary"]["requestsPerSec"]
         .as_f64()
@@ -122,4 +122,10 @@ pub fn run(cache: &Path, seconds: u64, table: &mut Table) {
     ));
     table.push(Row::value("5 service", "latency p50", p50, "ms"));
     table.push(Row::target("5 service", "latency p99", p99, 10.0, "ms"));
+    table.push(Row::value(
+        "5 service",
+        "peak resident memory of the server",
+        peak_mib,
+        "MiB",
+    ));
 }
