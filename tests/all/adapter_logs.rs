@@ -5,13 +5,12 @@
 //! values.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use serde_json::{Value, json};
 
 use super::serve::primero_standin::StandIn;
 use super::serve::server::{Options, Server, call, post_json};
-use crate::support::{kinga_env, stderr};
+use crate::support::{kinga_env, platform_payload as payload, repo, stderr};
 
 /// Every level of Kinga's own logs and its libraries', but the compiler's
 /// (which sees plugins, never cases).
@@ -26,12 +25,6 @@ const INBOUND: [(&str, &str); 7] = [
     ("dhis2-1", "dhis2"),
     ("dhis2-2", "dhis2"),
 ];
-
-fn payload(name: &str) -> Value {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/platforms/{name}.json"));
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
 
 /// Every string in `value` (keys excluded).
 fn strings(value: &Value, out: &mut BTreeSet<String>) {
@@ -61,8 +54,7 @@ fn values(payloads: &[Value]) -> BTreeSet<String> {
         "kenya-cpims-record",
         "dhis2-example",
     ] {
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../profiles/{profile}.json"));
+        let path = repo(&format!("profiles/{profile}.json"));
         let text = std::fs::read_to_string(path).unwrap();
         let document: Value = serde_json::from_str(&text).unwrap();
         for table in document["lookups"].as_object().unwrap().values() {
@@ -126,7 +118,7 @@ fn no_payload_value_reaches_a_log_line_at_any_level() {
         let file = if name.starts_with("unlisted") || name.starts_with("cpims-unlisted") {
             dir.path().join(name)
         } else {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/platforms/{name}"))
+            repo(&format!("tests/platforms/{name}"))
         };
         let file = file.to_str().unwrap();
         let to = match *platform {

@@ -3,24 +3,13 @@
 //! in `docs/adapters.md` says, and every lookup of every bundled profile
 //! refuses a code it does not know, naming the platform's pointer.
 
-use std::path::{Path, PathBuf};
-
 use kinga_host::adapt::{Platform, Profile};
 use serde_json::{Value, json};
 
-use crate::support::{assert_success, kinga, stderr, stdout};
-
-fn platforms_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/platforms")
-}
-
-fn payload(name: &str) -> String {
-    platforms_dir().join(name).display().to_string()
-}
-
-fn read(name: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(platforms_dir().join(name)).unwrap()).unwrap()
-}
+use crate::support::{
+    assert_success, kinga, platform_payload as read, platform_payload_path as payload, repo,
+    stderr, stdout,
+};
 
 /// Where the value at `pointer` came from, as `docs/adapters.md` says to
 /// read it: its own entry in the provenance, else its nearest parent's.
@@ -50,17 +39,11 @@ const MAPPED: [(&str, &str); 6] = [
 #[test]
 fn every_platform_payload_maps_to_the_case_the_research_expects() {
     for (name, platform) in MAPPED {
-        let output = kinga(&[
-            "convert",
-            "--from",
-            platform,
-            "--case",
-            &payload(&format!("{name}.json")),
-        ]);
+        let output = kinga(&["convert", "--from", platform, "--case", &payload(name)]);
         assert_success(&output);
         let mut case: Value = serde_json::from_str(&stdout(&output)).unwrap();
         let provenance = case.as_object_mut().unwrap().remove("extensions").unwrap();
-        assert_eq!(case, read(&format!("expected/{name}.json")), "{name}");
+        assert_eq!(case, read(&format!("expected/{name}")), "{name}");
         let mapping = &provenance["kinga_mapping"];
         assert_eq!(mapping["platform"], json!(platform), "{name}");
         assert!(
@@ -77,7 +60,7 @@ fn provenance_says_where_each_value_came_from() {
         "--from",
         "primero",
         "--case",
-        &payload("primero-3.json"),
+        &payload("primero-3"),
     ]);
     assert_success(&output);
     let case: Value = serde_json::from_str(&stdout(&output)).unwrap();
@@ -100,13 +83,7 @@ fn provenance_says_where_each_value_came_from() {
         json!("/data/0")
     );
 
-    let output = kinga(&[
-        "convert",
-        "--from",
-        "dhis2",
-        "--case",
-        &payload("dhis2-1.json"),
-    ]);
+    let output = kinga(&["convert", "--from", "dhis2", "--case", &payload("dhis2-1")]);
     let case: Value = serde_json::from_str(&stdout(&output)).unwrap();
     let mapping = &case["extensions"]["kinga_mapping"];
     assert_eq!(
@@ -123,7 +100,7 @@ fn provenance_says_where_each_value_came_from() {
         "--from",
         "cpims-crs",
         "--case",
-        &payload("cpims-1.json"),
+        &payload("cpims-1"),
     ]);
     let case: Value = serde_json::from_str(&stdout(&output)).unwrap();
     let fields = &case["extensions"]["kinga_mapping"]["fields"];
@@ -140,7 +117,7 @@ fn provenance_says_where_each_value_came_from() {
         "--from",
         "cpims-record",
         "--case",
-        &payload("cpims-2.json"),
+        &payload("cpims-2"),
     ]);
     let case: Value = serde_json::from_str(&stdout(&output)).unwrap();
     let incident = &case["extensions"]["kinga_mapping"]["fields"]["/incidents/0"];
@@ -150,13 +127,7 @@ fn provenance_says_where_each_value_came_from() {
 
 #[test]
 fn a_dhis2_collection_without_enrollments_is_refused_with_pointers() {
-    let output = kinga(&[
-        "convert",
-        "--from",
-        "dhis2",
-        "--case",
-        &payload("dhis2-2.json"),
-    ]);
+    let output = kinga(&["convert", "--from", "dhis2", "--case", &payload("dhis2-2")]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(stdout(&output).is_empty());
     let err = stderr(&output);
@@ -378,7 +349,7 @@ fn a_code_a_lookup_does_not_list_is_refused_with_its_pointer_never_its_value() {
     const UNKNOWN: &str = "ZZUNLISTED";
     let dir = tempfile::tempdir().unwrap();
     for (name, platform, pointer, lookup) in LOOKUP_SITES {
-        let mut document = read(&format!("{name}.json"));
+        let mut document = read(name);
         *document
             .pointer_mut(pointer)
             .unwrap_or_else(|| panic!("{name} has {pointer}")) = json!(UNKNOWN);
@@ -417,12 +388,12 @@ fn pages_and_json_lines_map_record_by_record() {
     let dir = tempfile::tempdir().unwrap();
     // A Primero list page of two cases, one of them transferred (a status
     // the bundled profile refuses to guess).
-    let mut page = read("primero-3.json");
+    let mut page = read("primero-3");
     let mut second = page["data"][0].clone();
     second["id"] = json!("00000000-0000-4000-8000-000000000002");
     second["status"] = json!("transferred");
     page["data"].as_array_mut().unwrap().push(second);
-    let lines = [page.to_string(), read("primero-1.json").to_string()].join("\n") + "\n";
+    let lines = [page.to_string(), read("primero-1").to_string()].join("\n") + "\n";
     let file = dir.path().join("cases.jsonl");
     std::fs::write(&file, lines).unwrap();
     let output = kinga(&[
@@ -465,7 +436,7 @@ fn eligibility_from_a_platform_names_what_to_collect_in_its_fields() {
         "--from",
         "primero",
         "--case",
-        &payload("primero-3.json"),
+        &payload("primero-3"),
         "--as-of",
         "2026-08-05",
     ]);
@@ -488,7 +459,7 @@ fn eligibility_from_a_platform_names_what_to_collect_in_its_fields() {
         "--from",
         "primero",
         "--case",
-        &payload("primero-3.json"),
+        &payload("primero-3"),
     ]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("case.json");
@@ -515,7 +486,7 @@ fn route_from_a_cpims_record_refers_the_trafficked_child() {
         "--from",
         "cpims-record",
         "--case",
-        &payload("cpims-2.json"),
+        &payload("cpims-2"),
         "--as-of",
         "2026-06-12T09:00:00+03:00",
     ]);
@@ -539,7 +510,7 @@ fn route_from_a_cpims_record_refers_the_trafficked_child() {
 #[test]
 fn a_profile_for_another_platform_or_an_invalid_one_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/dhis2-example.json");
+    let profile = repo("profiles/dhis2-example.json");
     let output = kinga(&[
         "convert",
         "--from",
@@ -547,7 +518,7 @@ fn a_profile_for_another_platform_or_an_invalid_one_is_refused() {
         "--profile",
         profile.to_str().unwrap(),
         "--case",
-        &payload("primero-1.json"),
+        &payload("primero-1"),
     ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
@@ -556,13 +527,9 @@ fn a_profile_for_another_platform_or_an_invalid_one_is_refused() {
         stderr(&output)
     );
 
-    let mut broken: Value = serde_json::from_slice(
-        &std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/primero-cpims-plus.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let mut broken: Value =
+        serde_json::from_slice(&std::fs::read(repo("profiles/primero-cpims-plus.json")).unwrap())
+            .unwrap();
     broken["lookups"]["gender"]["values"]["female"] = json!("girl");
     let file = dir.path().join("broken.json");
     std::fs::write(&file, broken.to_string()).unwrap();
@@ -573,7 +540,7 @@ fn a_profile_for_another_platform_or_an_invalid_one_is_refused() {
         "--profile",
         file.to_str().unwrap(),
         "--case",
-        &payload("primero-1.json"),
+        &payload("primero-1"),
     ]);
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);

@@ -6,23 +6,18 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{assert_success, kinga_at, stderr, stdout};
-
-fn repo(path: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
+use crate::support::{
+    assert_success, bundled_profile, kinga_at, platform_payload, repo, stderr, stdout,
+};
 
 fn bundled_primero() -> Value {
-    serde_json::from_slice(&std::fs::read(repo("profiles/primero-cpims-plus.json")).unwrap())
-        .unwrap()
+    bundled_profile("primero-cpims-plus")
 }
 
 /// `primero-1` with its sex written as a deployment's suffixed option,
 /// which the bundled profile does not list.
 fn suffixed_case(dir: &Path) -> String {
-    let mut record: Value =
-        serde_json::from_slice(&std::fs::read(repo("tests/platforms/primero-1.json")).unwrap())
-            .unwrap();
+    let mut record = platform_payload("primero-1");
     record["data"]["sex"] = json!("female_5c1e");
     let file = dir.join("case.json");
     std::fs::write(&file, record.to_string()).unwrap();

@@ -7,17 +7,9 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{assert_success, kinga, kinga_at, stderr, stdout};
+use crate::support::{assert_success, kinga, kinga_at, repo_json as read, stderr, stdout};
 
 const AS_OF: &str = "2026-09-30";
-
-fn repo(path: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
-fn read(path: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(repo(path)).unwrap()).unwrap()
-}
 
 /// A synthetic caseload of `count` cases in `dir`.
 fn caseload(dir: &Path, count: &str) -> String {

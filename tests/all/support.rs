@@ -1,6 +1,6 @@
 //! Shared helpers: hosts with the test plugins, sample cases, the binary.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use kinga_host::{AsOf, EAST_AFRICA_TIME, Host, Limits, ValidCase};
@@ -134,4 +134,32 @@ pub fn assert_success(output: &Output) {
         output.status,
         stderr(output)
     );
+}
+
+/// A file of the repository, by its path from the top (`profiles/...`).
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+/// A JSON file of the repository, parsed.
+pub fn repo_json(path: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(repo(path)).unwrap()).unwrap()
+}
+
+/// The path of a synthetic platform payload, `tests/platforms/NAME.json`
+/// (NAME may name a folder: `expected/primero-1`).
+pub fn platform_payload_path(name: &str) -> String {
+    repo(&format!("tests/platforms/{name}.json"))
+        .display()
+        .to_string()
+}
+
+/// A synthetic platform payload (see [`platform_payload_path`]), parsed.
+pub fn platform_payload(name: &str) -> Value {
+    repo_json(&format!("tests/platforms/{name}.json"))
+}
+
+/// A bundled mapping profile, `profiles/ID.json`, parsed.
+pub fn bundled_profile(id: &str) -> Value {
+    repo_json(&format!("profiles/{id}.json"))
 }

@@ -4,23 +4,14 @@
 //! bundled profiles' outbound tables.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::support::{assert_success, kinga, stderr, stdout};
+use crate::support::{
+    assert_success, kinga, platform_payload_path as payload, repo, stderr, stdout,
+};
 
 const AS_OF: &str = "2026-09-30";
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
-fn payload(name: &str) -> String {
-    repo(&format!("tests/platforms/{name}.json"))
-        .display()
-        .to_string()
-}
 
 fn profile(name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(repo(&format!("profiles/{name}.json"))).unwrap()).unwrap()

@@ -1,27 +1,15 @@
 //! Platform payloads over HTTP (`?from=`, `?to=`): the same mapping, the
 //! same answers and the same write-backs as the CLI, through a real server.
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
 use super::server::{Server, call, post_json};
-use crate::support::{assert_success, kinga_at, stdout};
+use crate::support::{
+    assert_success, kinga_at, platform_payload as payload, platform_payload_path as payload_path,
+    repo, stdout,
+};
 
 const AS_OF: &str = "2026-09-30";
-
-fn payload(name: &str) -> Value {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/platforms/{name}.json"));
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn payload_path(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../tests/platforms/{name}.json"))
-        .display()
-        .to_string()
-}
 
 fn evaluate(server: &Server, route: &str, query: &str, body: &Value) -> super::server::Answer {
     post_json(
@@ -173,8 +161,7 @@ fn a_report_reads_platform_lines_and_a_profile_change_takes_effect_at_once() {
 
     // The administrator lists the deployment's suffixed code: the next
     // request reads with the new profile.
-    let profile_path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/primero-cpims-plus.json");
+    let profile_path = repo("profiles/primero-cpims-plus.json");
     let mut profile: Value = serde_json::from_slice(&std::fs::read(profile_path).unwrap()).unwrap();
     profile["lookups"]["gender"]["values"]["female_5c1e"] = json!("female");
     let set = call(

@@ -19,7 +19,7 @@ const PASSWORD: &str = "synthetic-password";
 /// Primero's webhook body for the synthetic case, and the case as
 /// Primero's API holds it.
 fn webhook() -> (Value, Value) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/platforms/primero-2.json");
+    let path = crate::support::repo("tests/platforms/primero-2.json");
     let body: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let mut case = body["data"].clone();
     let map = case.as_object_mut().unwrap();
@@ -342,7 +342,7 @@ fn a_failed_delivery_replayed_late_never_overwrites_a_newer_one() {
     }
     // The administrator maps the psychosocial provider to another agency;
     // the next webhook delivers rows with it.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/primero-cpims-plus.json");
+    let path = crate::support::repo("profiles/primero-cpims-plus.json");
     let mut profile: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     profile["outbound"]["agencies"]["kilifi-psychosocial"] = json!("agency-sample-other");
     profile["outbound"]["agencies"]["kwale-psychosocial"] = json!("agency-sample-other");

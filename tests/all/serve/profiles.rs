@@ -2,16 +2,10 @@
 //! administrator with a reason and `If-Match`, checked before accepted,
 //! audited under the token's principal — the same store as the CLI.
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
 use super::server::{Server, call, get};
-
-fn bundled(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../profiles/{name}.json"));
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
+use crate::support::bundled_profile as bundled;
 
 fn put(server: &Server, platform: &str, if_match: &str, body: &Value) -> super::server::Answer {
     call(
