@@ -237,6 +237,16 @@ fn a_pending_delivery_survives_a_restart_and_a_failed_one_is_replayed() {
     let answer = post_webhook(&first, &body, API_KEY);
     assert_eq!(answer.status, 202, "{}", answer.text);
     standin.wait_for("a failed attempt", |p| !p.writes.is_empty());
+    // Stopped only once the outbox has recorded the failed attempt (the
+    // stand-in sees the write before Kinga has read its answer).
+    let start = std::time::Instant::now();
+    while metric(&first, "kinga_outbox_deliveries_total{result=\"retry\"}") < 1.0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no retry recorded"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let home = std::mem::replace(&mut first.home, tempfile::tempdir().unwrap());
     assert_eq!(first.stop(), Some(0));
     let listed = kinga_at(home.path(), &["outbox", "list", "--json"]);

@@ -200,8 +200,9 @@ impl Worker {
                 let wait = after.map_or(backoff, |a| backoff.max(a.as_millis() as u64));
                 item.not_before_ms = now_ms() + wait;
                 tracing::info!(target: "kinga::primero", item = %item.id, attempts = item.attempts, retry_in_ms = wait, why = %why, "delivery will be retried");
-                self.count("retry");
+                // Counted once saved: a retry seen in /metrics is on disk.
                 self.outbox.save(&item)?;
+                self.count("retry");
                 Ok(Some(item.not_before_ms))
             }
             Outcome::Refused(why) => {
