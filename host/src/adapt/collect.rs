@@ -3,6 +3,7 @@
 //! the people who fill the platform's forms need the platform's field, or
 //! to hear that no field of their deployment records it.
 
+use super::path::ancestors;
 use super::profile::{Profile, Sources};
 
 impl Profile {
@@ -64,18 +65,6 @@ impl Profile {
             .and_then(|name| self.document.lookups.get(name))
             .is_some_and(|table| table.values.values().any(|v| v.get(member).is_some()))
     }
-}
-
-fn ancestors(pointer: &str) -> impl Iterator<Item = &str> {
-    let mut next = Some(pointer);
-    std::iter::from_fn(move || {
-        let current = next?;
-        next = current
-            .rsplit_once('/')
-            .map(|(p, _)| p)
-            .filter(|p| !p.is_empty());
-        Some(current)
-    })
 }
 
 fn derivation_sources(derivation: &super::profile::Derivation) -> Vec<&str> {

@@ -19,8 +19,8 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use super::canonical::{self, Kind};
-use super::origin::{Origin, Sources};
-use super::path::{Lookup, SourcePath, is_absent, joined, key_text};
+use super::origin::{Origin, Pointers};
+use super::path::{Lookup, SourcePath, ancestors, is_absent, joined, key_text};
 use super::profile::{CompiledField, Condition, Derivation, Profile};
 use super::values::{self, Precision};
 use crate::case::schema::Violation;
@@ -262,7 +262,7 @@ impl<'a> Run<'a> {
         match self.first_single(paths, self.record, "") {
             Ok(Some((value, pointer))) => match key_text(value) {
                 Some(id) if id.chars().count() <= MAX_ID_CHARS => {
-                    let origin = Origin::read_from(Sources::One(pointer));
+                    let origin = Origin::read_from(Pointers::One(pointer));
                     self.provenance
                         .insert("/case_id".into(), origin.into_json());
                     Some(format!("{}{id}", self.profile.document.case_id.prefix))
@@ -483,7 +483,7 @@ impl<'a> Run<'a> {
                 lookup: Some(name),
                 // A place: its code is part of the provenance.
                 code: mapped.is_object().then(|| key.map(Cow::into_owned)),
-                ..Origin::read_from(Sources::One(pointer))
+                ..Origin::read_from(Pointers::One(pointer))
             };
             return match mapped {
                 Value::Null => Outcome::Nothing,
@@ -497,7 +497,7 @@ impl<'a> Run<'a> {
             Ok((converted, precision)) => {
                 let origin = Origin {
                     precision,
-                    ..Origin::read_from(Sources::One(pointer))
+                    ..Origin::read_from(Pointers::One(pointer))
                 };
                 Outcome::Value(Cow::Owned(converted), origin)
             }
@@ -588,7 +588,7 @@ impl<'a> Run<'a> {
         }
         let origin = Origin {
             lookup: Some(name),
-            ..Origin::read_from(Sources::Many(from))
+            ..Origin::read_from(Pointers::Many(from))
         };
         Outcome::Value(Cow::Owned(Value::Array(values)), origin)
     }
@@ -628,7 +628,7 @@ impl<'a> Run<'a> {
         scope_pointer: &str,
     ) -> Outcome<'a> {
         let sources = &field.derive_sources;
-        let derived = |from: Sources| Origin {
+        let derived = |from: Pointers| Origin {
             derivation: Some(derivation.name()),
             ..Origin::read_from(from)
         };
@@ -646,7 +646,7 @@ impl<'a> Run<'a> {
                 };
                 let mut from: Vec<String> = found.iter().map(|(_, p)| p.clone()).collect();
                 from.dedup();
-                let origin = derived(Sources::Many(from));
+                let origin = derived(Pointers::Many(from));
                 let fired = found.iter().any(|(code, _)| {
                     code.as_deref()
                         .is_some_and(|c| codes.iter().any(|listed| listed == c))
@@ -679,7 +679,7 @@ impl<'a> Run<'a> {
                         Err(()) => return Outcome::Skipped,
                     }
                 }
-                let origin = derived(Sources::Many(from));
+                let origin = derived(Pointers::Many(from));
                 if any_false {
                     Outcome::Value(Cow::Owned(Value::Bool(false)), origin)
                 } else if any_absent {
@@ -691,7 +691,7 @@ impl<'a> Run<'a> {
             Derivation::Present { .. } => match self.first_single(sources, scope, scope_pointer) {
                 Ok(Some((_, pointer))) => Outcome::Value(
                     Cow::Owned(Value::Bool(true)),
-                    derived(Sources::One(pointer)),
+                    derived(Pointers::One(pointer)),
                 ),
                 Ok(None) => Outcome::Absent(None),
                 Err(()) => Outcome::Skipped,
@@ -805,16 +805,10 @@ impl<'a> Run<'a> {
                 .map(Value::to_string)
                 .unwrap_or_default();
         };
-        let mut pointer = canonical;
-        loop {
-            if let Some((_, origin)) = row.iter().find(|(at, _)| at == pointer) {
-                return origin.sources_text();
-            }
-            match pointer.rsplit_once('/') {
-                Some((parent, _)) if !parent.is_empty() => pointer = parent,
-                _ => return String::new(),
-            }
-        }
+        ancestors(canonical)
+            .find_map(|pointer| row.iter().find(|(at, _)| at == pointer))
+            .map(|(_, origin)| origin.sources_text())
+            .unwrap_or_default()
     }
 
     /// The provenance entry of the value at `canonical`, in the case's:
@@ -822,16 +816,10 @@ impl<'a> Run<'a> {
     /// `docs/adapters.md` tells a reader to look. Its own entry ends the
     /// search even without `from` (a declared default).
     fn origin(&self, canonical: &str) -> Option<&Map<String, Value>> {
-        let mut pointer = canonical;
-        loop {
-            if let Some(Value::Object(entry)) = self.provenance.get(pointer) {
-                return Some(entry);
-            }
-            match pointer.rsplit_once('/') {
-                Some((parent, _)) if !parent.is_empty() => pointer = parent,
-                _ => return None,
-            }
-        }
+        ancestors(canonical).find_map(|pointer| match self.provenance.get(pointer) {
+            Some(Value::Object(entry)) => Some(entry),
+            _ => None,
+        })
     }
 
     fn collection(

@@ -9,7 +9,7 @@ use super::values::Precision;
 
 /// The platform pointers a value was read from.
 #[derive(Debug, Clone, Default)]
-pub(crate) enum Sources {
+pub(crate) enum Pointers {
     /// None (a declared default).
     #[default]
     None,
@@ -19,13 +19,13 @@ pub(crate) enum Sources {
     Many(Vec<String>),
 }
 
-impl Sources {
-    fn to_json(&self) -> Option<Value> {
+impl Pointers {
+    fn into_json(self) -> Option<Value> {
         match self {
-            Sources::None => None,
-            Sources::One(pointer) => Some(Value::String(pointer.clone())),
-            Sources::Many(pointers) => Some(Value::Array(
-                pointers.iter().cloned().map(Value::String).collect(),
+            Pointers::None => None,
+            Pointers::One(pointer) => Some(Value::String(pointer)),
+            Pointers::Many(pointers) => Some(Value::Array(
+                pointers.into_iter().map(Value::String).collect(),
             )),
         }
     }
@@ -41,7 +41,7 @@ pub(crate) struct Origin<'p> {
     /// For a default: where the platform had nothing.
     pub absent: Option<String>,
     /// The platform pointers it was read from.
-    pub from: Sources,
+    pub from: Pointers,
     /// The lookup that translated it.
     pub lookup: Option<&'p str>,
     /// A place's code: `Some(None)` (written `null`) when the field held
@@ -53,7 +53,7 @@ pub(crate) struct Origin<'p> {
 
 impl<'p> Origin<'p> {
     /// Read from `from`.
-    pub fn read_from(from: Sources) -> Self {
+    pub fn read_from(from: Pointers) -> Self {
         Origin {
             from,
             ..Origin::default()
@@ -63,23 +63,24 @@ impl<'p> Origin<'p> {
     /// The first pointer it was read from.
     pub fn first_pointer(&self) -> Option<&str> {
         match &self.from {
-            Sources::None => None,
-            Sources::One(pointer) => Some(pointer),
-            Sources::Many(pointers) => pointers.first().map(String::as_str),
+            Pointers::None => None,
+            Pointers::One(pointer) => Some(pointer),
+            Pointers::Many(pointers) => pointers.first().map(String::as_str),
         }
     }
 
     /// `from` as JSON text (for a problem's message), empty without one.
     pub fn sources_text(&self) -> String {
         self.from
-            .to_json()
+            .clone()
+            .into_json()
             .map(|from| from.to_string())
             .unwrap_or_default()
     }
 
     /// The provenance entry, its members in one fixed order.
     pub fn into_json(self) -> Value {
-        let from = self.from.to_json();
+        let from = self.from.into_json();
         let members = usize::from(self.derivation.is_some())
             + usize::from(self.default)
             + usize::from(self.absent.is_some())
@@ -122,7 +123,7 @@ mod tests {
     fn entries_keep_one_order_and_leave_out_what_is_not_known() {
         let origin = Origin {
             derivation: Some("survivor-from-protection-concerns"),
-            from: Sources::Many(vec!["/a/0".into(), "/a/1".into()]),
+            from: Pointers::Many(vec!["/a/0".into(), "/a/1".into()]),
             ..Origin::default()
         };
         assert_eq!(origin.first_pointer(), Some("/a/0"));
@@ -136,7 +137,7 @@ mod tests {
         let place = Origin {
             lookup: Some("locations"),
             code: Some(Some("KEN0208".into())),
-            ..Origin::read_from(Sources::One("/owned_by_location".into()))
+            ..Origin::read_from(Pointers::One("/owned_by_location".into()))
         };
         assert_eq!(
             serde_json::to_string(&place.into_json()).unwrap(),

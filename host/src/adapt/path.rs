@@ -235,6 +235,20 @@ impl Step {
     }
 }
 
+/// `pointer`, then each of its parents (`/a/b/c`, `/a/b`, `/a`), the
+/// document itself excluded.
+pub(crate) fn ancestors(pointer: &str) -> impl Iterator<Item = &str> {
+    let mut next = Some(pointer);
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = current
+            .rsplit_once('/')
+            .map(|(p, _)| p)
+            .filter(|p| !p.is_empty());
+        Some(current)
+    })
+}
+
 /// `pointer` followed by the token `token` (a member of what it points
 /// at).
 pub(crate) fn joined(pointer: &str, token: &str) -> String {
